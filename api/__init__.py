@@ -1,0 +1,1 @@
+"""The FastAPI application of poems-kg: one router per interface."""

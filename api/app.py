@@ -1,0 +1,48 @@
+"""The FastAPI application: builds or opens the store at start-up and mounts the routers."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import RedirectResponse
+
+from api.routers import sparql
+from kg import __version__
+from kg.build import build
+from kg.settings import Settings, get_settings
+from kg.store import KGStore, OxigraphStore
+
+
+def open_store(settings: Settings) -> KGStore:
+    """The configured store: an existing on-disk folder as is, else the seed KG built into memory or disk."""
+    store = OxigraphStore(settings.store_path)
+    if len(store) == 0:
+        store.load(build(settings.kg_dir, settings.base_iri).quads)
+        store.flush()
+    return store
+
+
+def create_app(settings: Settings | None = None, store: KGStore | None = None) -> FastAPI:
+    """Create the application; ``store`` overrides the configured one (tests, embedding)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.store = store if store is not None else open_store(settings)
+        yield
+
+    app = FastAPI(title="poems-kg", version=__version__, lifespan=lifespan,
+                  description="Curated claims about the cause of POEMS syndrome: SPARQL, linked data and JSON.")
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                       allow_headers=["*"])
+    app.include_router(sparql.router)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/sparql", status_code=303)
+
+    return app

@@ -1,0 +1,136 @@
+"""SPARQL 1.1 Protocol endpoint: queries, service description and a query page."""
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.templating import Jinja2Templates
+from pyoxigraph import QueryResultsFormat, QueryTriples, RdfFormat, parse, serialize
+
+from api.deps import app_settings, get_store
+from api.negotiation import FORMAT_ALIASES, GRAPH_TYPES, RESULT_TYPES, NotAcceptableError, charset, negotiate
+from api.sparql_guard import uses_service
+from kg.queries import example_queries
+from kg.settings import Settings
+from kg.store import KGStore, QueryResult
+
+router = APIRouter(tags=["sparql"])
+templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
+SD_TEMPLATE = """@prefix sd: <http://www.w3.org/ns/sparql-service-description#> .
+@prefix void: <http://rdfs.org/ns/void#> .
+<{endpoint}> a sd:Service ;
+    sd:endpoint <{endpoint}> ;
+    sd:supportedLanguage sd:SPARQL11Query ;
+    sd:feature sd:UnionDefaultGraph ;
+    sd:resultFormat {formats} ;
+    sd:defaultDataset [ a sd:Dataset ; sd:defaultGraph [ a sd:Graph ; void:triples {triples} ] ] .
+"""
+FORMAT_IRIS = {
+    "application/sparql-results+json": "http://www.w3.org/ns/formats/SPARQL_Results_JSON",
+    "application/sparql-results+xml": "http://www.w3.org/ns/formats/SPARQL_Results_XML",
+    "text/csv": "http://www.w3.org/ns/formats/SPARQL_Results_CSV",
+    "text/tab-separated-values": "http://www.w3.org/ns/formats/SPARQL_Results_TSV",
+    "text/turtle": "http://www.w3.org/ns/formats/Turtle", "application/trig": "http://www.w3.org/ns/formats/TriG",
+    "application/n-triples": "http://www.w3.org/ns/formats/N-Triples", "application/n-quads": "http://www.w3.org/ns/formats/N-Quads",
+    "application/ld+json": "http://www.w3.org/ns/formats/JSON-LD", "application/rdf+xml": "http://www.w3.org/ns/formats/RDF_XML",
+}
+
+
+def _error(status: int, message: str) -> HTTPException:
+    return HTTPException(status_code=status, detail=message)
+
+
+def _run(store: KGStore, query: str, default_graphs: list[str], named_graphs: list[str],
+         accept: str | None, max_bytes: int) -> tuple[str, bytes]:
+    """Evaluate, negotiate and serialize (runs in a worker thread)."""
+    result: QueryResult = store.query(query, default_graph=default_graphs or None, named_graphs=named_graphs or None)
+    if isinstance(result, QueryTriples):
+        choice = negotiate(accept, dict(GRAPH_TYPES), "text/turtle")
+        assert isinstance(choice.format, RdfFormat)
+        body = serialize(result, format=choice.format) or b""
+    else:
+        choice = negotiate(accept, dict(RESULT_TYPES), "application/sparql-results+json")
+        assert isinstance(choice.format, QueryResultsFormat)
+        body = result.serialize(format=choice.format) or b""
+    if len(body) > max_bytes:
+        raise _error(413, f"the result is larger than {max_bytes} bytes; add a LIMIT")
+    return choice.media_type, body
+
+
+async def _answer(request: Request, store: KGStore, settings: Settings, query: str,
+                  default_graphs: list[str], named_graphs: list[str]) -> Response:
+    if len(query.encode()) > settings.max_query_bytes:
+        raise _error(413, f"query is longer than {settings.max_query_bytes} bytes")
+    if uses_service(query):
+        raise _error(400, "SERVICE (federated query) is not allowed on this endpoint")
+    fmt = request.query_params.get("format")
+    accept = FORMAT_ALIASES.get(fmt, fmt) if fmt else request.headers.get("accept")
+    try:
+        media_type, body = await asyncio.wait_for(
+            asyncio.to_thread(_run, store, query, default_graphs, named_graphs, accept, settings.max_result_bytes),
+            timeout=settings.query_timeout_s)
+    except SyntaxError as exc:
+        raise _error(400, f"malformed query: {exc}") from None
+    except NotAcceptableError as exc:
+        raise _error(406, str(exc)) from None
+    except TimeoutError:
+        raise _error(503, f"query exceeded the time limit of {settings.query_timeout_s} s; narrow it or add a LIMIT") from None
+    except OSError as exc:
+        raise _error(400, f"query failed: {exc}") from None
+    return Response(body, media_type=charset(media_type), headers={"Vary": "Accept"})
+
+
+def _service_description(request: Request, store: KGStore) -> Response:
+    endpoint = str(request.url.replace(query=""))
+    formats = ", ".join(f"<{iri}>" for iri in FORMAT_IRIS.values())
+    turtle = SD_TEMPLATE.format(endpoint=endpoint, formats=formats, triples=len(store))
+    choice = negotiate(request.headers.get("accept"), dict(GRAPH_TYPES), "text/turtle")
+    assert isinstance(choice.format, RdfFormat)
+    body = serialize(parse(turtle.encode(), format=RdfFormat.TURTLE), format=choice.format) or b""
+    return Response(body, media_type=charset(choice.media_type), headers={"Vary": "Accept"})
+
+
+@router.get("/sparql", summary="SPARQL query (GET), service description or query page")
+async def sparql_get(request: Request, store: Annotated[KGStore, Depends(get_store)],
+                     settings: Annotated[Settings, Depends(app_settings)],
+                     query: Annotated[str | None, Query()] = None,
+                     default_graph_uri: Annotated[list[str], Query(alias="default-graph-uri")] = [],  # noqa: B006
+                     named_graph_uri: Annotated[list[str], Query(alias="named-graph-uri")] = []) -> Response:  # noqa: B006
+    """Run ``query``; with no query, a service description (RDF) or the query page (HTML)."""
+    if query is None:
+        try:
+            choice = negotiate(request.headers.get("accept"), {"text/html": None, **GRAPH_TYPES}, "text/turtle")
+        except NotAcceptableError as exc:
+            raise _error(406, str(exc)) from None
+        if choice.format is None:
+            return templates.TemplateResponse(request, "query.html", {"examples": example_queries()},
+                                              headers={"Vary": "Accept"})
+        return _service_description(request, store)
+    return await _answer(request, store, settings, query, default_graph_uri, named_graph_uri)
+
+
+@router.post("/sparql", summary="SPARQL query (POST, form-encoded or application/sparql-query)")
+async def sparql_post(request: Request, store: Annotated[KGStore, Depends(get_store)],
+                      settings: Annotated[Settings, Depends(app_settings)]) -> Response:
+    """SPARQL 1.1 Protocol POST: ``application/x-www-form-urlencoded`` or ``application/sparql-query``."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    default_graphs = request.query_params.getlist("default-graph-uri")
+    named_graphs = request.query_params.getlist("named-graph-uri")
+    if content_type == "application/sparql-query":
+        query = (await request.body()).decode("utf-8", errors="replace")
+    elif content_type == "application/x-www-form-urlencoded":
+        form = await request.form()
+        if "update" in form:
+            raise _error(403, "SPARQL Update is disabled on this endpoint (read-only)")
+        query = str(form.get("query") or "")
+        default_graphs += [str(v) for v in form.getlist("default-graph-uri")]
+        named_graphs += [str(v) for v in form.getlist("named-graph-uri")]
+        if not query:
+            raise _error(400, "form field 'query' is missing")
+    elif content_type == "application/sparql-update":
+        raise _error(403, "SPARQL Update is disabled on this endpoint (read-only)")
+    else:
+        raise _error(415, f"unsupported content type '{content_type}'; use application/sparql-query or "
+                          "application/x-www-form-urlencoded")
+    return await _answer(request, store, settings, query, default_graphs, named_graphs)

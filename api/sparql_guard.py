@@ -1,0 +1,25 @@
+"""Checks applied to SPARQL text before it reaches the store."""
+
+import re
+
+# Comments, IRIs and string literals, which may contain any word without meaning it.
+_NOISE = re.compile("|".join((
+    r"#[^\n]*",                                   # comment
+    r"<[^<>\"{}|^`\\\s]*>",                        # IRI
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""',               # long string, double quotes
+    r"'''(?:[^'\\]|\\.|'(?!''))*'''",     # long string, single quotes
+    r'"(?:[^"\\\n]|\\.)*"',                       # string, double quotes
+    r"'(?:[^'\\\n]|\\.)*'",                     # string, single quotes
+)))
+_SERVICE = re.compile(r"\bSERVICE\b", re.IGNORECASE)
+
+
+def uses_service(query: str) -> bool:
+    """Whether a query contains a ``SERVICE`` clause (federation to another endpoint).
+
+    >>> uses_service("SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }")
+    True
+    >>> uses_service('SELECT * WHERE { ?s ?p "SERVICE" } # SERVICE in a comment')
+    False
+    """
+    return bool(_SERVICE.search(_NOISE.sub(" ", query)))

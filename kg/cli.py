@@ -1,0 +1,140 @@
+"""The ``poems-kg`` command line: build, load, query, export, serve."""
+
+import sys
+from enum import Enum
+from pathlib import Path
+
+import typer
+from pyoxigraph import QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat
+from rich.console import Console
+from rich.table import Table
+
+from kg.build import Build, build
+from kg.compile import write_dataset
+from kg.curation import CurationError
+from kg.settings import get_settings
+from kg.store import OxigraphStore
+
+app = typer.Typer(help="poems-kg: curated claims about POEMS syndrome as a nanopublication knowledge graph.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+err = Console(stderr=True)
+
+
+class ResultFormat(str, Enum):
+    """Output formats of ``poems-kg query``."""
+
+    table = "table"
+    json = "json"
+    xml = "xml"
+    csv = "csv"
+    tsv = "tsv"
+
+
+class DumpFormat(str, Enum):
+    """Output formats of ``poems-kg export``."""
+
+    nquads = "nquads"
+    trig = "trig"
+
+
+RESULT_FORMATS = {"json": QueryResultsFormat.JSON, "xml": QueryResultsFormat.XML,
+                  "csv": QueryResultsFormat.CSV, "tsv": QueryResultsFormat.TSV}
+DUMP_FORMATS = {"nquads": RdfFormat.N_QUADS, "trig": RdfFormat.TRIG}
+
+
+def _build(kg_dir: Path | None) -> Build:
+    settings = get_settings()
+    try:
+        return build(kg_dir or settings.kg_dir, settings.base_iri)
+    except CurationError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+@app.command("build")
+def build_cmd(out: Path = typer.Option(Path("build"), help="Folder for dataset.trig and dataset.nq."),
+              kg_dir: Path | None = typer.Option(None, help="Folder with sources/ and claims/ (default: the packaged kg/).")) -> None:
+    """Compile sources and claims into TriG and N-Quads; writes nothing on any error."""
+    result = _build(kg_dir)
+    paths = write_dataset(result.quads, out, result.ns)
+    err.print(f"{len(result.claims)} claims from {len(result.sources)} source(s), {len(result.quads)} quads -> "
+              + ", ".join(str(p) for p in paths))
+
+
+@app.command()
+def load(store: Path = typer.Option(..., help="On-disk Oxigraph folder to load into."),
+         kg_dir: Path | None = typer.Option(None, help="Folder with sources/ and claims/.")) -> None:
+    """Build and load the dataset into an on-disk store (one transaction)."""
+    result = _build(kg_dir)
+    target = OxigraphStore(store)
+    target.load(result.quads)
+    target.flush()
+    err.print(f"loaded {len(result.quads)} quads into {store} (now {len(target)} quads)")
+
+
+@app.command()
+def query(sparql: str = typer.Argument(..., help="A SPARQL query, or @file.rq to read it from a file."),
+          store: Path | None = typer.Option(None, help="On-disk store; default: build in memory."),
+          fmt: ResultFormat = typer.Option(ResultFormat.table, "--format", help="Output format.")) -> None:
+    """Run a SPARQL query; the default graph is the union of all graphs."""
+    text = Path(sparql[1:]).read_text(encoding="utf-8") if sparql.startswith("@") else sparql
+    target = OxigraphStore(store) if store else OxigraphStore()
+    if not store:
+        target.load(_build(None).quads)
+    try:
+        result = target.query(text)
+    except SyntaxError as exc:
+        err.print(f"[bold red]error:[/] invalid SPARQL: {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    if isinstance(result, QueryBoolean):
+        print("true" if bool(result) else "false")
+    elif isinstance(result, QuerySolutions) and fmt is ResultFormat.table:
+        names = [v.value for v in result.variables]
+        table = Table(*names)
+        for row in result:
+            table.add_row(*(row[n].value if row[n] is not None else "" for n in names))
+        Console().print(table)
+    elif isinstance(result, QuerySolutions):
+        sys.stdout.buffer.write(result.serialize(format=RESULT_FORMATS[fmt.value]) or b"")
+    else:
+        sys.stdout.buffer.write(result.serialize(format=RdfFormat.TURTLE) or b"")
+
+
+@app.command()
+def export(store: Path | None = typer.Option(None, help="On-disk store; default: build in memory."),
+           fmt: DumpFormat = typer.Option(DumpFormat.nquads, "--format", help="Dataset format."),
+           out: Path | None = typer.Option(None, help="Output file (default: standard output).")) -> None:
+    """Write the whole dataset (every graph) to a file or standard output."""
+    target = OxigraphStore(store) if store else OxigraphStore()
+    if not store:
+        target.load(_build(None).quads)
+    data = target.dump(DUMP_FORMATS[fmt.value])
+    if out:
+        out.write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+
+
+@app.command()
+def serve(host: str | None = typer.Option(None, help="Interface (default from settings: 127.0.0.1)."),
+          port: int | None = typer.Option(None, help="Port (default from settings: 8000)."),
+          store: Path | None = typer.Option(None, help="On-disk store folder; default: in memory.")) -> None:
+    """Serve SPARQL and the web interfaces with uvicorn."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = get_settings()
+    if store:
+        settings = settings.model_copy(update={"store_path": store})
+    try:
+        application = create_app(settings)
+    except CurationError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    uvicorn.run(application, host=host or settings.host, port=port or settings.port)
+
+
+def main() -> None:
+    """Entry point of the ``poems-kg`` script."""
+    app()

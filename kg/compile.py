@@ -1,0 +1,161 @@
+"""Compile curated sources and claims into an RDF dataset: one nanopublication per claim."""
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, serialize
+
+from kg import __version__
+from kg.curation import Claim, Source
+from kg.namespaces import BIOLINK, DCTERMS, NP, NPX, OA, PAV, PROV, RDF, RDFS, SPDX, XSD, Namespaces
+
+LICENSE = "https://creativecommons.org/licenses/by/4.0/"
+QUOTE_CONTEXT = 32  # characters of prefix/suffix kept in a TextQuoteSelector
+TOOL = f"poems-kg {__version__}"
+
+
+def N(iri: str) -> NamedNode:  # noqa: N802 - short constructor used throughout
+    """A named node."""
+    return NamedNode(iri)
+
+
+def claim_hash(claim: Claim) -> str:
+    """Trusty-URI style content hash (``RA`` + base64url sha256) of what a claim states."""
+    content = {
+        "source": claim.source, "subject": claim.subject, "predicate": claim.predicate,
+        "object": claim.object, "value": claim.value, "negated": claim.negated,
+        "certainty": claim.certainty, "frequency": claim.frequency, "evidence": claim.evidence,
+        "quote": claim.quote, "start": claim.start, "supersedes": claim.supersedes,
+    }
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).digest()
+    return "RA" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def claim_iris(claims: Iterable[Claim], ns: Namespaces) -> dict[str, str]:
+    """Map each claim key to its nanopublication IRI (supersession is part of the content)."""
+    return {c.key: ns.claim + claim_hash(c) for c in claims}
+
+
+def _literal(value: object) -> Literal:
+    if isinstance(value, bool):
+        return Literal(str(value).lower(), datatype=N(XSD + "boolean"))
+    if isinstance(value, int):
+        return Literal(str(value), datatype=N(XSD + "integer"))
+    text = str(value)
+    if len(text) == 10 and text[4] == "-" and text[7] == "-" and text.replace("-", "").isdigit():
+        return Literal(text, datatype=N(XSD + "date"))
+    return Literal(text)
+
+
+def source_quads(source: Source, ns: Namespaces) -> Iterator[Quad]:
+    """The source document as a ``prov:Entity`` in the sources graph."""
+    g = N(ns.graph + "sources")
+    s = N(ns.source + source.id)
+    checksum = N(ns.source + source.id + "#sha256")
+    yield Quad(s, N(RDF + "type"), N(PROV + "Entity"), g)
+    yield Quad(s, N(RDF + "type"), N(ns.entity + "SourceDocument"), g)
+    yield Quad(s, N(DCTERMS + "title"), Literal(source.title, language=source.language), g)
+    yield Quad(s, N(DCTERMS + "publisher"), Literal(source.publisher), g)
+    for kind in source.document_types:
+        yield Quad(s, N(DCTERMS + "type"), Literal(kind), g)
+    yield Quad(s, N(ns.entity + "reviewStatus"), Literal(source.review_status), g)
+    yield Quad(s, N(DCTERMS + "modified"), _literal(source.modified.isoformat()), g)
+    yield Quad(s, N(DCTERMS + "language"), Literal(source.language), g)
+    yield Quad(s, N(ns.entity + "text"), Literal(source.text), g)
+    yield Quad(s, N(SPDX + "checksum"), checksum, g)
+    yield Quad(checksum, N(SPDX + "algorithm"), N(SPDX + "checksumAlgorithm_sha256"), g)
+    yield Quad(checksum, N(SPDX + "checksumValue"), Literal(source.sha256, datatype=N(XSD + "hexBinary")), g)
+    for i, (quote, reason) in enumerate(source.out_of_scope, start=1):
+        node = N(f"{ns.source}{source.id}#out-of-scope-{i}")
+        yield Quad(s, N(ns.entity + "outOfScope"), node, g)
+        yield Quad(node, N(OA + "exact"), Literal(quote), g)
+        yield Quad(node, N(RDFS + "comment"), Literal(reason), g)
+
+
+def claim_quads(claim: Claim, source: Source, iris: dict[str, str], ns: Namespaces) -> Iterator[Quad]:
+    """The four graphs of one claim's nanopublication."""
+    np_iri = iris[claim.key]
+    head, assertion, provenance, pubinfo = (N(f"{np_iri}#{part}") for part in ("head", "assertion", "provenance", "pubinfo"))
+    np_node = N(np_iri)
+    yield Quad(np_node, N(RDF + "type"), N(NP + "Nanopublication"), head)
+    yield Quad(np_node, N(NP + "hasAssertion"), assertion, head)
+    yield Quad(np_node, N(NP + "hasProvenance"), provenance, head)
+    yield Quad(np_node, N(NP + "hasPublicationInfo"), pubinfo, head)
+
+    assoc = N(f"{np_iri}#association")
+    obj = N(claim.object) if claim.object else _literal(claim.value)
+    yield Quad(assoc, N(RDF + "type"), N(BIOLINK + "Association"), assertion)
+    yield Quad(assoc, N(BIOLINK + "subject"), N(claim.subject), assertion)
+    yield Quad(assoc, N(BIOLINK + "predicate"), N(claim.predicate), assertion)
+    yield Quad(assoc, N(BIOLINK + "object"), obj, assertion)
+    yield Quad(assoc, N(BIOLINK + "negated"), _literal(claim.negated), assertion)
+    yield Quad(assoc, N(BIOLINK + "knowledge_level"), N(BIOLINK + "knowledge_assertion"), assertion)
+    yield Quad(assoc, N(BIOLINK + "agent_type"), N(BIOLINK + "manual_agent"), assertion)
+    yield Quad(assoc, N(ns.entity + "certainty"), N(f"{ns.entity}certainty-{claim.certainty.replace('_', '-')}"), assertion)
+    if claim.frequency:
+        yield Quad(assoc, N(BIOLINK + "frequency_qualifier"), Literal(claim.frequency), assertion)
+    if claim.asserted:
+        yield Quad(N(claim.subject), N(claim.predicate), obj, assertion)
+
+    target = N(f"{np_iri}#quote")
+    quote_sel, position_sel = N(f"{np_iri}#text-quote"), N(f"{np_iri}#text-position")
+    text = source.text
+    yield Quad(assertion, N(PROV + "wasDerivedFrom"), target, provenance)
+    yield Quad(assertion, N(BIOLINK + "has_evidence"), N(claim.evidence), provenance)
+    yield Quad(assertion, N(RDFS + "comment"), Literal(claim.note), provenance)
+    yield Quad(assertion, N(ns.entity + "curatedIn"), Literal(f"kg/claims/{claim.file.name}"), provenance)
+    yield Quad(assertion, N(ns.entity + "curatedAtLine"), _literal(claim.line), provenance)
+    yield Quad(assertion, N(ns.entity + "claimKey"), Literal(claim.key), provenance)
+    yield Quad(target, N(RDF + "type"), N(OA + "SpecificResource"), provenance)
+    yield Quad(target, N(OA + "hasSource"), N(ns.source + claim.source), provenance)
+    yield Quad(target, N(OA + "hasSelector"), quote_sel, provenance)
+    yield Quad(target, N(OA + "hasSelector"), position_sel, provenance)
+    yield Quad(quote_sel, N(RDF + "type"), N(OA + "TextQuoteSelector"), provenance)
+    yield Quad(quote_sel, N(OA + "exact"), Literal(claim.quote), provenance)
+    yield Quad(quote_sel, N(OA + "prefix"), Literal(text[max(0, claim.start - QUOTE_CONTEXT):claim.start]), provenance)
+    yield Quad(quote_sel, N(OA + "suffix"), Literal(text[claim.end:claim.end + QUOTE_CONTEXT]), provenance)
+    yield Quad(position_sel, N(RDF + "type"), N(OA + "TextPositionSelector"), provenance)
+    yield Quad(position_sel, N(OA + "start"), _literal(claim.start), provenance)
+    yield Quad(position_sel, N(OA + "end"), _literal(claim.end), provenance)
+
+    yield Quad(np_node, N(DCTERMS + "creator"), N(claim.creator), pubinfo)
+    yield Quad(np_node, N(DCTERMS + "created"), _literal(claim.created.isoformat()), pubinfo)
+    yield Quad(np_node, N(DCTERMS + "license"), N(LICENSE), pubinfo)
+    yield Quad(np_node, N(PAV + "createdWith"), Literal(TOOL), pubinfo)
+    if claim.supersedes:
+        yield Quad(np_node, N(NPX + "supersedes"), N(iris[claim.supersedes]), pubinfo)
+
+
+def compile_dataset(sources: dict[str, Source], claims: list[Claim], ns: Namespaces,
+                    ontology_quads: Iterable[Quad] = ()) -> list[Quad]:
+    """All quads of the dataset, sorted so that serializations are byte-identical across runs."""
+    iris = claim_iris(claims, ns)
+    quads: set[Quad] = set(ontology_quads)
+    for source in sources.values():
+        quads.update(source_quads(source, ns))
+    for claim in claims:
+        quads.update(claim_quads(claim, sources[claim.source], iris, ns))
+    return sorted(quads, key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object)))
+
+
+def prefixes_for(ns: Namespaces) -> dict[str, str]:
+    """Prefixes used when writing Turtle-family files."""
+    return {**ns.prefixes(), "np": NP, "npx": NPX, "prov": PROV, "oa": OA, "rdfs": RDFS, "xsd": XSD,
+            "pav": PAV, "spdx": SPDX}
+
+
+def write_dataset(quads: list[Quad], out_dir: Path, ns: Namespaces) -> list[Path]:
+    """Write ``dataset.trig`` and ``dataset.nq``; returns the paths written."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, fmt in (("dataset.trig", RdfFormat.TRIG), ("dataset.nq", RdfFormat.N_QUADS)):
+        path = out_dir / name
+        data = serialize(quads, format=fmt, prefixes=prefixes_for(ns) if fmt is RdfFormat.TRIG else None)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_bytes(data or b"")
+        tmp.replace(path)
+        paths.append(path)
+    return paths

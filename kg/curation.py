@@ -1,0 +1,242 @@
+"""Reading curated files: sources (text + metadata) and claims, with file and line for every error."""
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.error import YAMLError
+
+from kg.namespaces import CurieError, Namespaces
+
+CERTAINTIES = ("established", "consensus", "hypothesis", "no_evidence")
+CLAIM_FIELDS = {
+    "key", "subject", "predicate", "object", "value", "negated", "certainty", "frequency",
+    "evidence", "quote", "occurrence", "note", "supersedes",
+}
+REQUIRED_CLAIM_FIELDS = ("key", "subject", "predicate", "quote", "note")
+SOURCE_FIELDS = ("id", "title", "publisher", "document_types", "review_status", "modified", "sha256")
+
+
+@dataclass
+class CurationError(Exception):
+    """A problem in a curated file, located by file and line."""
+
+    file: Path
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Source:
+    """A source document: its verbatim text and metadata."""
+
+    id: str
+    text: str
+    title: str
+    publisher: str
+    document_types: tuple[str, ...]
+    review_status: str
+    modified: dt.date
+    sha256: str
+    language: str
+    out_of_scope: tuple[tuple[str, str], ...]
+    metadata_file: Path
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One curated claim, with IRIs expanded and the quote located in its source."""
+
+    key: str
+    source: str
+    subject: str
+    predicate: str
+    object: str | None
+    value: Any
+    negated: bool
+    certainty: str
+    frequency: str | None
+    evidence: str
+    quote: str
+    start: int
+    note: str
+    supersedes: str | None
+    created: dt.date
+    creator: str
+    file: Path
+    line: int
+
+    @property
+    def end(self) -> int:
+        """Offset just after the quote in the source text."""
+        return self.start + len(self.quote)
+
+    @property
+    def asserted(self) -> bool:
+        """Whether the direct triple is stated: positive and not hedged."""
+        return not self.negated and self.certainty in ("established", "consensus")
+
+
+def _yaml_load(path: Path) -> Any:
+    try:
+        return YAML(typ="rt").load(path.read_text(encoding="utf-8"))
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise CurationError(path, (mark.line + 1) if mark else 1, f"invalid YAML: {exc}") from None
+
+
+def _line(node: Any, key: str | None = None) -> int:
+    if isinstance(node, CommentedMap):
+        if key is not None and key in node:
+            return node.lc.key(key)[0] + 1
+        return node.lc.line + 1
+    return 1
+
+
+def load_source(directory: Path) -> Source:
+    """Read ``<directory>/text.txt`` and ``metadata.yaml``, checking the sha256."""
+    meta_file = directory / "metadata.yaml"
+    text_file = directory / "text.txt"
+    if not meta_file.exists() or not text_file.exists():
+        raise CurationError(directory, 1, "a source folder needs text.txt and metadata.yaml")
+    meta = _yaml_load(meta_file)
+    if not isinstance(meta, CommentedMap):
+        raise CurationError(meta_file, 1, "metadata must be a mapping")
+    for name in SOURCE_FIELDS:
+        if name not in meta:
+            raise CurationError(meta_file, _line(meta), f"missing field '{name}'")
+    raw = text_file.read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != meta["sha256"]:
+        raise CurationError(meta_file, _line(meta, "sha256"),
+                            f"sha256 {meta['sha256']} does not match text.txt ({digest}); "
+                            "the text must stay verbatim, or update the hash if the source changed")
+    if meta["id"] != directory.name:
+        raise CurationError(meta_file, _line(meta, "id"), f"id '{meta['id']}' must equal the folder name '{directory.name}'")
+    modified = meta["modified"]
+    if not isinstance(modified, dt.date):
+        raise CurationError(meta_file, _line(meta, "modified"), "modified must be a date (YYYY-MM-DD)")
+    text = raw.decode("utf-8")
+    out_of_scope = tuple((str(item["quote"]), str(item["reason"])) for item in meta.get("out_of_scope") or [])
+    for quote, _ in out_of_scope:
+        if quote not in text:
+            raise CurationError(meta_file, _line(meta, "out_of_scope"), f"out-of-scope quote not in the text: '{quote[:60]}'")
+    return Source(
+        id=str(meta["id"]), text=text, title=str(meta["title"]), publisher=str(meta["publisher"]),
+        document_types=tuple(str(t) for t in meta["document_types"]), review_status=str(meta["review_status"]),
+        modified=modified, sha256=digest, language=str(meta.get("language", "en")),
+        out_of_scope=out_of_scope, metadata_file=meta_file,
+    )
+
+
+def _locate(text: str, quote: str, occurrence: int) -> int:
+    start = -1
+    for _ in range(occurrence):
+        start = text.find(quote, start + 1)
+        if start < 0:
+            return -1
+    return start
+
+
+def load_claims(path: Path, sources: dict[str, Source], ns: Namespaces) -> list[Claim]:
+    """Read one claims file, expanding CURIEs and locating each quote in its source."""
+    doc = _yaml_load(path)
+    if not isinstance(doc, CommentedMap) or "claims" not in doc or "source" not in doc:
+        raise CurationError(path, 1, "a claims file is a mapping with 'source' and 'claims'")
+    for name in ("created", "creator"):
+        if name not in doc:
+            raise CurationError(path, 1, f"claims file is missing header field '{name}'")
+    if not isinstance(doc["created"], dt.date):
+        raise CurationError(path, _line(doc, "created"), "created must be a date (YYYY-MM-DD)")
+    try:
+        creator = ns.expand(str(doc["creator"]))
+    except CurieError as exc:
+        raise CurationError(path, _line(doc, "creator"), f"creator: {exc}") from None
+    source_id = str(doc["source"])
+    if source_id not in sources:
+        raise CurationError(path, _line(doc, "source"), f"unknown source '{source_id}' (known: {', '.join(sorted(sources))})")
+    source = sources[source_id]
+    defaults = dict(doc.get("defaults") or {})
+    claims: list[Claim] = []
+    for entry in doc["claims"]:
+        line = _line(entry)
+        if not isinstance(entry, CommentedMap):
+            raise CurationError(path, line, "each claim must be a mapping")
+        unknown = set(entry) - CLAIM_FIELDS
+        if unknown:
+            raise CurationError(path, line, f"unknown field(s) {sorted(unknown)}; allowed: {sorted(CLAIM_FIELDS)}")
+        item = {**defaults, **entry}
+        for name in REQUIRED_CLAIM_FIELDS:
+            if item.get(name) in (None, ""):
+                raise CurationError(path, line, f"claim is missing required field '{name}'")
+        key = str(item["key"])
+        if ("object" in item) == ("value" in item):
+            raise CurationError(path, line, f"claim '{key}' needs exactly one of 'object' (a CURIE) or 'value' (a literal)")
+
+        def iri(name: str, entry: CommentedMap = entry, item: dict[str, Any] = item) -> str:
+            try:
+                return ns.expand(str(item[name]))
+            except CurieError as exc:
+                raise CurationError(path, _line(entry, name), f"{name}: {exc}") from None
+
+        if item.get("certainty") not in CERTAINTIES:
+            raise CurationError(path, _line(entry, "certainty"),
+                                f"certainty '{item.get('certainty')}' must be one of {', '.join(CERTAINTIES)}")
+        if not isinstance(item.get("negated"), bool):
+            raise CurationError(path, _line(entry, "negated"), "negated must be true or false")
+        quote = str(item["quote"])
+        occurrence = int(item.get("occurrence", 1))
+        start = _locate(source.text, quote, occurrence)
+        if start < 0:
+            raise CurationError(path, _line(entry, "quote"),
+                                f"quote of claim '{key}' does not occur in source '{source_id}' "
+                                f"(occurrence {occurrence}); copy it exactly from text.txt")
+        value = item.get("value")
+        claims.append(Claim(
+            key=key, source=source_id, subject=iri("subject"), predicate=iri("predicate"),
+            object=iri("object") if "object" in item else None,
+            value=value.isoformat() if isinstance(value, dt.date) else value,
+            negated=item["negated"], certainty=str(item["certainty"]),
+            frequency=str(item["frequency"]) if item.get("frequency") is not None else None,
+            evidence=iri("evidence"), quote=quote, start=start, note=str(item["note"]),
+            supersedes=str(item["supersedes"]) if item.get("supersedes") else None,
+            created=doc["created"], creator=creator, file=path, line=line,
+        ))
+    return claims
+
+
+def load_all(kg_dir: Path, ns: Namespaces) -> tuple[dict[str, Source], list[Claim]]:
+    """Load every source under ``kg_dir/sources`` and every claims file under ``kg_dir/claims``.
+
+    Checks across files: claim keys are unique, no two claims are identical, and
+    every ``supersedes`` names a known claim.
+    """
+    sources = {d.name: load_source(d) for d in sorted((kg_dir / "sources").iterdir()) if d.is_dir()}
+    claims: list[Claim] = []
+    for path in sorted((kg_dir / "claims").glob("*.yaml")):
+        claims.extend(load_claims(path, sources, ns))
+    seen_keys: dict[str, Claim] = {}
+    seen_content: dict[tuple[Any, ...], Claim] = {}
+    for claim in claims:
+        if claim.key in seen_keys:
+            first = seen_keys[claim.key]
+            raise CurationError(claim.file, claim.line, f"duplicate claim key '{claim.key}' (first at {first.file}:{first.line})")
+        seen_keys[claim.key] = claim
+        content = (claim.source, claim.subject, claim.predicate, claim.object, claim.value, claim.negated,
+                   claim.certainty, claim.frequency, claim.start, claim.quote)
+        if content in seen_content:
+            first = seen_content[content]
+            raise CurationError(claim.file, claim.line, f"duplicate claim: '{claim.key}' states the same as "
+                                f"'{first.key}' ({first.file}:{first.line}) with the same quote")
+        seen_content[content] = claim
+    for claim in claims:
+        if claim.supersedes and claim.supersedes not in seen_keys:
+            raise CurationError(claim.file, claim.line, f"supersedes unknown claim key '{claim.supersedes}'")
+    return sources, claims

@@ -1,0 +1,32 @@
+"""Settings of poems-kg, read from the environment (prefix ``POEMS_KG_``) or a ``.env`` file."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_BASE_IRI = "https://w3id.org/poems-kg/"
+
+
+class Settings(BaseSettings):
+    """All configuration in one place; every field can be set as ``POEMS_KG_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="POEMS_KG_", env_file=".env", extra="ignore")
+
+    base_iri: str = DEFAULT_BASE_IRI
+    kg_dir: Path = PACKAGE_ROOT / "kg"
+    store_path: Path | None = None  # on-disk Oxigraph folder; None keeps the store in memory
+    query_timeout_s: float = 10.0
+    max_result_bytes: int = 50_000_000
+    max_query_bytes: int = 100_000
+    allow_updates: bool = False
+    cors_origins: list[str] = ["*"]
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached)."""
+    return Settings()

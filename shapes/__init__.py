@@ -1,0 +1,1 @@
+"""SHACL shapes of a valid poems-kg dataset and the validation gate."""

@@ -1,0 +1,114 @@
+"""Bad curated input: `poems-kg build` names file and line, exits non-zero and writes nothing."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kg.cli import app
+from tests.conftest import KG_DIR
+
+CLAIMS = "claims/poems-cause-summary.yaml"
+GOOD_QUOTE = 'quote: "caused by an underlying plasma cell dyscrasia"'
+
+
+@pytest.fixture
+def kg_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "kg"
+    shutil.copytree(KG_DIR / "sources", target / "sources")
+    shutil.copytree(KG_DIR / "claims", target / "claims")
+    return target
+
+
+def edit(kg_dir: Path, old: str, new: str, rel: str = CLAIMS) -> int:
+    """Replace the first ``old`` and return its 1-based line number."""
+    path = kg_dir / rel
+    text = path.read_text()
+    assert old in text, old
+    line = text[: text.index(old)].count("\n") + 1
+    path.write_text(text.replace(old, new, 1))
+    return line
+
+
+def run_build(kg_dir: Path, out: Path):
+    return CliRunner().invoke(app, ["build", "--kg-dir", str(kg_dir), "--out", str(out)])
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    (GOOD_QUOTE, 'quote: "caused by an underlying plasma cell dyscrasia (invented)"', "does not occur in source"),
+    ("object: poems:vegf-overproduction", "object: FOO:0000001", "unknown prefix 'FOO'"),
+    ("object: MONDO:0017364", "object: MONDO:17364", "does not match MONDO identifiers"),
+    ("object: MONDO:0017364", "object: MONDO 0017364", "is not a CURIE"),
+    ("certainty: hypothesis", "certainty: likely", "certainty 'likely' must be one of"),
+])
+def test_bad_field_is_reported_with_file_and_line(kg_copy: Path, tmp_path: Path, old: str, new: str, expected: str) -> None:
+    line = edit(kg_copy, old, new)
+    result = run_build(kg_copy, tmp_path / "out")
+    assert result.exit_code == 1
+    assert f"{kg_copy / CLAIMS}:{line}:" in result.output.replace("\n", "")
+    assert expected in result.output.replace("\n", " ")
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_field_names_the_field(kg_copy: Path, tmp_path: Path) -> None:
+    edit(kg_copy, "    note: The summary's one-line statement of the cause.\n", "")
+    result = run_build(kg_copy, tmp_path / "out")
+    assert result.exit_code == 1
+    assert "missing required field 'note'" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_duplicate_claim_is_refused(kg_copy: Path, tmp_path: Path) -> None:
+    path = kg_copy / CLAIMS
+    text = path.read_text()
+    block_start = text.index("  - key: pcd-causes-poems")
+    block_end = text.index("  - key: pcd-drives-poems")
+    path.write_text(text + text[block_start:block_end].replace("pcd-causes-poems", "pcd-causes-poems-again"))
+    result = run_build(kg_copy, tmp_path / "out")
+    assert result.exit_code == 1
+    assert "duplicate claim: 'pcd-causes-poems-again' states the same as 'pcd-causes-poems'" in result.output.replace("\n", "")
+    assert not (tmp_path / "out").exists()
+
+
+def test_duplicate_key_is_refused(kg_copy: Path, tmp_path: Path) -> None:
+    edit(kg_copy, "key: pcd-drives-poems", "key: pcd-causes-poems")
+    result = run_build(kg_copy, tmp_path / "out")
+    assert result.exit_code == 1
+    assert "duplicate claim key 'pcd-causes-poems'" in result.output
+
+
+def test_altered_source_text_is_refused(kg_copy: Path, tmp_path: Path) -> None:
+    edit(kg_copy, "rare paraneoplastic", "rare  paraneoplastic", rel="sources/poems-cause-summary/text.txt")
+    result = run_build(kg_copy, tmp_path / "out")
+    assert result.exit_code == 1
+    assert "does not match text.txt" in result.output.replace("\n", "")
+
+
+def test_failed_build_keeps_previous_output(kg_copy: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run_build(kg_copy, out).exit_code == 0
+    before = (out / "dataset.nq").read_bytes()
+    edit(kg_copy, GOOD_QUOTE, 'quote: "not in the text"')
+    assert run_build(kg_copy, out).exit_code == 1
+    assert (out / "dataset.nq").read_bytes() == before
+
+
+def test_a_new_source_needs_no_code_change(kg_copy: Path, tmp_path: Path) -> None:
+    new = kg_copy / "sources" / "second-source"
+    new.mkdir()
+    text = "POEMS syndrome is rare.\n"
+    (new / "text.txt").write_text(text)
+    import hashlib
+    meta = (KG_DIR / "sources/poems-cause-summary/metadata.yaml").read_text().split("# Sentences")[0]
+    meta = meta.replace("id: poems-cause-summary", "id: second-source").replace(
+        "ff2048c2e8558f8cc1e585701c212829eb1ebc2ea5e1bcb78971897d53d1de8f", hashlib.sha256(text.encode()).hexdigest())
+    (new / "metadata.yaml").write_text(meta)
+    (kg_copy / "claims" / "second-source.yaml").write_text(
+        "source: second-source\ncreated: 2026-11-24\ncreator: poems:curation-team\nclaims:\n"
+        "  - key: second-rare\n    subject: MONDO:0017364\n    predicate: biolink:subclass_of\n    object: poems:rare-disease\n"
+        "    negated: false\n    certainty: established\n    evidence: ECO:0000303\n"
+        "    quote: POEMS syndrome is rare\n    note: Second source.\n")
+    result = run_build(kg_copy, tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "second-source" in (tmp_path / "out" / "dataset.nq").read_text()

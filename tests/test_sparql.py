@@ -1,0 +1,117 @@
+"""The SPARQL endpoint through the real ASGI app."""
+
+import csv
+import io
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+from rdflib import Graph
+
+from api.app import create_app
+from kg.queries import example_queries
+from kg.settings import Settings
+from kg.store import OxigraphStore
+
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+
+
+@pytest.fixture(scope="module")
+def client(store: OxigraphStore):
+    with TestClient(create_app(Settings(), store=store)) as c:
+        yield c
+
+
+@pytest.mark.parametrize(("accept", "content_type"), [
+    ("application/sparql-results+json", "application/sparql-results+json"),
+    ("application/sparql-results+xml", "application/sparql-results+xml"),
+    ("text/csv", "text/csv"),
+    ("text/tab-separated-values", "text/tab-separated-values"),
+    ("*/*", "application/sparql-results+json"),
+])
+def test_select_formats(client: TestClient, accept: str, content_type: str) -> None:
+    response = client.get("/sparql", params={"query": COUNT}, headers={"Accept": accept})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(content_type)
+    assert "Accept" in response.headers["vary"]
+
+
+def test_select_json_counts_every_quad(client: TestClient, store: OxigraphStore) -> None:
+    data = client.post("/sparql", content=COUNT, headers={"Content-Type": "application/sparql-query"}).json()
+    assert int(data["results"]["bindings"][0]["n"]["value"]) == len(store)
+
+
+def test_form_post(client: TestClient) -> None:
+    response = client.post("/sparql", data={"query": "ASK { ?s ?p ?o }"}, headers={"Accept": "application/sparql-results+json"})
+    assert response.json()["boolean"] is True
+
+
+@pytest.mark.parametrize(("accept", "rdflib_format"), [
+    ("text/turtle", "turtle"), ("application/n-triples", "nt"), ("application/ld+json", "json-ld"),
+    ("application/rdf+xml", "xml"),
+])
+def test_construct_formats_parse_back(client: TestClient, accept: str, rdflib_format: str) -> None:
+    query = "CONSTRUCT { ?s ?p ?o } WHERE { ?s a <https://w3id.org/biolink/vocab/Association> ; ?p ?o }"
+    response = client.get("/sparql", params={"query": query}, headers={"Accept": accept})
+    assert response.status_code == 200
+    graph = Graph().parse(data=response.content, format=rdflib_format)
+    assert len(graph) > 100
+
+
+@pytest.mark.parametrize("named", example_queries(), ids=lambda q: q.name)
+def test_example_queries_return_rows(client: TestClient, named) -> None:
+    response = client.get("/sparql", params={"query": named.text}, headers={"Accept": "text/csv"})
+    assert response.status_code == 200, response.text
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert rows, named.name
+
+
+def test_malformed_query_is_400_with_position(client: TestClient) -> None:
+    response = client.get("/sparql", params={"query": "SELECT ?s WHERE { ?s ?p }"})
+    assert response.status_code == 400
+    assert "malformed query" in response.json()["detail"] and "1:" in response.json()["detail"]
+
+
+def test_unsupported_format_is_406(client: TestClient) -> None:
+    response = client.get("/sparql", params={"query": COUNT}, headers={"Accept": "image/png"})
+    assert response.status_code == 406
+
+
+def test_wrong_content_type_is_415(client: TestClient) -> None:
+    response = client.post("/sparql", content=COUNT, headers={"Content-Type": "text/plain"})
+    assert response.status_code == 415
+
+
+def test_update_is_refused_read_only(client: TestClient) -> None:
+    response = client.post("/sparql", content="DELETE WHERE { ?s ?p ?o }", headers={"Content-Type": "application/sparql-update"})
+    assert response.status_code == 403
+    assert client.post("/sparql", data={"update": "CLEAR ALL"}).status_code == 403
+
+
+def test_service_to_outside_is_refused(client: TestClient) -> None:
+    response = client.get("/sparql", params={"query": "SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"})
+    assert response.status_code == 400
+    assert "SERVICE" in response.json()["detail"]
+
+
+def test_service_description_and_query_page(client: TestClient) -> None:
+    sd = client.get("/sparql", headers={"Accept": "text/turtle"})
+    graph = Graph().parse(data=sd.text, format="turtle")
+    assert any("sparql-service-description#Service" in str(o) for o in graph.objects())
+    page = client.get("/sparql", headers={"Accept": "text/html"})
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Mechanism chain" in page.text
+
+
+def test_default_graph_is_union_but_can_be_narrowed(client: TestClient) -> None:
+    query = "ASK { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?o }"
+    union = client.get("/sparql", params={"query": query}).json()["boolean"]
+    narrowed = client.get("/sparql", params={"query": query, "default-graph-uri": "https://w3id.org/poems-kg/graph/sources"}).json()
+    assert union is True and narrowed["boolean"] is False
+
+
+def test_result_size_limit(store: OxigraphStore) -> None:
+    with TestClient(create_app(Settings(max_result_bytes=100), store=store)) as small:
+        response = small.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"})
+    assert response.status_code == 413
+    assert json.loads(response.text)["detail"].startswith("the result is larger than 100 bytes")
