@@ -13,13 +13,20 @@ from kg import __version__
 from kg.build import build
 from kg.settings import Settings, get_settings
 from kg.store import KGStore, OxigraphStore
+from ontology.reason import ReasoningError, reason
 
 
 def open_store(settings: Settings) -> KGStore:
     """The configured store: an existing on-disk folder as is, else the seed KG built into memory or disk."""
     store = OxigraphStore(settings.store_path)
     if len(store) == 0:
-        store.load(build(settings.kg_dir, settings.base_iri).quads)
+        result = build(settings.kg_dir, settings.base_iri)
+        store.load(result.quads)
+        if settings.reason_on_start:
+            report = reason(result.quads, result.ns)
+            if not report.consistent:
+                raise ReasoningError(f"the knowledge graph is inconsistent: {report.explanation}; claims: {report.offending_claims}")
+            store.load(report.inferred)
         store.flush()
     return store
 

@@ -14,6 +14,7 @@ from kg.compile import write_dataset
 from kg.curation import CurationError
 from kg.settings import get_settings
 from kg.store import OxigraphStore
+from ontology.reason import ReasoningError, Report, reason
 
 app = typer.Typer(help="poems-kg: curated claims about POEMS syndrome as a nanopublication knowledge graph.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -51,14 +52,52 @@ def _build(kg_dir: Path | None) -> Build:
         raise typer.Exit(1) from None
 
 
+def _reason(result: Build) -> Report:
+    try:
+        report = reason(result.quads, result.ns)
+    except ReasoningError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    for c in report.contradictions:
+        err.print(f"[yellow]contradiction:[/] {c.positive} ('{c.positive_quote}') vs its negation {c.negative} "
+                  f"('{c.negative_quote}')", highlight=False, soft_wrap=True)
+    if not report.consistent:
+        err.print(f"[bold red]inconsistent:[/] {report.explanation}", highlight=False, soft_wrap=True)
+        for claim in report.offending_claims:
+            err.print(f"  offending claim: {claim}", highlight=False)
+    return report
+
+
 @app.command("build")
 def build_cmd(out: Path = typer.Option(Path("build"), help="Folder for dataset.trig and dataset.nq."),
-              kg_dir: Path | None = typer.Option(None, help="Folder with sources/ and claims/ (default: the packaged kg/).")) -> None:
+              kg_dir: Path | None = typer.Option(None, help="Folder with sources/ and claims/ (default: the packaged kg/)."),
+              with_reasoning: bool = typer.Option(False, "--reason", help="Also run HermiT and add the inferred graph.")) -> None:
     """Compile sources and claims into TriG and N-Quads; writes nothing on any error."""
     result = _build(kg_dir)
-    paths = write_dataset(result.quads, out, result.ns)
+    quads = result.quads
+    if with_reasoning:
+        report = _reason(result)
+        if not report.consistent or report.contradictions:
+            raise typer.Exit(1)
+        quads = sorted([*quads, *report.inferred], key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object)))
+    paths = write_dataset(quads, out, result.ns)
     err.print(f"{len(result.claims)} claims from {len(result.sources)} source(s), {len(result.quads)} quads -> "
               + ", ".join(str(p) for p in paths))
+
+
+@app.command("reason")
+def reason_cmd(kg_dir: Path | None = typer.Option(None, help="Folder with sources/ and claims/.")) -> None:
+    """Check consistency with HermiT, list inferred facts and contradicting claims; exit 1 on any problem."""
+    result = _build(kg_dir)
+    report = _reason(result)
+    if report.consistent:
+        for q in report.inferred:
+            print(f"{result.ns.compact(str(getattr(q.subject, 'value', q.subject)))} {result.ns.compact(q.predicate.value)} "
+                  f"{result.ns.compact(getattr(q.object, 'value', str(q.object)))}")
+    err.print(f"consistent: {report.consistent}; {len(report.inferred)} inferred triples; "
+              f"{len(report.contradictions)} contradictions; {report.seconds:.2f} s")
+    if not report.consistent or report.contradictions:
+        raise typer.Exit(1)
 
 
 @app.command()

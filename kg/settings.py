@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     max_result_bytes: int = 50_000_000
     max_query_bytes: int = 100_000
     allow_updates: bool = False
+    reason_on_start: bool = True  # serve the inferred graph (needs Java for HermiT)
     cors_origins: list[str] = ["*"]
     host: str = "127.0.0.1"
     port: int = 8000

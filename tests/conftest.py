@@ -1,5 +1,6 @@
-"""Shared fixtures: the seed knowledge graph built once per test session."""
+"""Shared fixtures: the seed knowledge graph built once per test session, and editable copies of kg/."""
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -22,3 +23,18 @@ def store(seed: Build) -> OxigraphStore:
     s = OxigraphStore()
     s.load(seed.quads)
     return s
+
+
+@pytest.fixture
+def kg_copy(tmp_path: Path) -> Path:
+    """A copy of the curated sources and claims that a test may edit."""
+    target = tmp_path / "kg"
+    shutil.copytree(KG_DIR / "sources", target / "sources")
+    shutil.copytree(KG_DIR / "claims", target / "claims")
+    return target
+
+
+def append_claims(kg_dir: Path, yaml_entries: str) -> None:
+    """Append claim entries (YAML list items, two-space indented) to the seed claims file."""
+    path = kg_dir / "claims" / "poems-cause-summary.yaml"
+    path.write_text(path.read_text() + yaml_entries)

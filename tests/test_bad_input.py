@@ -1,6 +1,5 @@
 """Bad curated input: `poems-kg build` names file and line, exits non-zero and writes nothing."""
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,14 +10,6 @@ from tests.conftest import KG_DIR
 
 CLAIMS = "claims/poems-cause-summary.yaml"
 GOOD_QUOTE = 'quote: "caused by an underlying plasma cell dyscrasia"'
-
-
-@pytest.fixture
-def kg_copy(tmp_path: Path) -> Path:
-    target = tmp_path / "kg"
-    shutil.copytree(KG_DIR / "sources", target / "sources")
-    shutil.copytree(KG_DIR / "claims", target / "claims")
-    return target
 
 
 def edit(kg_dir: Path, old: str, new: str, rel: str = CLAIMS) -> int:

@@ -1,0 +1,179 @@
+"""OWL reasoning with owlready2 + HermiT over the ontology and the positive assertions of the KG.
+
+Class-level claims (``biolink:subclass_of``) become ``rdfs:subClassOf`` axioms. Every other asserted
+triple between two entities becomes a property assertion between their *representative individuals*
+(one generic instance per entity, typed with the entity's class), so HermiT can classify them and
+infer property values. Inferred facts come back as triples about the entities themselves, in the
+named graph ``<base>graph/inferred``, never mixed into the curated graphs.
+"""
+
+import shutil
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import owlready2
+from pyoxigraph import Literal, NamedNode, Quad
+from rdflib import Graph, URIRef
+from rdflib.namespace import OWL, RDF, RDFS
+
+from kg.build import rebase
+from kg.namespaces import BIOLINK, PROV, Namespaces
+from kg.store import KGStore, OxigraphStore, select_rows
+from ontology import ONTOLOGY_DIR, ONTOLOGY_FILES
+
+CONTRADICTIONS_QUERY = (ONTOLOGY_DIR / "checks" / "contradicting-claims.rq").read_text(encoding="utf-8")
+SUBCLASS_OF = BIOLINK + "subclass_of"
+
+
+class ReasoningError(RuntimeError):
+    """Reasoning could not run (for example, Java is missing)."""
+
+
+@dataclass
+class Contradiction:
+    """A current claim and its current negation."""
+
+    positive: str
+    negative: str
+    positive_quote: str
+    negative_quote: str
+
+
+@dataclass
+class Report:
+    """Outcome of reasoning over one dataset."""
+
+    consistent: bool
+    explanation: str = ""
+    offending_claims: list[str] = field(default_factory=list)
+    inferred: list[Quad] = field(default_factory=list)
+    contradictions: list[Contradiction] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def asserted_triples(quads: list[Quad]) -> dict[tuple[str, str, str], set[str]]:
+    """Direct triples of assertion graphs between two IRIs, with the claims (nanopublications) stating them."""
+    out: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    for q in quads:
+        graph = getattr(q.graph_name, "value", "")
+        if not graph.endswith("#assertion") or not isinstance(q.object, NamedNode):
+            continue
+        subject = getattr(q.subject, "value", "")
+        if subject.startswith(graph[: -len("assertion")]):
+            continue  # the association node itself
+        out[(subject, q.predicate.value, q.object.value)].add(graph[: -len("#assertion")])
+    return out
+
+
+def _instance(iri: str, ns: Namespaces) -> URIRef:
+    return URIRef(ns.entity + "instance/" + iri.replace("://", "/").replace("#", "/"))
+
+
+def reasoning_input(triples: dict[tuple[str, str, str], set[str]], ns: Namespaces) -> tuple[Graph, dict[str, str]]:
+    """The OWL graph HermiT sees, and the map from representative individuals back to entities."""
+    graph = Graph()
+    for path in ONTOLOGY_FILES:
+        graph.parse(data=rebase(path.read_text(encoding="utf-8"), ns), format="turtle")
+    back: dict[str, str] = {}
+    for s, p, o in triples:
+        if p == SUBCLASS_OF:
+            graph.add((URIRef(s), RDFS.subClassOf, URIRef(o)))
+            continue
+        graph.add((URIRef(p), RDF.type, OWL.ObjectProperty))
+        for entity in (s, o):
+            inst = _instance(entity, ns)
+            back[str(inst)] = entity
+            graph.add((inst, RDF.type, OWL.NamedIndividual))
+            graph.add((inst, RDF.type, URIRef(entity)))
+            graph.add((URIRef(entity), RDF.type, OWL.Class))
+        graph.add((_instance(s, ns), URIRef(p), _instance(o, ns)))
+    return graph, back
+
+
+def _hermit(graph: Graph) -> owlready2.World:
+    """Load ``graph`` into a fresh owlready2 world and run HermiT; raises on inconsistency."""
+    if shutil.which(owlready2.JAVA_EXE) is None and shutil.which("java") is None:
+        raise ReasoningError("the HermiT reasoner needs Java (8 or newer): install it, e.g. `apt-get install default-jre-headless`")
+    world = owlready2.World()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "input.owl"
+        graph.serialize(path, format="xml")
+        onto = world.get_ontology(path.as_uri()).load()
+        with onto:
+            owlready2.sync_reasoner_hermit(world, infer_property_values=True, debug=0)
+    return world
+
+
+def _consistent(graph: Graph) -> tuple[bool, str]:
+    try:
+        _hermit(graph)
+    except owlready2.OwlReadyInconsistentOntologyError as exc:
+        return False, str(exc) or "HermiT: the ontology is inconsistent"
+    return True, ""
+
+
+def _inferred_quads(world: owlready2.World, back: dict[str, str], asserted: set[tuple[str, str, str]],
+                    ns: Namespaces) -> list[Quad]:
+    graph = NamedNode(ns.graph + "inferred")
+    entity_classes = {e for e in back.values()} | {s for s, p, _ in asserted if p == SUBCLASS_OF}
+    out: set[Quad] = set()
+    for iri in sorted(entity_classes):
+        cls = world[iri]
+        if isinstance(cls, owlready2.ThingClass):
+            for ancestor in cls.ancestors(include_self=False):
+                if isinstance(ancestor, owlready2.ThingClass) and ancestor is not owlready2.Thing:
+                    out.add(Quad(NamedNode(iri), NamedNode(str(RDFS.subClassOf)), NamedNode(ancestor.iri), graph))
+    for inst_iri, entity in back.items():
+        inst = world[inst_iri]
+        if inst is None:
+            continue
+        for cls in inst.is_a:
+            if isinstance(cls, owlready2.ThingClass) and cls.iri != entity:
+                out.add(Quad(NamedNode(entity), NamedNode(str(RDFS.subClassOf)), NamedNode(cls.iri), graph))
+        for prop in inst.get_properties():
+            for value in prop[inst]:
+                target = back.get(getattr(value, "iri", ""))
+                if target and (entity, prop.iri, target) not in asserted:
+                    out.add(Quad(NamedNode(entity), NamedNode(prop.iri), NamedNode(target), graph))
+    out.add(Quad(graph, NamedNode(BIOLINK + "knowledge_level"), NamedNode(BIOLINK + "logical_entailment"), graph))
+    out.add(Quad(graph, NamedNode(BIOLINK + "agent_type"), NamedNode(BIOLINK + "automated_agent"), graph))
+    out.add(Quad(graph, NamedNode(PROV + "wasGeneratedBy"), Literal(f"HermiT via owlready2 {owlready2.VERSION}"), graph))
+    return sorted(out, key=str)
+
+
+def _offenders(triples: dict[tuple[str, str, str], set[str]], ns: Namespaces) -> list[str]:
+    """Claims about the subjects whose own assertions are inconsistent with the ontology."""
+    by_subject: dict[str, dict[tuple[str, str, str], set[str]]] = defaultdict(dict)
+    for triple, claims in triples.items():
+        by_subject[triple[0]][triple] = claims
+    offending: set[str] = set()
+    for subset in by_subject.values():
+        if not _consistent(reasoning_input(subset, ns)[0])[0]:
+            offending.update(c for claims in subset.values() for c in claims)
+    return sorted(offending)
+
+
+def contradictions(store: KGStore) -> list[Contradiction]:
+    """Current claims whose negation is also current, found with ``ontology/checks/contradicting-claims.rq``."""
+    return [Contradiction(r["positive"], r["negative"], r["positiveQuote"], r["negativeQuote"])
+            for r in select_rows(store.query(CONTRADICTIONS_QUERY))]
+
+
+def reason(quads: list[Quad], ns: Namespaces) -> Report:
+    """Check consistency, infer the hierarchy and property values, and find contradictions."""
+    started = time.perf_counter()
+    store = OxigraphStore()
+    store.load(quads)
+    found = contradictions(store)
+    triples = asserted_triples(quads)
+    graph, back = reasoning_input(triples, ns)
+    try:
+        world = _hermit(graph)
+    except owlready2.OwlReadyInconsistentOntologyError as exc:
+        return Report(False, str(exc) or "HermiT: the ontology is inconsistent", _offenders(triples, ns),
+                      contradictions=found, seconds=time.perf_counter() - started)
+    inferred = _inferred_quads(world, back, set(triples), ns)
+    return Report(True, inferred=inferred, contradictions=found, seconds=time.perf_counter() - started)

@@ -1,0 +1,129 @@
+"""The OWL ontology and HermiT reasoning over the knowledge graph."""
+
+import tempfile
+from pathlib import Path
+
+import owlready2
+import pytest
+from rdflib import Graph, URIRef
+from rdflib.namespace import OWL, RDF, RDFS, SKOS
+
+from kg.build import Build, build
+from kg.compile import claim_iris
+from kg.settings import DEFAULT_BASE_IRI
+from kg.store import OxigraphStore, select_rows
+from ontology import ONTOLOGY_FILES
+from ontology.reason import ReasoningError, Report, reason
+from tests.conftest import append_claims
+
+BASE = DEFAULT_BASE_IRI
+POEMS = "http://purl.obolibrary.org/obo/MONDO_0017364"
+ONTOLOGY_IRI = BASE + "ontology"
+
+
+@pytest.fixture(scope="module")
+def seed_report(seed: Build) -> Report:
+    return reason(seed.quads, seed.ns)
+
+
+def test_seed_is_consistent_without_contradictions(seed_report: Report) -> None:
+    assert seed_report.consistent, seed_report.explanation
+    assert seed_report.contradictions == []
+
+
+def test_inferred_graph_is_separate_and_marked(seed_report: Report) -> None:
+    graphs = {q.graph_name.value for q in seed_report.inferred}
+    assert graphs == {BASE + "graph/inferred"}
+    assert any(q.predicate.value.endswith("knowledge_level") and q.object.value.endswith("logical_entailment")
+               for q in seed_report.inferred)
+
+
+def test_hierarchy_places_poems_under_its_parents(seed_report: Report) -> None:
+    parents = {q.object.value for q in seed_report.inferred if q.subject.value == POEMS and q.predicate.value == str(RDFS.subClassOf)}
+    assert {BASE + "id/paraneoplastic-syndrome", BASE + "id/rare-disease", BASE + "id/SomaticCondition"} <= parents
+
+
+def test_ro_phrased_query_finds_biolink_edges_once_inferred_graph_is_loaded(seed: Build, seed_report: Report) -> None:
+    query = """SELECT ?gene ?process WHERE { ?gene <http://purl.obolibrary.org/obo/RO_0002331> ?process }"""
+    store = OxigraphStore()
+    store.load(seed.quads)
+    assert select_rows(store.query(query)) == []
+    store.load(seed_report.inferred)
+    assert select_rows(store.query(query)) == [{"gene": "http://identifiers.org/hgnc/12680",
+                                                "process": "http://purl.obolibrary.org/obo/GO_0001525"}]
+
+
+def test_somatic_and_germline_origin_is_inconsistent_and_names_the_claims(kg_copy: Path) -> None:
+    append_claims(kg_copy, """
+  - key: fixture-poems-germline
+    subject: MONDO:0017364
+    predicate: biolink:has_mode_of_inheritance
+    object: poems:germline-inheritance
+    quote: "POEMS syndrome is not an inherited disease"
+    note: Deliberately wrong fixture claim (drops the negation).
+""")
+    result = build(kg_copy, BASE)
+    report = reason(result.quads, result.ns)
+    assert not report.consistent
+    assert "inconsistent" in report.explanation.lower()
+    iris = claim_iris(result.claims, result.ns)
+    assert iris["fixture-poems-germline"] in report.offending_claims
+    assert iris["poems-somatic-abnormalities"] in report.offending_claims
+    assert iris["pcd-causes-poems"] not in report.offending_claims
+
+
+def test_claim_and_its_negation_is_a_contradiction(kg_copy: Path) -> None:
+    append_claims(kg_copy, """
+  - key: fixture-lifestyle-causes
+    subject: poems:lifestyle
+    predicate: biolink:causes
+    object: MONDO:0017364
+    quote: "There is no definitive evidence suggesting that lifestyle, diet, or specific environmental exposures cause the syndrome."
+    note: Deliberately contradicting fixture claim.
+""")
+    result = build(kg_copy, BASE)
+    report = reason(result.quads, result.ns)
+    assert len(report.contradictions) == 1
+    found = report.contradictions[0]
+    assert found.positive_quote == found.negative_quote
+    assert found.positive != found.negative
+
+
+def test_superseded_negation_is_no_contradiction(kg_copy: Path) -> None:
+    append_claims(kg_copy, """
+  - key: fixture-lifestyle-causes
+    subject: poems:lifestyle
+    predicate: biolink:causes
+    object: MONDO:0017364
+    quote: "There is no definitive evidence suggesting that lifestyle, diet, or specific environmental exposures cause the syndrome."
+    supersedes: lifestyle-no-evidence
+    note: Fixture correction that replaces the negated claim.
+""")
+    result = build(kg_copy, BASE)
+    assert reason(result.quads, result.ns).contradictions == []
+
+
+def test_missing_java_is_a_clear_error(seed: Build, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("ontology.reason.shutil.which", lambda _: None)
+    with pytest.raises(ReasoningError, match="needs Java"):
+        reason(seed.quads, seed.ns)
+
+
+def test_ontology_parses_and_every_defined_term_has_label_and_definition() -> None:
+    graph = Graph()
+    for path in ONTOLOGY_FILES:
+        graph.parse(path, format="turtle")
+    defined = set(graph.subjects(RDFS.isDefinedBy, URIRef(ONTOLOGY_IRI)))
+    kinds = {OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.NamedIndividual}
+    declared = {s for k in kinds for s in graph.subjects(RDF.type, k) if str(s).startswith(BASE)}
+    assert declared <= defined
+    for term in defined:
+        assert graph.value(term, RDFS.label), term
+        assert graph.value(term, SKOS.definition), term
+    assert (URIRef(ONTOLOGY_IRI), OWL.versionIRI, None) in graph
+    assert not list(graph.objects(None, OWL.imports))
+    world = owlready2.World()
+    xml = Path(tempfile.mkdtemp()) / "ontology.owl"
+    graph.serialize(xml, format="xml")
+    onto = world.get_ontology(xml.as_uri()).load()
+    assert world[BASE + "id/plasma-cell-dyscrasia"] is not None and onto is not None
