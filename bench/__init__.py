@@ -1,0 +1,1 @@
+"""Benchmarks of poems-kg and its workload generator."""

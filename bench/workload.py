@@ -1,0 +1,43 @@
+"""Synthetic workloads: N claims in the same nanopublication shape as the curated ones."""
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+from pyoxigraph import Quad
+
+from kg.build import ontology_quads
+from kg.compile import compile_dataset
+from kg.curation import CERTAINTIES, Claim, Source
+from kg.namespaces import BIOLINK, Namespaces
+
+PREDICATES = ("causes", "contributes_to", "has_mode_of_inheritance", "associated_with", "subclass_of")
+
+
+def synthetic(n_claims: int, ns: Namespaces) -> tuple[dict[str, Source], list[Claim]]:
+    """A source whose text holds one sentence per claim, and ``n_claims`` claims quoting them."""
+    sentences = [f"Synthetic statement {i} links cause {i % 997} to condition {i % 1009}." for i in range(n_claims)]
+    text = " ".join(sentences)
+    source = Source(id="synthetic", text=text, title="Synthetic workload", publisher="poems-kg bench",
+                    document_types=("Synthetic",), review_status="Not reviewed", modified=dt.date(2026, 1, 1),
+                    sha256=hashlib.sha256(text.encode()).hexdigest(), language="en", out_of_scope=(),
+                    metadata_file=Path("synthetic/metadata.yaml"))
+    claims, offset = [], 0
+    for i, sentence in enumerate(sentences):
+        predicate = PREDICATES[i % len(PREDICATES)]
+        claims.append(Claim(
+            key=f"synthetic-{i}", source="synthetic", subject=f"{ns.entity}synthetic-cause-{i % 997}",
+            predicate=BIOLINK + predicate,
+            object=f"{ns.entity}synthetic-condition-{i % 1009}", value=None, negated=i % 7 == 0,
+            certainty=CERTAINTIES[i % len(CERTAINTIES)], frequency="often" if i % 11 == 0 else None,
+            evidence="http://purl.obolibrary.org/obo/ECO_0000303", quote=sentence, start=offset, note="synthetic",
+            supersedes=None, created=dt.date(2026, 1, 1), creator=ns.entity + "curation-team",
+            file=Path("synthetic.yaml"), line=i + 1))
+        offset += len(sentence) + 1
+    return {"synthetic": source}, claims
+
+
+def synthetic_quads(n_claims: int, ns: Namespaces) -> list[Quad]:
+    """The compiled dataset of a synthetic workload, ontology included."""
+    sources, claims = synthetic(n_claims, ns)
+    return compile_dataset(sources, claims, ns, ontology_quads(ns))

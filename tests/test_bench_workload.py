@@ -1,0 +1,25 @@
+"""The benchmark's synthetic workload has the same shape as curated claims."""
+
+from bench.workload import synthetic, synthetic_quads
+from kg.namespaces import Namespaces
+from kg.settings import DEFAULT_BASE_IRI
+from kg.store import OxigraphStore
+from ontology.reason import reason
+
+NS = Namespaces(DEFAULT_BASE_IRI)
+
+
+def test_synthetic_quotes_slice_their_text() -> None:
+    sources, claims = synthetic(200, NS)
+    text = sources["synthetic"].text
+    assert all(text[c.start:c.end] == c.quote for c in claims)
+
+
+def test_synthetic_dataset_is_nanopublications_and_reasons() -> None:
+    quads = synthetic_quads(60, NS)
+    store = OxigraphStore()
+    store.load(quads)
+    count = store.query("SELECT (COUNT(?np) AS ?n) WHERE { ?np a <http://www.nanopub.org/nschema#Nanopublication> }")
+    assert next(iter(count))["n"].value == "60"
+    report = reason(quads, NS)
+    assert report.consistent
