@@ -19,6 +19,14 @@ from tests.conftest import append_claims
 BASE = DEFAULT_BASE_IRI
 POEMS = "http://purl.obolibrary.org/obo/MONDO_0017364"
 ONTOLOGY_IRI = BASE + "ontology"
+# A positive claim whose negation the seed states (claim lifestyle-no-evidence).
+LIFESTYLE_CAUSES = """
+  - key: fixture-lifestyle-causes
+    subject: poems:lifestyle
+    predicate: biolink:causes
+    object: MONDO:0017364
+    quote: "There is no definitive evidence suggesting that lifestyle, diet, or specific environmental exposures cause the syndrome."
+"""
 
 
 @pytest.fixture(scope="module")
@@ -73,14 +81,7 @@ def test_somatic_and_germline_origin_is_inconsistent_and_names_the_claims(kg_cop
 
 
 def test_claim_and_its_negation_is_a_contradiction(kg_copy: Path) -> None:
-    append_claims(kg_copy, """
-  - key: fixture-lifestyle-causes
-    subject: poems:lifestyle
-    predicate: biolink:causes
-    object: MONDO:0017364
-    quote: "There is no definitive evidence suggesting that lifestyle, diet, or specific environmental exposures cause the syndrome."
-    note: Deliberately contradicting fixture claim.
-""")
+    append_claims(kg_copy, LIFESTYLE_CAUSES + "    note: Deliberately contradicting fixture claim.\n")
     result = build(kg_copy, BASE)
     report = reason(result.quads, result.ns)
     assert len(report.contradictions) == 1
@@ -90,15 +91,8 @@ def test_claim_and_its_negation_is_a_contradiction(kg_copy: Path) -> None:
 
 
 def test_superseded_negation_is_no_contradiction(kg_copy: Path) -> None:
-    append_claims(kg_copy, """
-  - key: fixture-lifestyle-causes
-    subject: poems:lifestyle
-    predicate: biolink:causes
-    object: MONDO:0017364
-    quote: "There is no definitive evidence suggesting that lifestyle, diet, or specific environmental exposures cause the syndrome."
-    supersedes: lifestyle-no-evidence
-    note: Fixture correction that replaces the negated claim.
-""")
+    append_claims(kg_copy, LIFESTYLE_CAUSES + "    supersedes: lifestyle-no-evidence\n"
+                  "    note: Fixture correction that replaces the negated claim.\n")
     result = build(kg_copy, BASE)
     assert reason(result.quads, result.ns).contradictions == []
 
