@@ -8,15 +8,16 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import RedirectResponse
 
+from api.query_pool import QueryPool
 from api.routers import sparql
 from kg import __version__
 from kg.build import build
 from kg.settings import Settings, get_settings
-from kg.store import KGStore, OxigraphStore
+from kg.store import OxigraphStore
 from ontology.reason import ReasoningError, reason
 
 
-def open_store(settings: Settings) -> KGStore:
+def open_store(settings: Settings) -> OxigraphStore:
     """The configured store: an existing on-disk folder as is, else the seed KG built into memory or disk."""
     store = OxigraphStore(settings.store_path)
     if len(store) == 0:
@@ -31,7 +32,7 @@ def open_store(settings: Settings) -> KGStore:
     return store
 
 
-def create_app(settings: Settings | None = None, store: KGStore | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, store: OxigraphStore | None = None) -> FastAPI:
     """Create the application; ``store`` overrides the configured one (tests, embedding)."""
     settings = settings or get_settings()
 
@@ -39,7 +40,13 @@ def create_app(settings: Settings | None = None, store: KGStore | None = None) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.store = store if store is not None else open_store(settings)
-        yield
+        app.state.pool = QueryPool(app.state.store, settings.query_workers, settings.query_timeout_s,
+                                   settings.max_result_bytes)
+        await app.state.pool.start()
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
 
     app = FastAPI(title="poems-kg", version=__version__, lifespan=lifespan,
                   description="Curated claims about the cause of POEMS syndrome: SPARQL, linked data and JSON.")

@@ -2,6 +2,7 @@
 
 from fastapi import Request
 
+from api.query_pool import QueryPool
 from kg.settings import Settings
 from kg.store import KGStore
 
@@ -16,3 +17,9 @@ def app_settings(request: Request) -> Settings:
     """The settings the application was started with."""
     settings: Settings = request.app.state.settings
     return settings
+
+
+def get_pool(request: Request) -> QueryPool:
+    """The worker processes that answer SPARQL queries."""
+    pool: QueryPool = request.app.state.pool
+    return pool

@@ -17,7 +17,8 @@ class Settings(BaseSettings):
     base_iri: str = DEFAULT_BASE_IRI
     kg_dir: Path = PACKAGE_ROOT / "kg"
     store_path: Path | None = None  # on-disk Oxigraph folder; None keeps the store in memory
-    query_timeout_s: float = 10.0
+    query_timeout_s: float = 10.0  # a query running longer is stopped (its worker process is killed)
+    query_workers: int = 2  # worker processes answering SPARQL queries in parallel
     max_result_bytes: int = 50_000_000
     max_query_bytes: int = 100_000
     allow_updates: bool = False

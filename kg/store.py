@@ -45,6 +45,23 @@ class OxigraphStore:
         self.path = path
         self._store = Store(str(path)) if path else Store()
 
+    @classmethod
+    def read_only(cls, path: Path) -> "OxigraphStore":
+        """Open an on-disk store that no other process writes to (a snapshot) for reading only."""
+        store = cls.__new__(cls)
+        store.path, store._store = path, Store.read_only(str(path))
+        return store
+
+    def snapshot(self, target: Path) -> None:
+        """Write a consistent copy to the new folder ``target`` (hard links when the store is on the same disk)."""
+        if self.path:
+            self._store.backup(str(target))
+            return
+        copy = Store(str(target))
+        copy.bulk_extend(self._store.quads_for_pattern(None, None, None, None))
+        copy.flush()
+        del copy
+
     def load(self, quads: Iterable[Quad]) -> None:
         """Add quads in one transaction."""
         self._store.extend(quads)

@@ -1,8 +1,16 @@
-"""Shared fixtures: the seed knowledge graph built once per test session, and editable copies of kg/."""
+"""Shared fixtures: the seed knowledge graph built once per test session, editable copies of kg/, a real server."""
 
+import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 from kg.build import Build, build
@@ -38,3 +46,36 @@ def append_claims(kg_dir: Path, yaml_entries: str) -> None:
     """Append claim entries (YAML list items, two-space indented) to the seed claims file."""
     path = kg_dir / "claims" / "poems-cause-summary.yaml"
     path.write_text(path.read_text() + yaml_entries)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running_server(tmp_path: Path, **settings: str) -> Iterator[str]:
+    """``poems-kg serve`` as a child process on a free loopback port, settings as POEMS_KG_* variables; yields its URL."""
+    port = free_port()
+    env = os.environ | {f"POEMS_KG_{k.upper()}": v for k, v in settings.items()}
+    log = (tmp_path / f"server-{port}.log").open("w")
+    script = Path(sys.executable).parent / "poems-kg"
+    process = subprocess.Popen([str(script), "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, (tmp_path / f"server-{port}.log").read_text()
+            try:
+                if httpx.get(url + "/sparql", headers={"Accept": "text/turtle"}).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the server did not start within 60 s"
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()

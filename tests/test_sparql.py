@@ -3,7 +3,10 @@
 import csv
 import io
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 
+import psutil
 import pytest
 from fastapi.testclient import TestClient
 from rdflib import Graph
@@ -115,3 +118,25 @@ def test_result_size_limit(store: OxigraphStore) -> None:
         response = small.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"})
     assert response.status_code == 413
     assert json.loads(response.text)["detail"].startswith("the result is larger than 100 bytes")
+
+
+EXPLOSIVE = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"  # ~4e9 rows on the seed
+
+
+def test_runaway_query_is_stopped_while_others_answer(store: OxigraphStore) -> None:
+    with TestClient(create_app(Settings(query_timeout_s=1.5, query_workers=2), store=store)) as c:
+        pool = c.app.state.pool
+        before = set(pool.pids())
+        with ThreadPoolExecutor(1) as executor:
+            runaway = executor.submit(c.get, "/sparql", params={"query": EXPLOSIVE})
+            time.sleep(0.3)
+            quick = c.get("/sparql", params={"query": "ASK { ?s ?p ?o }"})
+            assert quick.status_code == 200 and quick.json()["boolean"] is True
+            stopped = runaway.result(timeout=30)
+        assert stopped.status_code == 503
+        assert "exceeded the time limit of 1.5 s" in stopped.json()["detail"]
+        killed = before - set(pool.pids())
+        assert len(killed) == 1, "the worker running the runaway query is killed"
+        assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in killed)
+        for _ in range(3):  # the pool is whole again: a replacement worker answers
+            assert c.get("/sparql", params={"query": "ASK { ?s ?p ?o }"}).status_code == 200

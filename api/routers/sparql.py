@@ -1,19 +1,19 @@
 """SPARQL 1.1 Protocol endpoint: queries, service description and a query page."""
 
-import asyncio
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.templating import Jinja2Templates
-from pyoxigraph import QueryResultsFormat, QueryTriples, RdfFormat, parse, serialize
+from pyoxigraph import RdfFormat, parse, serialize
 
-from api.deps import app_settings, get_store
-from api.negotiation import FORMAT_ALIASES, GRAPH_TYPES, RESULT_TYPES, NotAcceptableError, charset, negotiate
+from api.deps import app_settings, get_pool, get_store
+from api.negotiation import FORMAT_ALIASES, GRAPH_TYPES, NotAcceptableError, charset, negotiate
+from api.query_pool import QueryError, QueryPool, QueryRequest
 from api.sparql_guard import uses_service
 from kg.queries import example_queries
 from kg.settings import Settings
-from kg.store import KGStore, QueryResult
+from kg.store import KGStore
 
 router = APIRouter(tags=["sparql"])
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -41,24 +41,7 @@ def _error(status: int, message: str) -> HTTPException:
     return HTTPException(status_code=status, detail=message)
 
 
-def _run(store: KGStore, query: str, default_graphs: list[str], named_graphs: list[str],
-         accept: str | None, max_bytes: int) -> tuple[str, bytes]:
-    """Evaluate, negotiate and serialize (runs in a worker thread)."""
-    result: QueryResult = store.query(query, default_graph=default_graphs or None, named_graphs=named_graphs or None)
-    if isinstance(result, QueryTriples):
-        choice = negotiate(accept, dict(GRAPH_TYPES), "text/turtle")
-        assert isinstance(choice.format, RdfFormat)
-        body = serialize(result, format=choice.format) or b""
-    else:
-        choice = negotiate(accept, dict(RESULT_TYPES), "application/sparql-results+json")
-        assert isinstance(choice.format, QueryResultsFormat)
-        body = result.serialize(format=choice.format) or b""
-    if len(body) > max_bytes:
-        raise _error(413, f"the result is larger than {max_bytes} bytes; add a LIMIT")
-    return choice.media_type, body
-
-
-async def _answer(request: Request, store: KGStore, settings: Settings, query: str,
+async def _answer(request: Request, pool: QueryPool, settings: Settings, query: str,
                   default_graphs: list[str], named_graphs: list[str]) -> Response:
     if len(query.encode()) > settings.max_query_bytes:
         raise _error(413, f"query is longer than {settings.max_query_bytes} bytes")
@@ -67,17 +50,9 @@ async def _answer(request: Request, store: KGStore, settings: Settings, query: s
     fmt = request.query_params.get("format")
     accept = FORMAT_ALIASES.get(fmt, fmt) if fmt else request.headers.get("accept")
     try:
-        media_type, body = await asyncio.wait_for(
-            asyncio.to_thread(_run, store, query, default_graphs, named_graphs, accept, settings.max_result_bytes),
-            timeout=settings.query_timeout_s)
-    except SyntaxError as exc:
-        raise _error(400, f"malformed query: {exc}") from None
-    except NotAcceptableError as exc:
-        raise _error(406, str(exc)) from None
-    except TimeoutError:
-        raise _error(503, f"query exceeded the time limit of {settings.query_timeout_s} s; narrow it or add a LIMIT") from None
-    except OSError as exc:
-        raise _error(400, f"query failed: {exc}") from None
+        media_type, body = await pool.run(QueryRequest(query, tuple(default_graphs), tuple(named_graphs), accept))
+    except QueryError as exc:
+        raise _error(exc.status, exc.message) from None
     return Response(body, media_type=charset(media_type), headers={"Vary": "Accept"})
 
 
@@ -93,6 +68,7 @@ def _service_description(request: Request, store: KGStore) -> Response:
 
 @router.get("/sparql", summary="SPARQL query (GET), service description or query page")
 async def sparql_get(request: Request, store: Annotated[KGStore, Depends(get_store)],
+                     pool: Annotated[QueryPool, Depends(get_pool)],
                      settings: Annotated[Settings, Depends(app_settings)],
                      query: Annotated[str | None, Query()] = None,
                      default_graph_uri: Annotated[list[str], Query(alias="default-graph-uri")] = [],  # noqa: B006
@@ -107,11 +83,11 @@ async def sparql_get(request: Request, store: Annotated[KGStore, Depends(get_sto
             return templates.TemplateResponse(request, "query.html", {"examples": example_queries()},
                                               headers={"Vary": "Accept"})
         return _service_description(request, store)
-    return await _answer(request, store, settings, query, default_graph_uri, named_graph_uri)
+    return await _answer(request, pool, settings, query, default_graph_uri, named_graph_uri)
 
 
 @router.post("/sparql", summary="SPARQL query (POST, form-encoded or application/sparql-query)")
-async def sparql_post(request: Request, store: Annotated[KGStore, Depends(get_store)],
+async def sparql_post(request: Request, pool: Annotated[QueryPool, Depends(get_pool)],
                       settings: Annotated[Settings, Depends(app_settings)]) -> Response:
     """SPARQL 1.1 Protocol POST: ``application/x-www-form-urlencoded`` or ``application/sparql-query``."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -133,4 +109,4 @@ async def sparql_post(request: Request, store: Annotated[KGStore, Depends(get_st
     else:
         raise _error(415, f"unsupported content type '{content_type}'; use application/sparql-query or "
                           "application/x-www-form-urlencoded")
-    return await _answer(request, store, settings, query, default_graphs, named_graphs)
+    return await _answer(request, pool, settings, query, default_graphs, named_graphs)

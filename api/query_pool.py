@@ -1,0 +1,179 @@
+"""SPARQL queries in worker processes, so that a query past its time limit is really stopped.
+
+Oxigraph evaluates a query in native code with no way to cancel it, so each query runs in a worker
+process that holds a read-only handle on a snapshot of the store. A query that outlives its time limit
+is stopped by killing its worker; a fresh worker takes its place while the others keep answering.
+"""
+
+import asyncio
+import multiprocessing
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+
+from pyoxigraph import QueryResultsFormat, QueryTriples, RdfFormat, serialize
+
+from api.negotiation import GRAPH_TYPES, RESULT_TYPES, NotAcceptableError, negotiate
+from kg.store import OxigraphStore
+
+_CONTEXT = multiprocessing.get_context("spawn")  # no fork: the parent runs threads and an event loop
+
+
+@dataclass(frozen=True)
+class QueryRequest:
+    """One SPARQL Protocol query, as the worker needs it."""
+
+    query: str
+    default_graphs: tuple[str, ...] = ()
+    named_graphs: tuple[str, ...] = ()
+    accept: str | None = None
+
+
+class QueryError(Exception):
+    """A query that cannot be answered, with the HTTP status that says why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(status, message)  # both in args, so the error pickles across processes
+        self.status = status
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def answer(store: OxigraphStore, request: QueryRequest, max_bytes: int) -> tuple[str, bytes]:
+    """Evaluate, negotiate and serialize one query: ``(media type, body)`` or a :class:`QueryError`."""
+    try:
+        result = store.query(request.query, default_graph=list(request.default_graphs) or None,
+                             named_graphs=list(request.named_graphs) or None)
+        if isinstance(result, QueryTriples):
+            choice = negotiate(request.accept, dict(GRAPH_TYPES), "text/turtle")
+            assert isinstance(choice.format, RdfFormat)
+            body = serialize(result, format=choice.format) or b""
+        else:
+            choice = negotiate(request.accept, dict(RESULT_TYPES), "application/sparql-results+json")
+            assert isinstance(choice.format, QueryResultsFormat)
+            body = result.serialize(format=choice.format) or b""
+    except SyntaxError as exc:
+        raise QueryError(400, f"malformed query: {exc}") from None
+    except NotAcceptableError as exc:
+        raise QueryError(406, str(exc)) from None
+    except OSError as exc:
+        raise QueryError(400, f"query failed: {exc}") from None
+    if len(body) > max_bytes:
+        raise QueryError(413, f"the result is larger than {max_bytes} bytes; add a LIMIT")
+    return choice.media_type, body
+
+
+def _worker(conn: Connection, snapshot: str, max_bytes: int) -> None:
+    """Worker process: answer requests from ``conn`` until the pool closes it."""
+    store = OxigraphStore.read_only(Path(snapshot))
+    conn.send("ready")
+    while True:
+        try:
+            request = conn.recv()
+        except EOFError:
+            return
+        try:
+            conn.send(answer(store, request, max_bytes))
+        except QueryError as exc:
+            conn.send(exc)
+
+
+@dataclass
+class _Worker:
+    process: BaseProcess
+    conn: Connection
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join()
+        self.conn.close()
+
+
+class QueryPool:
+    """A fixed number of query worker processes over a read-only snapshot of the store."""
+
+    def __init__(self, store: OxigraphStore, size: int, timeout_s: float, max_result_bytes: int) -> None:
+        self.size, self.timeout_s, self.max_result_bytes = size, timeout_s, max_result_bytes
+        self._dir = Path(tempfile.mkdtemp(prefix="poems-kg-snapshot-"))
+        self._snapshot = self._dir / "snapshot"
+        store.snapshot(self._snapshot)
+        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        self._workers: list[_Worker] = []
+        self._replacing: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        """Start every worker and wait until each has opened the snapshot."""
+        for worker in await asyncio.gather(*(asyncio.to_thread(self._spawn) for _ in range(self.size))):
+            self._idle.put_nowait(worker)
+
+    def _spawn(self) -> _Worker:
+        parent, child = _CONTEXT.Pipe()
+        process = _CONTEXT.Process(target=_worker, args=(child, str(self._snapshot), self.max_result_bytes),
+                                   daemon=True, name="poems-kg-query")
+        process.start()
+        child.close()
+        if parent.recv() != "ready":
+            raise RuntimeError("query worker failed to start")
+        worker = _Worker(process, parent)
+        self._workers.append(worker)
+        return worker
+
+    def _replace(self, worker: _Worker) -> None:
+        """Kill ``worker`` and put a fresh one in its place, in the background."""
+        worker.kill()
+        self._workers.remove(worker)
+
+        async def respawn() -> None:
+            self._idle.put_nowait(await asyncio.to_thread(self._spawn))
+
+        task = asyncio.create_task(respawn())
+        self._replacing.add(task)
+        task.add_done_callback(self._replacing.discard)
+
+    def pids(self) -> list[int]:
+        """Process ids of the live workers (for monitoring and tests)."""
+        return [w.process.pid for w in self._workers if w.process.pid]
+
+    async def run(self, request: QueryRequest) -> tuple[str, bytes]:
+        """Answer a query within the time limit (waiting for a free worker counts towards it)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout_s
+        limit = f"the time limit of {self.timeout_s:g} s"
+        try:
+            worker = await asyncio.wait_for(self._idle.get(), timeout=self.timeout_s)
+        except TimeoutError:
+            raise QueryError(503, f"all query workers are busy; no worker was free within {limit}") from None
+        try:
+            worker.conn.send(request)
+            ready = await asyncio.to_thread(worker.conn.poll, max(0.0, deadline - loop.time()))
+            reply = worker.conn.recv() if ready else None
+        except (EOFError, OSError):
+            self._replace(worker)
+            raise QueryError(503, "the query worker stopped unexpectedly; try again") from None
+        if reply is None:
+            self._replace(worker)
+            raise QueryError(503, f"query stopped: it exceeded {limit}; narrow it or add a LIMIT")
+        self._idle.put_nowait(worker)
+        if isinstance(reply, QueryError):
+            raise reply
+        media_type, body = reply
+        return media_type, body
+
+    async def close(self) -> None:
+        """Stop every worker and delete the snapshot."""
+        await asyncio.gather(*self._replacing, return_exceptions=True)
+        for worker in self._workers:
+            worker.kill()
+        self._workers.clear()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def default_pool_size() -> int:
+    """Two workers at least, else one per CPU."""
+    return max(2, os.cpu_count() or 1)
