@@ -7,19 +7,19 @@ from kg.settings import Settings
 from kg.store import KGStore
 
 
-def get_store(request: Request) -> KGStore:
-    """The store the application was started with."""
+async def get_store(request: Request) -> KGStore:
+    """The store the application was started with (async: FastAPI runs plain functions in a thread)."""
     store: KGStore = request.app.state.store
     return store
 
 
-def app_settings(request: Request) -> Settings:
+async def app_settings(request: Request) -> Settings:
     """The settings the application was started with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_pool(request: Request) -> QueryPool:
+async def get_pool(request: Request) -> QueryPool:
     """The worker processes that answer SPARQL queries."""
     pool: QueryPool = request.app.state.pool
     return pool

@@ -6,21 +6,20 @@ is stopped by killing its worker; a fresh worker takes its place while the other
 """
 
 import asyncio
-import multiprocessing
 import os
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from pyoxigraph import QueryResultsFormat, QueryTriples, RdfFormat, serialize
 
 from api.negotiation import GRAPH_TYPES, RESULT_TYPES, NotAcceptableError, negotiate
 from kg.store import OxigraphStore
-
-_CONTEXT = multiprocessing.get_context("spawn")  # no fork: the parent runs threads and an event loop
 
 
 @dataclass(frozen=True)
@@ -37,12 +36,9 @@ class QueryError(Exception):
     """A query that cannot be answered, with the HTTP status that says why."""
 
     def __init__(self, status: int, message: str) -> None:
-        super().__init__(status, message)  # both in args, so the error pickles across processes
+        super().__init__(message)
         self.status = status
         self.message = message
-
-    def __str__(self) -> str:
-        return self.message
 
 
 def answer(store: OxigraphStore, request: QueryRequest, max_bytes: int) -> tuple[str, bytes]:
@@ -79,19 +75,38 @@ def _worker(conn: Connection, snapshot: str, max_bytes: int) -> None:
         except EOFError:
             return
         try:
-            conn.send(answer(store, request, max_bytes))
-        except QueryError as exc:
-            conn.send(exc)
+            conn.send(("ok", *answer(store, request, max_bytes)))
+        except QueryError as exc:  # sent as plain values: this module runs as __main__ here
+            conn.send(("error", exc.status, exc.message))
+
+
+async def _readable(conn: Connection, timeout: float) -> bool:
+    """Wait, without a thread, until ``conn`` has data (or is closed); False after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(conn.fileno(), wake)
+    try:
+        await asyncio.wait_for(ready, timeout)
+    except TimeoutError:
+        return False
+    finally:
+        loop.remove_reader(conn.fileno())
+    return True
 
 
 @dataclass
 class _Worker:
-    process: BaseProcess
+    process: subprocess.Popen[bytes]
     conn: Connection
 
     def kill(self) -> None:
         self.process.kill()
-        self.process.join()
+        self.process.wait()
         self.conn.close()
 
 
@@ -113,14 +128,20 @@ class QueryPool:
             self._idle.put_nowait(worker)
 
     def _spawn(self) -> _Worker:
-        parent, child = _CONTEXT.Pipe()
-        process = _CONTEXT.Process(target=_worker, args=(child, str(self._snapshot), self.max_result_bytes),
-                                   daemon=True, name="poems-kg-query")
-        process.start()
+        # A fresh interpreter (not fork: the parent runs threads; not multiprocessing's spawn: it re-runs __main__).
+        parent, child = socket.socketpair()
+        process = subprocess.Popen([sys.executable, "-m", "api.query_pool", str(child.fileno()), str(self._snapshot),
+                                    str(self.max_result_bytes)], pass_fds=[child.fileno()])
         child.close()
-        if parent.recv() != "ready":
-            raise RuntimeError("query worker failed to start")
-        worker = _Worker(process, parent)
+        conn = Connection(parent.detach())
+        try:
+            ready = conn.recv()
+        except EOFError:
+            ready = None
+        if ready != "ready":
+            process.kill()
+            raise RuntimeError(f"a query worker failed to start (exit code {process.wait()})")
+        worker = _Worker(process, conn)
         self._workers.append(worker)
         return worker
 
@@ -138,7 +159,7 @@ class QueryPool:
 
     def pids(self) -> list[int]:
         """Process ids of the live workers (for monitoring and tests)."""
-        return [w.process.pid for w in self._workers if w.process.pid]
+        return [w.process.pid for w in self._workers]
 
     async def run(self, request: QueryRequest) -> tuple[str, bytes]:
         """Answer a query within the time limit (waiting for a free worker counts towards it)."""
@@ -151,8 +172,8 @@ class QueryPool:
             raise QueryError(503, f"all query workers are busy; no worker was free within {limit}") from None
         try:
             worker.conn.send(request)
-            ready = await asyncio.to_thread(worker.conn.poll, max(0.0, deadline - loop.time()))
-            reply = worker.conn.recv() if ready else None
+            ready = await _readable(worker.conn, max(0.0, deadline - loop.time()))
+            reply = worker.conn.recv() if ready else None  # the worker writes its reply in one go
         except (EOFError, OSError):
             self._replace(worker)
             raise QueryError(503, "the query worker stopped unexpectedly; try again") from None
@@ -160,10 +181,10 @@ class QueryPool:
             self._replace(worker)
             raise QueryError(503, f"query stopped: it exceeded {limit}; narrow it or add a LIMIT")
         self._idle.put_nowait(worker)
-        if isinstance(reply, QueryError):
-            raise reply
-        media_type, body = reply
-        return media_type, body
+        kind, first, second = reply
+        if kind == "error":
+            raise QueryError(first, second)
+        return first, second
 
     async def close(self) -> None:
         """Stop every worker and delete the snapshot."""
@@ -177,3 +198,7 @@ class QueryPool:
 def default_pool_size() -> int:
     """Two workers at least, else one per CPU."""
     return max(2, os.cpu_count() or 1)
+
+
+if __name__ == "__main__":
+    _worker(Connection(int(sys.argv[1])), sys.argv[2], int(sys.argv[3]))

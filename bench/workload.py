@@ -2,14 +2,16 @@
 
 import datetime as dt
 import hashlib
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
-from pyoxigraph import Quad
+from pyoxigraph import Literal, NamedNode, Quad
 
 from kg.build import ontology_quads
 from kg.compile import compile_dataset
 from kg.curation import CERTAINTIES, Claim, Source
-from kg.namespaces import BIOLINK, Namespaces
+from kg.namespaces import BIOLINK, RDFS, Namespaces
 
 PREDICATES = ("causes", "contributes_to", "has_mode_of_inheritance", "associated_with", "subclass_of")
 
@@ -25,10 +27,13 @@ def synthetic(n_claims: int, ns: Namespaces) -> tuple[dict[str, Source], list[Cl
     claims, offset = [], 0
     for i, sentence in enumerate(sentences):
         predicate = PREDICATES[i % len(PREDICATES)]
+        cause = i % 997
+        # "causes" claims also link causes to causes, so that causal paths have two hops
+        obj = f"synthetic-cause-{(cause + 1) % 997}" if predicate == "causes" and i % 2 else f"synthetic-condition-{i % 1009}"
         claims.append(Claim(
-            key=f"synthetic-{i}", source="synthetic", subject=f"{ns.entity}synthetic-cause-{i % 997}",
-            predicate=BIOLINK + predicate,
-            object=f"{ns.entity}synthetic-condition-{i % 1009}", value=None, negated=i % 7 == 0,
+            key=f"synthetic-{i}", source="synthetic", subject=f"{ns.entity}synthetic-cause-{cause}",
+            predicate=BIOLINK + predicate, object=ns.entity + obj, value=None,
+            negated=zlib.crc32(f"{cause} {predicate} {obj}".encode()) % 7 == 0,  # one polarity per triple: no contradictions
             certainty=CERTAINTIES[i % len(CERTAINTIES)], frequency="often" if i % 11 == 0 else None,
             evidence="http://purl.obolibrary.org/obo/ECO_0000303", quote=sentence, start=offset, note="synthetic",
             supersedes=None, created=dt.date(2026, 1, 1), creator=ns.entity + "curation-team",
@@ -37,7 +42,14 @@ def synthetic(n_claims: int, ns: Namespaces) -> tuple[dict[str, Source], list[Cl
     return {"synthetic": source}, claims
 
 
+def entity_labels(claims: list[Claim], ns: Namespaces) -> Iterator[Quad]:
+    """An ``rdfs:label`` in the ontology graph for every synthetic entity, as curated entities have."""
+    graph = NamedNode(ns.graph + "ontology")
+    for iri in sorted({c.subject for c in claims} | {c.object for c in claims if c.object}):
+        yield Quad(NamedNode(iri), NamedNode(RDFS + "label"), Literal(iri.rsplit("/", 1)[1].replace("-", " ")), graph)
+
+
 def synthetic_quads(n_claims: int, ns: Namespaces) -> list[Quad]:
-    """The compiled dataset of a synthetic workload, ontology included."""
+    """The compiled dataset of a synthetic workload, ontology and entity labels included."""
     sources, claims = synthetic(n_claims, ns)
-    return compile_dataset(sources, claims, ns, ontology_quads(ns))
+    return compile_dataset(sources, claims, ns, [*ontology_quads(ns), *entity_labels(claims, ns)])

@@ -8,8 +8,8 @@ from pyoxigraph import CanonicalizationAlgorithm, Dataset, DefaultGraph, NamedNo
 from kg.compile import compile_dataset
 from kg.curation import Claim, Source, load_all
 from kg.namespaces import Namespaces
-from kg.settings import DEFAULT_BASE_IRI
 from ontology import ONTOLOGY_FILES
+from shapes.validate import ValidationError, validate_dataset
 
 
 @dataclass
@@ -22,25 +22,28 @@ class Build:
     quads: list[Quad]
 
 
-def rebase(text: str, ns: Namespaces) -> str:
-    """Rewrite the default base IRI in a Turtle text to the configured one."""
-    return text if ns.base == DEFAULT_BASE_IRI else text.replace(DEFAULT_BASE_IRI, ns.base)
-
-
 def ontology_quads(ns: Namespaces) -> list[Quad]:
     """The ontology and its import slice, in the ontology named graph, blank nodes canonically named."""
     graph = NamedNode(ns.graph + "ontology")
     quads = Dataset()
     for path in ONTOLOGY_FILES:
-        for quad in parse(rebase(path.read_text(encoding="utf-8"), ns).encode(), format=RdfFormat.TURTLE):
+        for quad in parse(ns.rebase(path.read_text(encoding="utf-8")).encode(), format=RdfFormat.TURTLE):
             assert isinstance(quad.graph_name, DefaultGraph)
             quads.add(Quad(quad.subject, quad.predicate, quad.object, graph))
     quads.canonicalize(CanonicalizationAlgorithm.UNSTABLE)
     return list(quads)
 
 
-def build(kg_dir: Path, base_iri: str) -> Build:
-    """Load and compile everything under ``kg_dir``; raises ``CurationError`` on bad input."""
+def build(kg_dir: Path, base_iri: str, *, validate: bool = True) -> Build:
+    """Load, compile and (unless told not to) validate everything under ``kg_dir``.
+
+    Raises ``CurationError`` on bad curated input and ``ValidationError`` when the compiled graph violates a shape.
+    """
     ns = Namespaces(base_iri)
     sources, claims = load_all(kg_dir, ns)
-    return Build(ns, sources, claims, compile_dataset(sources, claims, ns, ontology_quads(ns)))
+    result = Build(ns, sources, claims, compile_dataset(sources, claims, ns, ontology_quads(ns)))
+    if validate:
+        report = validate_dataset(result.quads, ns)
+        if not report.conforms:
+            raise ValidationError(report)
+    return result

@@ -58,6 +58,7 @@ def source_quads(source: Source, ns: Namespaces) -> Iterator[Quad]:
     yield Quad(s, N(RDF + "type"), N(PROV + "Entity"), g)
     yield Quad(s, N(RDF + "type"), N(ns.entity + "SourceDocument"), g)
     yield Quad(s, N(DCTERMS + "title"), Literal(source.title, language=source.language), g)
+    yield Quad(s, N(RDFS + "label"), Literal(source.title, language=source.language), g)
     yield Quad(s, N(DCTERMS + "publisher"), Literal(source.publisher), g)
     for kind in source.document_types:
         yield Quad(s, N(DCTERMS + "type"), Literal(kind), g)

@@ -38,6 +38,8 @@ CURIE_RE = re.compile(r"^(?P<prefix>[A-Za-z][A-Za-z0-9_]*):(?P<local>\S+)$")
 class CurieError(ValueError):
     """A CURIE that is malformed, has an unknown prefix, or a local part of the wrong shape."""
 
+DEFAULT_BASE_IRI = "https://w3id.org/poems-kg/"
+
 
 @dataclass(frozen=True)
 class Namespaces:
@@ -69,6 +71,10 @@ class Namespaces:
     def ontology(self) -> str:
         """IRI of the project's ontology."""
         return self.base + "ontology"
+
+    def rebase(self, text: str) -> str:
+        """Rewrite the default base IRI in a Turtle or SPARQL text (ontology, shapes) to this one."""
+        return text if self.base == DEFAULT_BASE_IRI else text.replace(DEFAULT_BASE_IRI, self.base)
 
     def prefixes(self) -> dict[str, str]:
         """Every prefix a curated file may use, mapped to its namespace IRI."""

@@ -5,8 +5,9 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kg.namespaces import DEFAULT_BASE_IRI
+
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_BASE_IRI = "https://w3id.org/poems-kg/"
 
 
 class Settings(BaseSettings):

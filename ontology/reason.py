@@ -19,7 +19,6 @@ from pyoxigraph import Literal, NamedNode, Quad
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF, RDFS
 
-from kg.build import rebase
 from kg.namespaces import BIOLINK, PROV, Namespaces
 from kg.store import KGStore, OxigraphStore, select_rows
 from ontology import ONTOLOGY_DIR, ONTOLOGY_FILES
@@ -76,7 +75,7 @@ def reasoning_input(triples: dict[tuple[str, str, str], set[str]], ns: Namespace
     """The OWL graph HermiT sees, and the map from representative individuals back to entities."""
     graph = Graph()
     for path in ONTOLOGY_FILES:
-        graph.parse(data=rebase(path.read_text(encoding="utf-8"), ns), format="turtle")
+        graph.parse(data=ns.rebase(path.read_text(encoding="utf-8")), format="turtle")
     back: dict[str, str] = {}
     for s, p, o in triples:
         if p == SUBCLASS_OF:

@@ -107,7 +107,7 @@ def test_service_description_and_query_page(client: TestClient) -> None:
 
 
 def test_default_graph_is_union_but_can_be_narrowed(client: TestClient) -> None:
-    query = "ASK { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?o }"
+    query = "ASK { ?s <https://w3id.org/biolink/vocab/subject> ?o }"
     union = client.get("/sparql", params={"query": query}).json()["boolean"]
     narrowed = client.get("/sparql", params={"query": query, "default-graph-uri": "https://w3id.org/poems-kg/graph/sources"}).json()
     assert union is True and narrowed["boolean"] is False

@@ -1,0 +1,179 @@
+"""SHACL validation of the knowledge graph: the gate that every build and write passes.
+
+Two paths give the same verdict: ``validate_dataset`` checks a whole dataset in one pyshacl run;
+``validate_claims`` checks each nanopublication alone, with only the shared context it needs (its source
+document and the labels of the entities it names), so that its cost grows with the change, not the graph.
+Every violation names the claim, the curated file and line it came from, the shape's message and the value.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from pyoxigraph import NamedNode, Quad, Store
+from pyshacl import validate as pyshacl_validate
+from pyshacl.graph_abstraction import DataGraph
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import RDF, SH
+
+from kg.namespaces import Namespaces
+from kg.store import OxigraphStore, select_rows
+
+SHAPES_DIR = Path(__file__).resolve().parent
+SHAPE_FILES = tuple(sorted(SHAPES_DIR.glob("*.ttl")))
+CLAIM_LOCATIONS = """
+PREFIX poems: <{entity}>
+PREFIX np: <http://www.nanopub.org/nschema#>
+SELECT ?np ?key ?file ?line WHERE {{
+  ?np np:hasAssertion ?assertion .
+  OPTIONAL {{ ?assertion poems:claimKey ?key }}
+  OPTIONAL {{ ?assertion poems:curatedIn ?file }}
+  OPTIONAL {{ ?assertion poems:curatedAtLine ?line }}
+}}"""
+# What one claim needs besides its own graphs: its source document and the labels of what it names.
+CLAIM_CONTEXT = """
+PREFIX oa: <http://www.w3.org/ns/oa#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+CONSTRUCT {{ ?source ?p ?o . ?o ?p2 ?o2 . ?entity rdfs:label ?label }} WHERE {{
+  {{ VALUES ?source {{ {sources} }} GRAPH <{sources_graph}> {{ ?source ?p ?o OPTIONAL {{ ?o ?p2 ?o2 }} }} }}
+  UNION
+  {{ VALUES ?entity {{ {entities} }} GRAPH ?g {{ ?entity rdfs:label ?label }} }}
+}}"""
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One SHACL result, located in the curated files."""
+
+    focus: str
+    message: str
+    value: str | None
+    shape: str
+    claim: str | None = None  # nanopublication IRI
+    key: str | None = None
+    file: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}: " if self.file else ""
+        what = f"claim '{self.key}' <{self.claim}>" if self.claim else f"<{self.focus}>"
+        value = f" (value: {self.value})" if self.value is not None else ""
+        return f"{where}{what}: {self.message}{value}"
+
+
+@dataclass
+class Report:
+    """The verdict and the SHACL validation report graph."""
+
+    violations: list[Violation]
+    graph: Graph
+
+    @property
+    def conforms(self) -> bool:
+        """True when nothing violates a shape."""
+        return not self.violations
+
+
+class ValidationError(Exception):
+    """Raised by write paths when the data does not conform; carries the report."""
+
+    def __init__(self, report: Report) -> None:
+        lines = [str(v) for v in report.violations]
+        super().__init__(f"{len(lines)} SHACL violation(s):\n" + "\n".join(lines))
+        self.report = report
+
+
+@lru_cache(maxsize=4)
+def shapes_graph(base_iri: str) -> Graph:
+    """All shape files in one graph, rebased to the configured base IRI."""
+    graph = Graph()
+    ns = Namespaces(base_iri)
+    for path in SHAPE_FILES:
+        graph.parse(data=ns.rebase(path.read_text(encoding="utf-8")), format="turtle")
+    return graph
+
+
+def _run(quads: list[Quad], ns: Namespaces, locations: dict[str, dict[str, str]]) -> Report:
+    data = Store()
+    data.extend(quads)
+    # pyshacl evaluates on the Oxigraph store itself: SPARQL constraints run in Oxigraph, not in rdflib.
+    _, report_graph, _ = pyshacl_validate(DataGraph.from_oxigraph_store(data), shacl_graph=shapes_graph(ns.base),
+                                          inplace=True, allow_warnings=True)
+    assert isinstance(report_graph, Graph), (type(report_graph), report_graph)
+    violations = []
+    for result in report_graph.subjects(SH.resultSeverity, SH.Violation):
+        focus = str(report_graph.value(result, SH.focusNode))
+        value = report_graph.value(result, SH.value)
+        claim = focus.split("#", 1)[0] if focus.startswith(ns.claim) else None
+        where = locations.get(claim or "", {})
+        shape = report_graph.value(result, SH.sourceShape)
+        violations.append(Violation(
+            focus=focus, message=str(report_graph.value(result, SH.resultMessage) or "violates a shape"),
+            value=None if value is None else str(value), shape=str(shape) if isinstance(shape, URIRef) else "",
+            claim=claim, key=where.get("key"), file=where.get("file"),
+            line=int(where["line"]) if "line" in where else None))
+    violations.sort(key=lambda v: (v.file or "", v.line or 0, v.message))
+    return Report(violations, report_graph)
+
+
+def claim_locations(store: OxigraphStore, ns: Namespaces) -> dict[str, dict[str, str]]:
+    """Nanopublication IRI -> its claim key, curated file and line."""
+    rows = select_rows(store.query(CLAIM_LOCATIONS.format(entity=ns.entity)))
+    return {row["np"]: row for row in rows}
+
+
+def validate_dataset(quads: list[Quad], ns: Namespaces) -> Report:
+    """Validate a whole dataset in one run."""
+    store = OxigraphStore()
+    store.load(quads)
+    return _run(quads, ns, claim_locations(store, ns))
+
+
+def nanopublication_quads(quads: Iterable[Quad], ns: Namespaces) -> dict[str, list[Quad]]:
+    """The quads of each nanopublication (its four graphs), by nanopublication IRI."""
+    groups: dict[str, list[Quad]] = defaultdict(list)
+    for quad in quads:
+        graph = quad.graph_name
+        if isinstance(graph, NamedNode) and graph.value.startswith(ns.claim):
+            groups[graph.value.split("#", 1)[0]].append(quad)
+    return groups
+
+
+def claim_context(store: OxigraphStore, claim: list[Quad], ns: Namespaces) -> list[Quad]:
+    """The shared context one claim is validated with: its sources and the labels of every IRI it uses."""
+    sources = {q.object for q in claim if q.predicate.value == "http://www.w3.org/ns/oa#hasSource"}
+    entities = {t for q in claim for t in (q.subject, q.predicate, q.object) if isinstance(t, NamedNode)}
+    query = CLAIM_CONTEXT.format(sources=" ".join(str(s) for s in sources) or "<urn:none>",
+                                 sources_graph=ns.graph + "sources",
+                                 entities=" ".join(str(e) for e in entities) or "<urn:none>")
+    graph = NamedNode(ns.graph + "context")
+    return [Quad(t.subject, t.predicate, t.object, graph) for t in store.query(query)]  # type: ignore[union-attr]
+
+
+def validate_claims(claims: dict[str, list[Quad]], store: OxigraphStore, ns: Namespaces) -> Report:
+    """Validate each nanopublication alone with its context from ``store`` (which need not hold the claims)."""
+    reports = [_run([*quads, *claim_context(store, quads, ns)], ns, claim_locations(_as_store(quads), ns))
+               for quads in claims.values()]
+    return Report([v for r in reports for v in r.violations], _merge([r.graph for r in reports]))
+
+
+def _as_store(quads: list[Quad]) -> OxigraphStore:
+    store = OxigraphStore()
+    store.load(quads)
+    return store
+
+
+def _merge(reports: list[Graph]) -> Graph:
+    """One SHACL validation report holding the results of several runs."""
+    merged, node = Graph(), BNode()
+    merged.add((node, RDF.type, SH.ValidationReport))
+    merged.add((node, SH.conforms, Literal(all(g.value(r, SH.conforms) == Literal(True)
+                                               for g in reports for r in g.subjects(RDF.type, SH.ValidationReport)))))
+    for graph in reports:
+        for report in graph.subjects(RDF.type, SH.ValidationReport):
+            for result in graph.objects(report, SH.result):
+                merged.add((node, SH.result, result))
+        merged += ((s, p, o) for s, p, o in graph if not graph.value(s, RDF.type) == SH.ValidationReport)
+    return merged
