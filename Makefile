@@ -11,6 +11,12 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $@
 
+# The second SHACL engine (shacl-engine, from npm) that the tests run the shapes through.
+ENGINE := shapes/engine-check
+$(ENGINE)/node_modules/.installed: $(ENGINE)/package-lock.json
+	npm ci --prefix $(ENGINE) --no-audit --no-fund --loglevel=error
+	touch $@
+
 install: $(BIN)/.installed
 
 run: install
@@ -20,7 +26,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint
+test: lint $(ENGINE)/node_modules/.installed
 	$(BIN)/python -m pytest
 
 bench: install

@@ -6,6 +6,7 @@ is stopped by killing its worker; a fresh worker takes its place while the other
 """
 
 import asyncio
+import logging
 import os
 import shutil
 import socket
@@ -20,6 +21,8 @@ from pyoxigraph import QueryResultsFormat, QueryTriples, RdfFormat, serialize
 
 from api.negotiation import GRAPH_TYPES, RESULT_TYPES, NotAcceptableError, negotiate
 from kg.store import OxigraphStore
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,13 @@ class QueryPool:
         self._workers.remove(worker)
 
         async def respawn() -> None:
-            self._idle.put_nowait(await asyncio.to_thread(self._spawn))
+            while True:  # a pool that silently shrank would end up answering every query with "busy"
+                try:
+                    self._idle.put_nowait(await asyncio.to_thread(self._spawn))
+                    return
+                except (RuntimeError, OSError) as exc:
+                    LOG.error("%s; retrying in 1 s", exc)
+                    await asyncio.sleep(1)
 
         task = asyncio.create_task(respawn())
         self._replacing.add(task)

@@ -8,8 +8,9 @@ from pyoxigraph import CanonicalizationAlgorithm, Dataset, DefaultGraph, NamedNo
 from kg.compile import compile_dataset
 from kg.curation import Claim, Source, load_all
 from kg.namespaces import Namespaces
+from kg.store import OxigraphStore
 from ontology import ONTOLOGY_FILES
-from shapes.validate import ValidationError, validate_dataset
+from shapes.validate import ValidationError, nanopublication_quads, validate_claims
 
 
 @dataclass
@@ -43,7 +44,9 @@ def build(kg_dir: Path, base_iri: str, *, validate: bool = True) -> Build:
     sources, claims = load_all(kg_dir, ns)
     result = Build(ns, sources, claims, compile_dataset(sources, claims, ns, ontology_quads(ns)))
     if validate:
-        report = validate_dataset(result.quads, ns)
+        store = OxigraphStore()
+        store.load(result.quads)
+        report = validate_claims(nanopublication_quads(result.quads, ns), store, ns)
         if not report.conforms:
             raise ValidationError(report)
     return result

@@ -15,6 +15,7 @@ from kg.curation import CurationError
 from kg.settings import get_settings
 from kg.store import OxigraphStore
 from ontology.reason import ReasoningError, Report, reason
+from shapes.validate import ValidationError, Violation, nanopublication_quads, validate_claims, validate_dataset
 
 app = typer.Typer(help="poems-kg: curated claims about POEMS syndrome as a nanopublication knowledge graph.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -43,13 +44,22 @@ RESULT_FORMATS = {"json": QueryResultsFormat.JSON, "xml": QueryResultsFormat.XML
 DUMP_FORMATS = {"nquads": RdfFormat.N_QUADS, "trig": RdfFormat.TRIG}
 
 
-def _build(kg_dir: Path | None) -> Build:
+def _build(kg_dir: Path | None, *, validate: bool = True) -> Build:
     settings = get_settings()
     try:
-        return build(kg_dir or settings.kg_dir, settings.base_iri)
+        return build(kg_dir or settings.kg_dir, settings.base_iri, validate=validate)
     except CurationError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
+    except ValidationError as exc:
+        _print_violations(exc.report.violations)
+        raise typer.Exit(1) from None
+
+
+def _print_violations(violations: list[Violation]) -> None:
+    for violation in violations:
+        err.print(f"[bold red]invalid:[/] {violation}", highlight=False, soft_wrap=True)
+    err.print(f"{len(violations)} SHACL violation(s); nothing was written", highlight=False)
 
 
 def _reason(result: Build) -> Report:
@@ -83,6 +93,38 @@ def build_cmd(out: Path = typer.Option(Path("build"), help="Folder for dataset.t
     paths = write_dataset(quads, out, result.ns)
     err.print(f"{len(result.claims)} claims from {len(result.sources)} source(s), {len(result.quads)} quads -> "
               + ", ".join(str(p) for p in paths))
+
+
+class ReportFormat(str, Enum):
+    """Output formats of ``poems-kg validate``."""
+
+    text = "text"
+    turtle = "turtle"
+    jsonld = "json-ld"
+
+
+@app.command("validate")
+def validate_cmd(kg_dir: Path | None = typer.Option(None, help="Folder with sources/ and claims/."),
+                 fmt: ReportFormat = typer.Option(ReportFormat.text, "--format",
+                                                  help="text (one line per violation) or a SHACL validation report."),
+                 whole_graph: bool = typer.Option(False, "--whole-graph",
+                                                  help="One pyshacl run over the whole graph instead of claim by claim.")) -> None:
+    """Validate the compiled graph against the SHACL shapes in shapes/; exit 1 on any violation."""
+    result = _build(kg_dir, validate=False)
+    if whole_graph:
+        report = validate_dataset(result.quads, result.ns)
+    else:
+        store = OxigraphStore()
+        store.load(result.quads)
+        report = validate_claims(nanopublication_quads(result.quads, result.ns), store, result.ns)
+    if fmt is not ReportFormat.text:
+        print(report.graph.serialize(format=fmt.value))
+    elif report.violations:
+        _print_violations(report.violations)
+    else:
+        err.print(f"{len(result.claims)} claims conform to the shapes")
+    if not report.conforms:
+        raise typer.Exit(1)
 
 
 @app.command("reason")

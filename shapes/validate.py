@@ -1,7 +1,7 @@
 """SHACL validation of the knowledge graph: the gate that every build and write passes.
 
 Two paths give the same verdict: ``validate_dataset`` checks a whole dataset in one pyshacl run;
-``validate_claims`` checks each nanopublication alone, with only the shared context it needs (its source
+``validate_claims`` (the gate of builds and writes) checks each nanopublication alone, with only the shared context it needs (its source
 document and the labels of the entities it names), so that its cost grows with the change, not the graph.
 Every violation names the claim, the curated file and line it came from, the shape's message and the value.
 """
@@ -17,6 +17,7 @@ from pyshacl import validate as pyshacl_validate
 from pyshacl.graph_abstraction import DataGraph
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, SH
+from rdflib.term import Node
 
 from kg.namespaces import Namespaces
 from kg.store import OxigraphStore, select_rows
@@ -99,8 +100,9 @@ def _run(quads: list[Quad], ns: Namespaces, locations: dict[str, dict[str, str]]
     data = Store()
     data.extend(quads)
     # pyshacl evaluates on the Oxigraph store itself: SPARQL constraints run in Oxigraph, not in rdflib.
-    _, report_graph, _ = pyshacl_validate(DataGraph.from_oxigraph_store(data), shacl_graph=shapes_graph(ns.base),
-                                          inplace=True, allow_warnings=True)
+    shapes = shapes_graph(ns.base)
+    _, report_graph, _ = pyshacl_validate(DataGraph.from_oxigraph_store(data), shacl_graph=shapes, inplace=True,
+                                          allow_warnings=True)
     assert isinstance(report_graph, Graph), (type(report_graph), report_graph)
     violations = []
     for result in report_graph.subjects(SH.resultSeverity, SH.Violation):
@@ -108,14 +110,21 @@ def _run(quads: list[Quad], ns: Namespaces, locations: dict[str, dict[str, str]]
         value = report_graph.value(result, SH.value)
         claim = focus.split("#", 1)[0] if focus.startswith(ns.claim) else None
         where = locations.get(claim or "", {})
-        shape = report_graph.value(result, SH.sourceShape)
+        shape = _node_shape(shapes, report_graph.value(result, SH.sourceShape))
         violations.append(Violation(
             focus=focus, message=str(report_graph.value(result, SH.resultMessage) or "violates a shape"),
-            value=None if value is None else str(value), shape=str(shape) if isinstance(shape, URIRef) else "",
+            value=None if value is None else str(value), shape=shape,
             claim=claim, key=where.get("key"), file=where.get("file"),
             line=int(where["line"]) if "line" in where else None))
     violations.sort(key=lambda v: (v.file or "", v.line or 0, v.message))
     return Report(violations, report_graph)
+
+
+def _node_shape(shapes: Graph, shape: Node | None) -> str:
+    """The named node shape a result comes from (a property shape is a blank node inside one)."""
+    while shape is not None and not isinstance(shape, URIRef):
+        shape = shapes.value(predicate=SH.property, object=shape) or shapes.value(predicate=SH.sparql, object=shape)
+    return str(shape or "")
 
 
 def claim_locations(store: OxigraphStore, ns: Namespaces) -> dict[str, dict[str, str]]:
@@ -125,7 +134,11 @@ def claim_locations(store: OxigraphStore, ns: Namespaces) -> dict[str, dict[str,
 
 
 def validate_dataset(quads: list[Quad], ns: Namespaces) -> Report:
-    """Validate a whole dataset in one run."""
+    """Validate a whole dataset in one pyshacl run.
+
+    Its cost grows faster than the graph (pyshacl runs each SPARQL constraint per focus node over the whole store),
+    so the build gate uses ``validate_claims``; this path is the reference the per-claim path is checked against.
+    """
     store = OxigraphStore()
     store.load(quads)
     return _run(quads, ns, claim_locations(store, ns))
@@ -156,7 +169,9 @@ def validate_claims(claims: dict[str, list[Quad]], store: OxigraphStore, ns: Nam
     """Validate each nanopublication alone with its context from ``store`` (which need not hold the claims)."""
     reports = [_run([*quads, *claim_context(store, quads, ns)], ns, claim_locations(_as_store(quads), ns))
                for quads in claims.values()]
-    return Report([v for r in reports for v in r.violations], _merge([r.graph for r in reports]))
+    # A source's own problem shows up with every claim that cites it: report it once.
+    violations = list(dict.fromkeys(v for r in reports for v in r.violations))
+    return Report(violations, _merge([r.graph for r in reports]))
 
 
 def _as_store(quads: list[Quad]) -> OxigraphStore:

@@ -1,0 +1,180 @@
+"""SHACL shapes: the seed conforms; for each shape, a claim edited to break exactly that shape is caught, with a message
+that names the claim, where it was curated, and the problem."""
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from pyoxigraph import Literal, NamedNode, Quad
+from typer.testing import CliRunner
+
+from kg.build import Build, build
+from kg.cli import app
+from kg.compile import claim_iris
+from kg.namespaces import BIOLINK, DCTERMS, NP, OA, RDFS, SPDX, XSD
+from kg.store import OxigraphStore
+from shapes.validate import ValidationError, nanopublication_quads, validate_claims, validate_dataset
+from tests.conftest import append_claims
+
+POEMS = "http://purl.obolibrary.org/obo/MONDO_0017364"
+Edit = Callable[[list[Quad], str, str], list[Quad]]  # (all quads, nanopublication IRI, entity namespace) -> edited quads
+
+
+def replace_object(predicate: str, new: NamedNode | Literal, graph: str = "") -> Edit:
+    """Replace the object of ``predicate`` within the claim's graphs (or within the sources graph)."""
+    def edit(quads: list[Quad], np: str, ns: str) -> list[Quad]:
+        def hit(q: Quad) -> bool:
+            return q.predicate.value == predicate and str(q.graph_name.value).startswith(graph or np)
+        return [Quad(q.subject, q.predicate, new, q.graph_name) if hit(q) else q for q in quads]
+    return edit
+
+
+def drop(predicate: str) -> Edit:
+    def edit(quads: list[Quad], np: str, ns: str) -> list[Quad]:
+        return [q for q in quads if not (q.predicate.value == predicate and str(q.graph_name.value).startswith(np))]
+    return edit
+
+
+def add_direct_triple(quads: list[Quad], np: str, ns: str) -> list[Quad]:
+    """State the negated claim's triple as if it were a fact."""
+    assertion = NamedNode(np + "#assertion")
+    association = NamedNode(np + "#association")
+    s, p, o = (next(q.object for q in quads if q.subject == association and q.predicate.value == BIOLINK + slot)
+               for slot in ("subject", "predicate", "object"))
+    return [*quads, Quad(s, p, o, assertion)]  # type: ignore[arg-type]
+
+
+def drop_direct_triple(quads: list[Quad], np: str, ns: str) -> list[Quad]:
+    association = NamedNode(np + "#association")
+    return [q for q in quads if not (q.graph_name.value == np + "#assertion" and q.subject != association)]
+
+
+def malformed_subject(quads: list[Quad], np: str, ns: str) -> list[Quad]:
+    """MONDO_0017364 -> MONDO_17364 everywhere in the claim, with a label so that only the pattern is wrong."""
+    bad = NamedNode("http://purl.obolibrary.org/obo/MONDO_17364")
+    edited = [Quad(bad if q.subject.value == POEMS else q.subject, q.predicate, bad if q.object == NamedNode(POEMS) else q.object,
+                   q.graph_name) if str(q.graph_name.value).startswith(np) else q for q in quads]
+    return [*edited, Quad(bad, NamedNode(RDFS + "label"), Literal("malformed"), NamedNode(ns.replace("id/", "graph/ontology")))]
+
+
+def unlabelled_object(quads: list[Quad], np: str, ns: str) -> list[Quad]:
+    old = next(q.object for q in quads if q.graph_name.value == np + "#assertion" and q.predicate.value == BIOLINK + "object")
+    new = NamedNode(ns + "entity-with-no-label")
+    return [Quad(q.subject, q.predicate, new if q.object == old else q.object, q.graph_name)
+            if q.graph_name.value == np + "#assertion" else q for q in quads]
+
+
+# (test id, claim key, edit, shape(s) that must report it, words the first message must hold)
+CASES: list[tuple[str, str, Edit, str, str]] = [
+    ("nanopublication", "pcd-causes-poems", drop(NP + "hasProvenance"), "NanopublicationStructureShape", "exactly one provenance graph"),
+    ("association", "chronic-immune-stimulation-hypothesis", replace_object(
+        "https://w3id.org/poems-kg/id/certainty", NamedNode("https://w3id.org/poems-kg/id/certainty-maybe")),
+     "AssociationShape", "certainty must be one of"),
+    ("provenance-evidence", "pcd-causes-poems", drop(BIOLINK + "has_evidence"), "AssertionProvenanceShape", "evidence type"),
+    ("provenance-source", "pcd-causes-poems", replace_object(OA + "hasSource", NamedNode("https://w3id.org/poems-kg/source/unknown")),
+     "AssertionProvenanceShape+QuoteTargetShape", "quoted passage of a known source"),
+    ("quote", "pcd-causes-poems", replace_object(OA + "exact", Literal("a quote the source never wrote")),
+     "TextQuoteSelectorShape", "not in the source text at the stated offsets"),
+    ("identifier", "pcd-causes-poems", malformed_subject, "IdentifierPatternShape", "malformed identifier"),
+    ("evidence-pattern", "pcd-causes-poems", replace_object(BIOLINK + "has_evidence", NamedNode("http://purl.obolibrary.org/obo/ECO_303")),
+     "EvidencePatternShape", "ECO term with seven digits"),
+    ("label", "pcd-causes-poems", unlabelled_object, "EntityLabelShape", "has no rdfs:label"),
+    ("negated-direct-triple", "poems-not-inherited", add_direct_triple, "HedgedClaimTripleShape", "negated or hedged claim states its triple"),
+    ("missing-direct-triple", "pcd-causes-poems", drop_direct_triple, "AssertedClaimTripleShape", "must state its triple directly"),
+    ("source-checksum", "pcd-causes-poems", replace_object(SPDX + "checksumValue", Literal("0" * 64, datatype=NamedNode(XSD + "hexBinary")),
+                                                           graph="https://w3id.org/poems-kg/graph/sources"),
+     "SourceDocumentShape", "sha256 of the source text is"),
+    ("source-date", "pcd-causes-poems", replace_object(DCTERMS + "modified", Literal("April 2026"), graph="https://w3id.org/poems-kg/graph/sources"),
+     "SourceDocumentShape", "must be an xsd:date"),
+    ("pubinfo", "pcd-causes-poems", replace_object(DCTERMS + "created", Literal("yesterday")), "PublicationInfoShape", "one creation date"),
+]
+
+
+def edited(seed: Build, key: str, edit: Edit) -> tuple[str, list[Quad]]:
+    np = claim_iris(seed.claims, seed.ns)[key]
+    return np, edit(list(seed.quads), np, seed.ns.entity)
+
+
+def test_seed_conforms_whole_and_per_claim(seed: Build, store: OxigraphStore) -> None:
+    assert validate_dataset(seed.quads, seed.ns).conforms
+    per_claim = validate_claims(nanopublication_quads(seed.quads, seed.ns), store, seed.ns)
+    assert per_claim.conforms, [str(v) for v in per_claim.violations]
+
+
+@pytest.mark.parametrize(("key", "edit", "shape", "words"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_each_shape_catches_its_violation(seed: Build, key: str, edit: Edit, shape: str, words: str) -> None:
+    np, quads = edited(seed, key, edit)
+    context = OxigraphStore()
+    context.load(quads)
+    report = validate_claims({np: nanopublication_quads(quads, seed.ns)[np]}, context, seed.ns)
+    assert report.violations, "the edit must be caught"
+    assert {v.shape.rsplit("/", 1)[1] for v in report.violations} == set(shape.split("+")), [str(v) for v in report.violations]
+    violation = report.violations[0]
+    assert words in violation.message
+    text = str(violation)
+    if shape != "SourceDocumentShape":  # a source's own problem names the source, not a claim
+        claim = next(c for c in seed.claims if c.key == key)
+        assert f"claim '{key}'" in text and np in text
+        assert f"kg/claims/poems-cause-summary.yaml:{claim.line}:" in text
+
+
+def test_whole_graph_and_per_claim_agree_on_a_violation(seed: Build) -> None:
+    np, quads = edited(seed, "poems-not-inherited", add_direct_triple)
+    whole = validate_dataset(quads, seed.ns)
+    context = OxigraphStore()
+    context.load(quads)
+    per_claim = validate_claims(nanopublication_quads(quads, seed.ns), context, seed.ns)
+    assert [str(v) for v in whole.violations] == [str(v) for v in per_claim.violations]
+    assert [v.claim for v in whole.violations] == [np]
+
+
+def test_build_refuses_invalid_graph_and_cli_reports_it(kg_copy: Path, tmp_path: Path) -> None:
+    # Well-formed YAML, a valid CURIE, but an entity with no label anywhere: only the shapes can see it.
+    append_claims(kg_copy, """
+  - key: unlabelled-entity
+    subject: MONDO:0017364
+    predicate: biolink:associated_with
+    object: poems:entity-nobody-defined
+    quote: "POEMS syndrome is a rare paraneoplastic disorder"
+    note: Test claim naming an entity that has no label.
+""")
+    with pytest.raises(ValidationError, match="entity-nobody-defined has no rdfs:label"):
+        build(kg_copy, "https://w3id.org/poems-kg/")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["build", "--kg-dir", str(kg_copy), "--out", str(out)])
+    assert result.exit_code == 1 and not out.exists()
+    assert "kg/claims/poems-cause-summary.yaml:" in result.output and "claim 'unlabelled-entity'" in result.output
+    validate = CliRunner().invoke(app, ["validate", "--kg-dir", str(kg_copy), "--whole-graph"])
+    assert validate.exit_code == 1 and "has no rdfs:label" in validate.output
+
+
+@pytest.mark.parametrize("fmt", ["turtle", "json-ld"])
+def test_validate_cli_writes_a_shacl_report(fmt: str) -> None:
+    result = CliRunner().invoke(app, ["validate", "--format", fmt])
+    assert result.exit_code == 0
+    from rdflib import Graph
+    from rdflib.namespace import SH
+    graph = Graph().parse(data=result.stdout, format=fmt)
+    assert (None, SH.conforms, None) in graph
+
+
+SECOND_ENGINE = Path(__file__).resolve().parent.parent / "shapes" / "engine-check"
+
+
+def test_second_engine_agrees(seed: Build, tmp_path: Path) -> None:
+    """shacl-engine (JavaScript, SHACL-SPARQL through Comunica) gives the same verdict as pyshacl, on the seed and on a
+    broken quote: the shapes use standard SHACL only. The test command installs it with npm."""
+    from pyoxigraph import RdfFormat, serialize
+    np, broken = edited(seed, "pcd-causes-poems", replace_object(OA + "exact", Literal("a quote the source never wrote")))
+    for name, quads, conforms in (("seed", seed.quads, True), ("broken", broken, False)):
+        data = tmp_path / f"{name}.nq"
+        serialize(quads, output=str(data), format=RdfFormat.N_QUADS)
+        run = subprocess.run(["node", str(SECOND_ENGINE / "validate.mjs"), str(data)], capture_output=True, text=True,
+                             timeout=300, check=False)
+        assert run.returncode in (0, 1), run.stderr
+        verdict = json.loads(run.stdout)
+        assert verdict["conforms"] is conforms, verdict
+        if not conforms:
+            assert {r["focusNode"] for r in verdict["results"]} == {np + "#text-quote"}
