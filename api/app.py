@@ -2,14 +2,16 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import RedirectResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.query_pool import QueryPool
-from api.routers import sparql
+from api.routers import linked_data, sparql
 from kg import __version__
 from kg.build import build
 from kg.settings import Settings, get_settings
@@ -40,6 +42,7 @@ def create_app(settings: Settings | None = None, store: OxigraphStore | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.store = store if store is not None else open_store(settings)
+        app.state.loaded_at = datetime.now(UTC).replace(microsecond=0)
         app.state.pool = QueryPool(app.state.store, settings.query_workers, settings.query_timeout_s,
                                    settings.max_result_bytes)
         await app.state.pool.start()
@@ -54,9 +57,13 @@ def create_app(settings: Settings | None = None, store: OxigraphStore | None = N
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                        allow_headers=["*"])
     app.include_router(sparql.router)
+    app.include_router(linked_data.router)
 
-    @app.get("/", include_in_schema=False)
-    def home() -> RedirectResponse:
-        return RedirectResponse("/sparql", status_code=303)
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """Errors as a page for browsers, as JSON ``{"detail": ...}`` for everyone else."""
+        if exc.status_code == 404 and "text/html" in request.headers.get("accept", ""):
+            return linked_data.templates.TemplateResponse(request, "not_found.html", {"detail": exc.detail}, status_code=404)
+        return await http_exception_handler(request, exc)
 
     return app

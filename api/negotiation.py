@@ -34,7 +34,7 @@ FORMAT_ALIASES: dict[str, str] = {
     "json": "application/sparql-results+json", "xml": "application/sparql-results+xml", "csv": "text/csv",
     "tsv": "text/tab-separated-values", "ttl": "text/turtle", "turtle": "text/turtle", "trig": "application/trig",
     "nt": "application/n-triples", "nq": "application/n-quads", "jsonld": "application/ld+json",
-    "rdfxml": "application/rdf+xml", "html": "text/html",
+    "rdfxml": "application/rdf+xml", "rdf": "application/rdf+xml", "html": "text/html",
 }
 
 
@@ -50,7 +50,10 @@ def negotiate(accept: str | None, offered: dict[str, RdfFormat | QueryResultsFor
     """Pick the best offered media type for an Accept header (q-values honoured; ``*/*`` gives ``default``)."""
     header = (accept or "*/*").strip() or "*/*"
     ranked = [m for m in offered if m != default] + [default]  # on ties mimeparse prefers later entries
-    best = mimeparse.best_match(ranked, header)
+    try:
+        best = mimeparse.best_match(ranked, header)
+    except mimeparse.MimeTypeParseException:
+        best = ""  # an unreadable Accept (or ?format=) is answered like an unsatisfiable one
     if not best:
         raise NotAcceptableError(list(offered))
     return Choice(best, offered[best])

@@ -186,6 +186,9 @@ class QueryPool:
         except (EOFError, OSError):
             self._replace(worker)
             raise QueryError(503, "the query worker stopped unexpectedly; try again") from None
+        except asyncio.CancelledError:  # the client went away: stop its query too
+            self._replace(worker)
+            raise
         if reply is None:
             self._replace(worker)
             raise QueryError(503, f"query stopped: it exceeded {limit}; narrow it or add a LIMIT")

@@ -24,7 +24,7 @@ SELECT ?claim ?object WHERE {{ ?claim biolink:subject <{POEMS}> ; biolink:object
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with running_server(tmp_path_factory.mktemp("server"), query_timeout_s="2") as url:
+    with running_server(tmp_path_factory.mktemp("server"), query_timeout_s="4") as url:
         yield url
 
 
@@ -102,8 +102,8 @@ def test_runaway_query_is_stopped_while_server_keeps_serving(server: str) -> Non
         quick = httpx.get(server + "/sparql", params={"query": "ASK { ?s ?p ?o }"}, timeout=10)
         assert quick.status_code == 200 and quick.json()["boolean"] is True
         stopped = runaway.result()
-    assert stopped.status_code == 503 and "exceeded the time limit of 2 s" in stopped.json()["detail"]
-    assert time.monotonic() - started < 10
+    assert stopped.status_code == 503 and "exceeded the time limit of 4 s" in stopped.json()["detail"]
+    assert time.monotonic() - started < 20
     assert httpx.get(server + "/sparql", params={"query": "ASK { ?s ?p ?o }"}).status_code == 200
 
 

@@ -1,0 +1,238 @@
+"""Linked data: every minted IRI dereferences, as RDF by content negotiation or as an HTML page.
+
+Cool URIs: an entity IRI (``id/...``, and ``entity/<CURIE>`` for external terms) names a thing, not a document, so it
+answers ``303 See Other`` to the document in the negotiated format (``id/x.ttl``, ``id/x.html``, ...). Claims
+(``np/...``) and sources (``source/...``) are documents: they answer ``200`` in the negotiated format directly.
+``?format=`` overrides ``Accept``; every answer has ``Vary: Accept``, an ``ETag`` and ``Last-Modified``.
+"""
+
+import hashlib
+import re
+from dataclasses import dataclass
+from email.utils import format_datetime
+from itertools import groupby, pairwise
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from pyoxigraph import NamedNode, Quad, QuerySolutions, QueryTriples, RdfFormat, serialize
+
+from api.deps import app_settings, get_store
+from api.negotiation import FORMAT_ALIASES, NotAcceptableError, charset, negotiate
+from kg.namespaces import BIOLINK, CurieError, Namespaces
+from kg.settings import Settings
+from kg.store import KGStore, select_rows
+
+router = APIRouter(tags=["linked data"])
+templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
+QUERIES = {p.stem: p.read_text(encoding="utf-8") for p in (Path(__file__).resolve().parent.parent / "queries").glob("*.rq")}
+SAFE_NAME = re.compile(r"^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$")  # what minted names and hashes look like
+SAFE_CURIE = re.compile(r"^[A-Za-z][A-Za-z0-9]*:[A-Za-z0-9_.-]+$")
+TRIPLE_TYPES: dict[str, RdfFormat | None] = {
+    "text/html": None, "text/turtle": RdfFormat.TURTLE, "application/ld+json": RdfFormat.JSON_LD,
+    "application/n-triples": RdfFormat.N_TRIPLES, "application/rdf+xml": RdfFormat.RDF_XML,
+}
+QUAD_TYPES: dict[str, RdfFormat | None] = {**TRIPLE_TYPES, "application/trig": RdfFormat.TRIG,
+                                           "application/n-quads": RdfFormat.N_QUADS}
+EXTENSIONS = {"html": "text/html", "ttl": "text/turtle", "jsonld": "application/ld+json", "nt": "application/n-triples",
+              "rdf": "application/rdf+xml", "trig": "application/trig", "nq": "application/n-quads"}
+MEDIA_EXTENSIONS = {media: ext for ext, media in EXTENSIONS.items()}
+
+
+@dataclass(frozen=True)
+class Document:
+    """What one request asks for: the IRI it names and, when the path has an extension, a format."""
+
+    iri: str
+    media_type: str | None
+
+
+def _not_found(what: str) -> HTTPException:
+    return HTTPException(404, f"{what} is not in poems-kg; the SPARQL endpoint at /sparql lists what is")
+
+
+def _run(store: KGStore, ns: Namespaces, name: str, **iris: str) -> object:
+    """Run a query file with its placeholders (ENTITY, CLAIM, SOURCE) bound to IRIs already checked safe."""
+    text = ns.rebase(QUERIES[name])
+    for placeholder, iri in iris.items():
+        text = text.replace(placeholder, f"<{iri}>")
+    return store.query(text)
+
+
+def _split(name: str, allowed: dict[str, RdfFormat | None]) -> tuple[str, str | None]:
+    stem, dot, ext = name.rpartition(".")
+    if dot and ext in EXTENSIONS and EXTENSIONS[ext] in allowed:
+        return stem, EXTENSIONS[ext]
+    return name, None
+
+
+def _choose(request: Request, offered: dict[str, RdfFormat | None], fixed: str | None) -> str:
+    if fixed:
+        return fixed
+    fmt = request.query_params.get("format")
+    accept = FORMAT_ALIASES.get(fmt, fmt) if fmt else request.headers.get("accept")
+    try:
+        return negotiate(accept, dict(offered), "text/html").media_type
+    except NotAcceptableError as exc:
+        raise HTTPException(406, str(exc)) from None
+
+
+def _respond(request: Request, body: bytes, media_type: str) -> Response:
+    """A cacheable answer: ETag from the body, Last-Modified from when the store was loaded."""
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Vary": "Accept", "Last-Modified": format_datetime(request.app.state.loaded_at, usegmt=True)}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=charset(media_type), headers=headers)
+
+
+def page_path(iri: str, ns: Namespaces) -> str:
+    """The path of the page for an IRI: the IRI itself when minted here, ``/entity/<CURIE>`` for external terms."""
+    if iri.startswith(ns.base):
+        return "/" + iri[len(ns.base):]
+    compact = ns.compact(iri)
+    return f"/entity/{compact}" if compact != iri else iri
+
+
+def _serialize(statements: list[Quad] | QueryTriples, media_type: str, formats: dict[str, RdfFormat | None]) -> bytes:
+    """Serialize in a stable order, so that an unchanged description keeps its ETag."""
+    fmt = formats[media_type]
+    assert fmt is not None
+    return serialize(sorted(statements, key=str), format=fmt) or b""
+
+
+def _entity(request: Request, store: KGStore, settings: Settings, iri: str, name: str, fixed: str | None) -> Response:
+    ns = Namespaces(settings.base_iri)
+    claims = select_rows(_run(store, ns, "entity-claims", ENTITY=iri))  # type: ignore[arg-type]
+    facts = select_rows(_run(store, ns, "entity-facts", ENTITY=iri))  # type: ignore[arg-type]
+    if not claims and not facts:
+        raise _not_found(f"the entity <{iri}>")
+    media_type = _choose(request, TRIPLE_TYPES, fixed)
+    if fixed is None:  # the IRI names a thing: send the client to the document about it
+        return RedirectResponse(f"{request.url.path}.{MEDIA_EXTENSIONS[media_type]}", status_code=303,
+                                headers={"Vary": "Accept"})
+    if media_type != "text/html":
+        triples = _run(store, ns, "describe-entity", ENTITY=iri)
+        assert isinstance(triples, QueryTriples)
+        return _respond(request, _serialize(triples, media_type, TRIPLE_TYPES), media_type)
+    label = next((f["value"] for f in facts if f["predicate"].endswith("#label")), name)
+    for row in claims:
+        for end in ("subject", "object", "predicate", "claim"):
+            row[end + "Path"] = page_path(row[end], ns)
+    groups = [(key, list(rows)) for key, rows in groupby(claims, key=lambda r: r.get("predicateLabel", r["predicate"]))]
+    html = templates.get_template("entity.html").render(
+        request=request, iri=iri, label=label, curie=ns.compact(iri), facts=facts, groups=groups,
+        paths={f["value"]: page_path(f["value"], ns) for f in facts})
+    return _respond(request, html.encode(), media_type)
+
+
+@router.get("/id/{name}", summary="An entity minted by poems-kg (303 to its description)")
+def entity(name: str, request: Request, store: Annotated[KGStore, Depends(get_store)],
+           settings: Annotated[Settings, Depends(app_settings)]) -> Response:
+    """Dereference ``<base>id/<name>``: 303 to ``id/<name>.<ext>`` by ``Accept``; the document itself with an extension."""
+    stem, fixed = _split(name, TRIPLE_TYPES)
+    if not SAFE_NAME.match(stem):
+        raise _not_found(f"the name '{stem}'")
+    return _entity(request, store, settings, Namespaces(settings.base_iri).entity + stem, stem, fixed)
+
+
+@router.get("/entity/{curie}", summary="An external term (MONDO, HPO, HGNC, ...) as poems-kg knows it")
+def external_entity(curie: str, request: Request, store: Annotated[KGStore, Depends(get_store)],
+                    settings: Annotated[Settings, Depends(app_settings)]) -> Response:
+    """``/entity/MONDO:0017364``: what poems-kg says about a term whose own IRI lives elsewhere."""
+    stem, fixed = _split(curie, TRIPLE_TYPES)
+    ns = Namespaces(settings.base_iri)
+    if not SAFE_CURIE.match(stem):
+        raise _not_found(f"the identifier '{stem}'")
+    try:
+        iri = ns.expand(stem)
+    except CurieError as exc:
+        raise HTTPException(404, str(exc)) from None
+    return _entity(request, store, settings, iri, stem, fixed)
+
+
+@router.get("/np/{name}", summary="A claim: its whole nanopublication")
+def claim(name: str, request: Request, store: Annotated[KGStore, Depends(get_store)],
+          settings: Annotated[Settings, Depends(app_settings)]) -> Response:
+    """The nanopublication's four graphs (TriG, N-Quads, JSON-LD; flattened in triple formats) or its page."""
+    stem, fixed = _split(name, QUAD_TYPES)
+    ns = Namespaces(settings.base_iri)
+    if not SAFE_NAME.match(stem):
+        raise _not_found(f"the claim '{stem}'")
+    iri = ns.claim + stem
+    quads = _claim_quads(store, ns, iri)
+    if not quads:
+        raise _not_found(f"the claim <{iri}>")
+    media_type = _choose(request, QUAD_TYPES, fixed)
+    if media_type != "text/html":
+        statements = quads if QUAD_TYPES[media_type] in (RdfFormat.TRIG, RdfFormat.N_QUADS, RdfFormat.JSON_LD) else \
+            [Quad(q.subject, q.predicate, q.object) for q in quads]
+        return _respond(request, _serialize(statements, media_type, QUAD_TYPES), media_type)
+    graphs = [(g, [q for q in quads if str(q.graph_name) == g])
+              for g in sorted({str(q.graph_name) for q in quads}, key=lambda g: ("head", "assertion", "provenance",
+                                                                               "pubinfo").index(g[:-1].rsplit("#", 1)[1]))]
+    row = _claim_summary(store, ns, iri, quads)
+    html = templates.get_template("claim.html").render(request=request, iri=iri, graphs=graphs, claim=row,
+                                                        page=lambda i: page_path(i, ns))
+    return _respond(request, html.encode(), media_type)
+
+
+def _claim_quads(store: KGStore, ns: Namespaces, iri: str) -> list[Quad]:
+    result = _run(store, ns, "claim-quads", CLAIM=iri)
+    assert isinstance(result, QuerySolutions)
+    return sorted((Quad(row["s"], row["p"], row["o"], row["g"]) for row in result),  # type: ignore[arg-type]
+                  key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object)))
+
+
+def _claim_summary(store: KGStore, ns: Namespaces, iri: str, quads: list[Quad]) -> dict[str, str]:
+    """The claim as a person reads it: subject, predicate, object, negation, certainty, quote and source."""
+    subject = next(q.object for q in quads if q.predicate.value == BIOLINK + "subject")
+    assert isinstance(subject, NamedNode)
+    rows = select_rows(_run(store, ns, "entity-claims", ENTITY=subject.value))  # type: ignore[arg-type]
+    return next(r for r in rows if r["claim"] == iri)
+
+
+@router.get("/source/{name}", summary="A source document: metadata, text and the claims quoting it")
+def source(name: str, request: Request, store: Annotated[KGStore, Depends(get_store)],
+           settings: Annotated[Settings, Depends(app_settings)]) -> Response:
+    """The source's metadata and text with every quoted span linked to its claims."""
+    stem, fixed = _split(name, TRIPLE_TYPES)
+    ns = Namespaces(settings.base_iri)
+    if not SAFE_NAME.match(stem):
+        raise _not_found(f"the source '{stem}'")
+    iri = ns.source + stem
+    triples = list(_run(store, ns, "describe-source", SOURCE=iri))  # type: ignore[call-overload]
+    if not triples:
+        raise _not_found(f"the source <{iri}>")
+    media_type = _choose(request, TRIPLE_TYPES, fixed)
+    if media_type != "text/html":
+        return _respond(request, _serialize(triples, media_type, TRIPLE_TYPES), media_type)
+    about = {t.predicate.value.rsplit("/", 1)[-1].rsplit("#", 1)[-1]: t.object.value for t in triples
+             if t.subject == NamedNode(iri)}
+    spans = select_rows(_run(store, ns, "source-claims", SOURCE=iri))  # type: ignore[arg-type]
+    html = templates.get_template("source.html").render(request=request, iri=iri, about=about,
+                                                         segments=_segments(about.get("text", ""), spans, ns))
+    return _respond(request, html.encode(), media_type)
+
+
+def _segments(text: str, spans: list[dict[str, str]], ns: Namespaces) -> list[tuple[str, list[dict[str, str]]]]:
+    """The text cut at every quote boundary; each piece with the claims whose quote covers it."""
+    cuts = sorted({0, len(text), *(int(s["start"]) for s in spans), *(int(s["end"]) for s in spans)})
+    pieces = []
+    for start, end in pairwise(cuts):
+        covering = [dict(s, path=page_path(s["claim"], ns)) for s in spans if int(s["start"]) <= start and end <= int(s["end"])]
+        pieces.append((text[start:end], covering))
+    return pieces
+
+
+@router.get("/", include_in_schema=False)
+def home(request: Request, store: Annotated[KGStore, Depends(get_store)],
+         settings: Annotated[Settings, Depends(app_settings)]) -> HTMLResponse:
+    """The dataset overview with links to the query page, the entities, the sources and the API docs."""
+    ns = Namespaces(settings.base_iri)
+    rows = select_rows(store.query(ns.rebase(QUERIES["overview"])))
+    entities = [dict(r, path=page_path(r["entity"], ns)) for r in rows if r.get("entity")]
+    sources = [dict(r, path=page_path(r["source"], ns)) for r in rows if r.get("source")]
+    return templates.TemplateResponse(request, "home.html", {"entities": entities, "sources": sources})

@@ -1,0 +1,153 @@
+"""Linked data: entity, claim and source IRIs dereference by content negotiation, as RDF and as pages."""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from pyld import jsonld
+from rdflib import RDFS, Dataset, Graph, Literal, URIRef
+
+from api.app import create_app
+from kg.build import Build
+from kg.compile import claim_iris
+from kg.settings import Settings
+from kg.store import OxigraphStore
+from tests.conftest import running_server
+
+BASE = "https://w3id.org/poems-kg/"
+POEMS = URIRef("http://purl.obolibrary.org/obo/MONDO_0017364")
+BIOLINK = "https://w3id.org/biolink/vocab/"
+RDFLIB_FORMATS = {"ttl": "turtle", "jsonld": "json-ld", "nt": "nt", "rdf": "xml", "trig": "trig", "nq": "nquads"}
+
+
+@pytest.fixture(scope="module")
+def client(store: OxigraphStore) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(), store=store)) as c:
+        yield c
+
+
+def claim_path(seed: Build, key: str) -> str:
+    return "/" + claim_iris(seed.claims, seed.ns)[key][len(BASE):]
+
+
+def parse(body: bytes, ext: str) -> Dataset:
+    dataset = Dataset(default_union=True)
+    dataset.parse(data=body, format=RDFLIB_FORMATS[ext])
+    return dataset
+
+
+@pytest.mark.parametrize("ext", ["ttl", "jsonld", "nt", "rdf"])
+def test_external_entity_description_in_every_format(client: TestClient, ext: str) -> None:
+    response = client.get(f"/entity/MONDO:0017364.{ext}")
+    assert response.status_code == 200
+    data = parse(response.content, ext)
+    assert (POEMS, RDFS.label, Literal("POEMS syndrome", lang="en")) in data
+    negated = {s for s in data.subjects(URIRef(BIOLINK + "negated"), Literal(True))}
+    assert any((s, URIRef(BIOLINK + "subject"), POEMS) in data for s in negated), "negated claims are in the description"
+
+
+@pytest.mark.parametrize("ext", ["ttl", "jsonld", "nt", "rdf"])
+def test_minted_entity_description(client: TestClient, ext: str) -> None:
+    response = client.get(f"/id/plasma-cell-dyscrasia.{ext}")
+    data = parse(response.content, ext)
+    pcd = URIRef(BASE + "id/plasma-cell-dyscrasia")
+    assert (pcd, RDFS.label, None) in data
+    assert (pcd, URIRef(BIOLINK + "causes"), POEMS) in data, "the asserted direct triple"
+
+
+@pytest.mark.parametrize("ext", ["trig", "nq", "jsonld", "ttl", "nt", "rdf"])
+def test_claim_is_its_whole_nanopublication(client: TestClient, seed: Build, ext: str) -> None:
+    path = claim_path(seed, "poems-not-inherited")
+    response = client.get(path, params={"format": ext})
+    assert response.status_code == 200
+    data = parse(response.content, ext)
+    np = URIRef(BASE + path[1:])
+    assert (np, URIRef("http://www.nanopub.org/nschema#hasAssertion"), URIRef(f"{np}#assertion")) in data
+    assert (URIRef(f"{np}#text-quote"), URIRef("http://www.w3.org/ns/oa#exact"), Literal("POEMS syndrome is not an inherited disease")) in data
+    if ext in ("trig", "nq", "jsonld"):
+        assert {str(g.identifier) for g in data.graphs() if len(g)} >= {f"{np}#{part}" for part in ("head", "assertion", "provenance", "pubinfo")}
+
+
+def test_claim_json_ld_expands_to_the_same_triples_as_turtle(client: TestClient, seed: Build) -> None:
+    path = claim_path(seed, "pcd-causes-poems")
+    document = json.loads(client.get(path, params={"format": "jsonld"}).content)
+    nquads = jsonld.to_rdf(document, {"format": "application/n-quads"})
+    from_jsonld = {(s, p, o) for s, p, o, _ in parse(nquads.encode(), "nq").quads()}
+    from_turtle = set(parse(client.get(path, params={"format": "ttl"}).content, "ttl").triples((None, None, None)))
+    assert from_jsonld == from_turtle and len(from_turtle) > 30
+
+
+def test_source_description(client: TestClient) -> None:
+    data = parse(client.get("/source/poems-cause-summary.ttl").content, "ttl")
+    source = URIRef(BASE + "source/poems-cause-summary")
+    assert (source, URIRef("http://purl.org/dc/terms/publisher"), None) in data
+    assert len(set(data.subjects(URIRef("http://www.w3.org/ns/oa#hasSource"), source))) == 36
+
+
+@pytest.mark.parametrize(("accept", "extension"), [
+    ("text/turtle;q=0.5, application/ld+json;q=0.9", "jsonld"),
+    ("application/rdf+xml, text/turtle;q=0.1", "rdf"),
+    ("text/html,application/xhtml+xml,*/*;q=0.8", "html"),
+    ("*/*", "html"),
+])
+def test_entity_iri_redirects_by_q_values(client: TestClient, accept: str, extension: str) -> None:
+    response = client.get("/entity/MONDO:0017364", headers={"Accept": accept}, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/entity/MONDO:0017364.{extension}"
+    assert "Accept" in response.headers["vary"]
+
+
+def test_unacceptable_format_is_406(client: TestClient) -> None:
+    assert client.get("/entity/MONDO:0017364", headers={"Accept": "image/png"}).status_code == 406
+
+
+def test_negated_claim_page_says_negated(client: TestClient, seed: Build) -> None:
+    page = client.get(claim_path(seed, "poems-not-inherited"), headers={"Accept": "text/html"})
+    assert page.headers["content-type"].startswith("text/html")
+    assert "This claim is negated" in page.text and "POEMS syndrome is not an inherited disease" in page.text
+
+
+def test_entity_page_groups_claims_and_marks_negation_and_hypotheses(client: TestClient) -> None:
+    page = client.get("/entity/MONDO:0017364.html").text
+    assert "<h1>POEMS syndrome</h1>" in page
+    assert "<h3>has mode of inheritance</h3>" in page
+    assert 'class="negated">NOT</span>' in page
+    assert 'class="hedged"' in page, "hypotheses and no-evidence claims are marked as hedged"
+
+
+def test_source_page_links_every_quoted_span_to_its_claim(client: TestClient, seed: Build) -> None:
+    page = client.get("/source/poems-cause-summary", headers={"Accept": "text/html"}).text
+    for claim in seed.claims:
+        assert f'href="{claim_path(seed, claim.key)}"' in page, claim.key
+    assert 'class="negated-span"' in page
+
+
+def test_caching_headers_and_not_modified(client: TestClient) -> None:
+    first = client.get("/entity/MONDO:0017364.ttl")
+    assert first.headers["etag"] and first.headers["last-modified"].endswith("GMT")
+    again = client.get("/entity/MONDO:0017364.ttl", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304 and not again.content
+
+
+@pytest.mark.parametrize("path", ["/id/no-such-thing", "/np/RAnothing", "/source/none", "/entity/MONDO:0000000",
+                                  "/entity/NOPE:1", "/id/%3Cscript%3E"])
+def test_unknown_iris_are_404_with_a_helpful_message(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "not in poems-kg" in response.json()["detail"] or "unknown prefix" in response.json()["detail"]
+    page = client.get(path, headers={"Accept": "text/html"})
+    assert page.status_code == 404 and "SPARQL endpoint" in page.text
+
+
+def test_home_page_lists_sources_and_entities(client: TestClient) -> None:
+    page = client.get("/", headers={"Accept": "text/html"}).text
+    assert 'href="/source/poems-cause-summary"' in page and 'href="/entity/MONDO:0017364"' in page
+
+
+def test_rdflib_follows_the_iri_over_http(tmp_path: Path) -> None:
+    """rdflib dereferences the IRI on a running server like any linked-data client: Accept, 303, parse."""
+    with running_server(tmp_path, reason_on_start="false") as url:
+        graph = Graph().parse(f"{url}/entity/MONDO:0017364")
+    assert (POEMS, RDFS.label, Literal("POEMS syndrome", lang="en")) in graph
