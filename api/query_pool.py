@@ -99,6 +99,7 @@ async def _readable(conn: Connection, timeout: float) -> bool:
         return False
     finally:
         loop.remove_reader(conn.fileno())
+        os.set_blocking(conn.fileno(), True)  # uvloop made it non-blocking; recv() must wait for the whole reply
     return True
 
 

@@ -110,3 +110,12 @@ def test_runaway_query_is_stopped_while_server_keeps_serving(server: str) -> Non
 def test_query_page_served_to_browsers(server: str) -> None:
     page = httpx.get(server + "/sparql", headers={"Accept": "text/html"})
     assert page.status_code == 200 and "Mechanism chain" in page.text
+
+
+def test_large_result_arrives_whole(server: str) -> None:
+    """A reply larger than the socket buffer between worker and server comes through complete."""
+    response = httpx.get(server + "/sparql", params={"query": "SELECT * WHERE { GRAPH ?g { ?s ?p ?o } }"},
+                         headers={"Accept": "application/sparql-results+json"}, timeout=60)
+    assert response.status_code == 200 and len(response.content) > 500_000
+    count = httpx.get(server + "/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"}).json()
+    assert len(response.json()["results"]["bindings"]) == int(count["results"]["bindings"][0]["n"]["value"])
