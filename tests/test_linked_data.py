@@ -10,8 +10,10 @@ from pyld import jsonld
 from rdflib import RDFS, Dataset, Graph, Literal, URIRef
 
 from api.app import create_app
+from api.jsonld import context
 from kg.build import Build
 from kg.compile import claim_iris
+from kg.namespaces import Namespaces
 from kg.settings import Settings
 from kg.store import OxigraphStore
 from tests.conftest import running_server
@@ -19,6 +21,8 @@ from tests.conftest import running_server
 BASE = "https://w3id.org/poems-kg/"
 POEMS = URIRef("http://purl.obolibrary.org/obo/MONDO_0017364")
 BIOLINK = "https://w3id.org/biolink/vocab/"
+NS = Namespaces(BASE)
+CONTEXT_IRI = BASE + "context.jsonld"
 RDFLIB_FORMATS = {"ttl": "turtle", "jsonld": "json-ld", "nt": "nt", "rdf": "xml", "trig": "trig", "nq": "nquads"}
 
 
@@ -32,9 +36,17 @@ def claim_path(seed: Build, key: str) -> str:
     return "/" + claim_iris(seed.claims, seed.ns)[key][len(BASE):]
 
 
+def with_local_context(body: bytes) -> bytes:
+    """The JSON-LD with its published context inlined (the context's IRI is not reachable from the tests)."""
+    document = json.loads(body)
+    assert document["@context"] == CONTEXT_IRI
+    document["@context"] = context(NS)["@context"]
+    return json.dumps(document).encode()
+
+
 def parse(body: bytes, ext: str) -> Dataset:
     dataset = Dataset(default_union=True)
-    dataset.parse(data=body, format=RDFLIB_FORMATS[ext])
+    dataset.parse(data=with_local_context(body) if ext == "jsonld" else body, format=RDFLIB_FORMATS[ext])
     return dataset
 
 
@@ -73,7 +85,13 @@ def test_claim_is_its_whole_nanopublication(client: TestClient, seed: Build, ext
 def test_claim_json_ld_expands_to_the_same_triples_as_turtle(client: TestClient, seed: Build) -> None:
     path = claim_path(seed, "pcd-causes-poems")
     document = json.loads(client.get(path, params={"format": "jsonld"}).content)
-    nquads = jsonld.to_rdf(document, {"format": "application/n-quads"})
+    served = client.get("/context.jsonld").json()
+
+    def loader(url: str, options: dict) -> dict:  # pyld fetches the context from this server
+        assert url == CONTEXT_IRI
+        return {"contextUrl": None, "documentUrl": url, "document": served}
+
+    nquads = jsonld.to_rdf(document, {"format": "application/n-quads", "documentLoader": loader})
     from_jsonld = {(s, p, o) for s, p, o, _ in parse(nquads.encode(), "nq").quads()}
     from_turtle = set(parse(client.get(path, params={"format": "ttl"}).content, "ttl").triples((None, None, None)))
     assert from_jsonld == from_turtle and len(from_turtle) > 30
@@ -151,3 +169,12 @@ def test_rdflib_follows_the_iri_over_http(tmp_path: Path) -> None:
     with running_server(tmp_path, reason_on_start="false") as url:
         graph = Graph().parse(f"{url}/entity/MONDO:0017364")
     assert (POEMS, RDFS.label, Literal("POEMS syndrome", lang="en")) in graph
+
+
+def test_json_ld_uses_the_published_context_with_short_keys(client: TestClient, seed: Build) -> None:
+    document = client.get(claim_path(seed, "poems-not-inherited"), params={"format": "jsonld"}).json()
+    assert document["@context"] == CONTEXT_IRI
+    text = json.dumps(document)
+    assert '"negated": "true"' in text and '"subject": "MONDO:0017364"' in text and '"exact": "POEMS syndrome is not an inherited disease"' in text
+    served = client.get("/context.jsonld")
+    assert served.headers["content-type"].startswith("application/ld+json") and "negated" in served.json()["@context"]

@@ -7,6 +7,7 @@ answers ``303 See Other`` to the document in the negotiated format (``id/x.ttl``
 """
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from email.utils import format_datetime
@@ -20,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 from pyoxigraph import NamedNode, Quad, QuerySolutions, QueryTriples, RdfFormat, serialize
 
 from api.deps import app_settings, get_store
+from api.jsonld import compact, context
 from api.negotiation import FORMAT_ALIASES, NotAcceptableError, charset, negotiate
 from kg.namespaces import BIOLINK, CurieError, Namespaces
 from kg.settings import Settings
@@ -96,11 +98,13 @@ def page_path(iri: str, ns: Namespaces) -> str:
     return f"/entity/{compact}" if compact != iri else iri
 
 
-def _serialize(statements: list[Quad] | QueryTriples, media_type: str, formats: dict[str, RdfFormat | None]) -> bytes:
+def _serialize(statements: list[Quad] | QueryTriples, media_type: str, formats: dict[str, RdfFormat | None],
+               ns: Namespaces) -> bytes:
     """Serialize in a stable order, so that an unchanged description keeps its ETag."""
     fmt = formats[media_type]
     assert fmt is not None
-    return serialize(sorted(statements, key=str), format=fmt) or b""
+    body = serialize(sorted(statements, key=str), format=fmt) or b""
+    return compact(body, ns) if fmt == RdfFormat.JSON_LD else body
 
 
 def _entity(request: Request, store: KGStore, settings: Settings, iri: str, name: str, fixed: str | None) -> Response:
@@ -116,7 +120,7 @@ def _entity(request: Request, store: KGStore, settings: Settings, iri: str, name
     if media_type != "text/html":
         triples = _run(store, ns, "describe-entity", ENTITY=iri)
         assert isinstance(triples, QueryTriples)
-        return _respond(request, _serialize(triples, media_type, TRIPLE_TYPES), media_type)
+        return _respond(request, _serialize(triples, media_type, TRIPLE_TYPES, ns), media_type)
     label = next((f["value"] for f in facts if f["predicate"].endswith("#label")), name)
     for row in claims:
         for end in ("subject", "object", "predicate", "claim"):
@@ -169,7 +173,7 @@ def claim(name: str, request: Request, store: Annotated[KGStore, Depends(get_sto
     if media_type != "text/html":
         statements = quads if QUAD_TYPES[media_type] in (RdfFormat.TRIG, RdfFormat.N_QUADS, RdfFormat.JSON_LD) else \
             [Quad(q.subject, q.predicate, q.object) for q in quads]
-        return _respond(request, _serialize(statements, media_type, QUAD_TYPES), media_type)
+        return _respond(request, _serialize(statements, media_type, QUAD_TYPES, ns), media_type)
     graphs = [(g, [q for q in quads if str(q.graph_name) == g])
               for g in sorted({str(q.graph_name) for q in quads}, key=lambda g: ("head", "assertion", "provenance",
                                                                                "pubinfo").index(g[:-1].rsplit("#", 1)[1]))]
@@ -208,7 +212,7 @@ def source(name: str, request: Request, store: Annotated[KGStore, Depends(get_st
         raise _not_found(f"the source <{iri}>")
     media_type = _choose(request, TRIPLE_TYPES, fixed)
     if media_type != "text/html":
-        return _respond(request, _serialize(triples, media_type, TRIPLE_TYPES), media_type)
+        return _respond(request, _serialize(triples, media_type, TRIPLE_TYPES, ns), media_type)
     about = {t.predicate.value.rsplit("/", 1)[-1].rsplit("#", 1)[-1]: t.object.value for t in triples
              if t.subject == NamedNode(iri)}
     spans = select_rows(_run(store, ns, "source-claims", SOURCE=iri))  # type: ignore[arg-type]
@@ -225,6 +229,13 @@ def _segments(text: str, spans: list[dict[str, str]], ns: Namespaces) -> list[tu
         covering = [dict(s, path=page_path(s["claim"], ns)) for s in spans if int(s["start"]) <= start and end <= int(s["end"])]
         pieces.append((text[start:end], covering))
     return pieces
+
+
+@router.get("/context.jsonld", summary="The JSON-LD context of poems-kg")
+def jsonld_context(settings: Annotated[Settings, Depends(app_settings)]) -> Response:
+    """The ``@context`` every JSON-LD answer refers to, with short keys (subject, negated, certainty, quote...)."""
+    body = json.dumps(context(Namespaces(settings.base_iri)), indent=1).encode()
+    return Response(body, media_type="application/ld+json", headers={"Access-Control-Allow-Origin": "*"})
 
 
 @router.get("/", include_in_schema=False)
