@@ -11,7 +11,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.query_pool import QueryPool
-from api.routers import linked_data, sparql
+from api.routers import linked_data, sparql, void
 from kg import __version__
 from kg.build import build
 from kg.settings import Settings, get_settings
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, store: OxigraphStore | None = N
                        allow_headers=["*"])
     app.include_router(sparql.router)
     app.include_router(linked_data.router)
+    app.include_router(void.router)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

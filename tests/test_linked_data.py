@@ -178,3 +178,35 @@ def test_json_ld_uses_the_published_context_with_short_keys(client: TestClient, 
     assert '"negated": "true"' in text and '"subject": "MONDO:0017364"' in text and '"exact": "POEMS syndrome is not an inherited disease"' in text
     served = client.get("/context.jsonld")
     assert served.headers["content-type"].startswith("application/ld+json") and "negated" in served.json()["@context"]
+
+
+VOID = "http://rdfs.org/ns/void#"
+
+
+def test_void_describes_size_linksets_and_dumps_that_match_their_checksums(client: TestClient, store: OxigraphStore) -> None:
+    import gzip
+    import hashlib
+
+    response = client.get("/void", headers={"Accept": "text/turtle"})
+    void = Graph().parse(data=response.text, format="turtle")
+    dataset = URIRef(BASE + "void#dataset")
+    assert int(void.value(dataset, URIRef(VOID + "triples"))) == len(store)
+    assert void.value(dataset, URIRef(VOID + "sparqlEndpoint")) == URIRef(BASE + "sparql")
+    spaces = {str(o) for o in void.objects(None, URIRef(VOID + "uriSpace"))}
+    assert {"http://purl.obolibrary.org/obo/MONDO_", "http://identifiers.org/hgnc/"} <= spaces
+    dumps = list(void.objects(dataset, URIRef(VOID + "dataDump")))
+    assert len(dumps) == 3
+    for url in dumps:
+        body = client.get("/" + str(url)[len(BASE):]).content
+        assert int(void.value(url, URIRef("http://www.w3.org/ns/dcat#byteSize"))) == len(body)
+        checksum = void.value(url, URIRef("http://spdx.org/rdf/terms#checksum"))
+        assert str(void.value(checksum, URIRef("http://spdx.org/rdf/terms#checksumValue"))) == hashlib.sha256(body).hexdigest()
+        if str(url).endswith(".nq.gz"):
+            assert len(list(parse(gzip.decompress(body), "nq").quads())) == len(store)
+    assert 'href="/dumps/dataset.trig.gz"' in client.get("/dumps/").text
+    assert client.get("/dumps/nothing.gz").status_code == 404
+
+
+def test_every_page_links_to_void(client: TestClient) -> None:
+    for path in ("/", "/entity/MONDO:0017364.html", "/source/poems-cause-summary.html"):
+        assert 'href="/void"' in client.get(path).text

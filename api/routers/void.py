@@ -1,0 +1,134 @@
+"""The dataset itself: its VoID description (``/void``) and gzip-compressed dumps (``/dumps/``)."""
+
+import gzip
+import hashlib
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.responses import FileResponse, HTMLResponse
+from pyoxigraph import RdfFormat
+from rdflib import RDF, BNode, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCTERMS, XSD
+
+from api.deps import app_settings, get_store
+from api.negotiation import GRAPH_TYPES, NotAcceptableError, charset, negotiate
+from api.routers.linked_data import QUERIES, templates
+from kg.compile import LICENSE
+from kg.namespaces import Namespaces
+from kg.settings import Settings
+from kg.store import KGStore, select_rows
+
+router = APIRouter(tags=["dataset"])
+VOID = Namespace("http://rdfs.org/ns/void#")
+DCAT = Namespace("http://www.w3.org/ns/dcat#")
+SPDX = Namespace("http://spdx.org/rdf/terms#")
+DUMP_FORMATS = {"dataset.trig.gz": (RdfFormat.TRIG, "application/trig"),
+                "dataset.nq.gz": (RdfFormat.N_QUADS, "application/n-quads"),
+                "dataset.jsonld.gz": (RdfFormat.JSON_LD, "application/ld+json")}
+NAMESPACE_TITLES = {"http://purl.obolibrary.org/obo/MONDO_": "MONDO", "http://purl.obolibrary.org/obo/HP_": "HPO",
+                    "http://identifiers.org/hgnc/": "HGNC", "http://purl.obolibrary.org/obo/GO_": "GO",
+                    "http://purl.obolibrary.org/obo/CL_": "CL"}
+
+
+@dataclass(frozen=True)
+class Dump:
+    """One compressed dump file."""
+
+    name: str
+    path: Path
+    media_type: str
+    size: int
+    sha256: str
+
+
+def dumps(request: Request, store: KGStore) -> dict[str, Dump]:
+    """The dumps of the loaded store, written once per process into a temporary folder."""
+    if getattr(request.app.state, "dumps", None) is None:
+        folder = Path(tempfile.mkdtemp(prefix="poems-kg-dumps-"))
+        made = {}
+        for name, (fmt, media_type) in DUMP_FORMATS.items():
+            path = folder / name
+            path.write_bytes(gzip.compress(store.dump(fmt), mtime=0))
+            made[name] = Dump(name, path, media_type, path.stat().st_size, hashlib.sha256(path.read_bytes()).hexdigest())
+        request.app.state.dumps = made
+    result: dict[str, Dump] = request.app.state.dumps
+    return result
+
+
+def void_graph(request: Request, store: KGStore, ns: Namespaces) -> Graph:
+    """The VoID description: size, vocabularies, linksets, endpoint, dumps with size and sha256, license, date."""
+    g = Graph()
+    g.bind("void", VOID)
+    g.bind("dcat", DCAT)
+    dataset = URIRef(ns.base + "void#dataset")
+    stats = select_rows(store.query(QUERIES["void-stats"]))[0]
+    g.add((dataset, RDF.type, VOID.Dataset))
+    g.add((dataset, DCTERMS.title, Literal("poems-kg: curated claims about the cause of POEMS syndrome", lang="en")))
+    g.add((dataset, DCTERMS.license, URIRef(LICENSE)))
+    g.add((dataset, DCTERMS.modified, Literal(request.app.state.loaded_at.date().isoformat(), datatype=XSD.date)))
+    g.add((dataset, VOID.uriSpace, Literal(ns.base)))
+    g.add((dataset, VOID.sparqlEndpoint, URIRef(ns.base + "sparql")))
+    for key, prop in (("triples", VOID.triples), ("entities", VOID.entities), ("classes", VOID.classes),
+                      ("properties", VOID.properties)):
+        g.add((dataset, prop, Literal(int(stats[key]))))
+    g.add((dataset, VOID.documents, Literal(int(stats["claims"]))))
+    for vocabulary in ("https://w3id.org/biolink/vocab/", "http://www.nanopub.org/nschema#", "http://www.w3.org/ns/oa#",
+                       "http://www.w3.org/ns/prov#"):
+        g.add((dataset, VOID.vocabulary, URIRef(vocabulary)))
+    for dump in dumps(request, store).values():
+        url = URIRef(ns.base + "dumps/" + dump.name)
+        checksum = BNode()
+        g.add((dataset, VOID.dataDump, url))
+        g.add((url, DCAT.mediaType, Literal(dump.media_type)))
+        g.add((url, DCAT.compressFormat, Literal("application/gzip")))
+        g.add((url, DCAT.byteSize, Literal(dump.size)))
+        g.add((url, SPDX.checksum, checksum))
+        g.add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
+        g.add((checksum, SPDX.checksumValue, Literal(dump.sha256, datatype=XSD.hexBinary)))
+    for row in select_rows(store.query(QUERIES["void-linksets"])):
+        linkset, target = BNode(), BNode()
+        g.add((dataset, VOID.subset, linkset))
+        g.add((linkset, RDF.type, VOID.Linkset))
+        g.add((linkset, VOID.subjectsTarget, dataset))
+        g.add((linkset, VOID.objectsTarget, target))
+        g.add((linkset, VOID.linkPredicate, URIRef(row["predicate"])))
+        g.add((linkset, VOID.triples, Literal(int(row["links"]))))
+        g.add((target, RDF.type, VOID.Dataset))
+        g.add((target, DCTERMS.title, Literal(NAMESPACE_TITLES[row["space"]])))
+        g.add((target, VOID.uriSpace, Literal(row["space"])))
+    return g
+
+
+RDFLIB_NAMES = {RdfFormat.TURTLE: "turtle", RdfFormat.TRIG: "trig", RdfFormat.N_TRIPLES: "nt",
+                RdfFormat.N_QUADS: "nquads", RdfFormat.JSON_LD: "json-ld", RdfFormat.RDF_XML: "xml"}
+
+
+@router.get("/void", summary="VoID description of the dataset")
+def void(request: Request, store: Annotated[KGStore, Depends(get_store)],
+         settings: Annotated[Settings, Depends(app_settings)]) -> Response:
+    """Turtle by default; any RDF format by ``Accept``."""
+    try:
+        choice = negotiate(request.headers.get("accept"), dict(GRAPH_TYPES), "text/turtle")
+    except NotAcceptableError as exc:
+        raise HTTPException(406, str(exc)) from None
+    assert isinstance(choice.format, RdfFormat)
+    body = void_graph(request, store, Namespaces(settings.base_iri)).serialize(format=RDFLIB_NAMES[choice.format])
+    return Response(body, media_type=charset(choice.media_type), headers={"Vary": "Accept"})
+
+
+@router.get("/dumps/", summary="The list of dumps")
+def dump_list(request: Request, store: Annotated[KGStore, Depends(get_store)]) -> HTMLResponse:
+    """Links to every dump with its size and sha256."""
+    return templates.TemplateResponse(request, "dumps.html", {"dumps": list(dumps(request, store).values())})
+
+
+@router.get("/dumps/{name}", summary="One gzip-compressed dump of the whole dataset")
+def dump_file(name: str, request: Request, store: Annotated[KGStore, Depends(get_store)]) -> FileResponse:
+    """``dataset.trig.gz``, ``dataset.nq.gz`` or ``dataset.jsonld.gz``."""
+    dump = dumps(request, store).get(name)
+    if dump is None:
+        raise HTTPException(404, f"no dump named '{name}'; available: {', '.join(DUMP_FORMATS)}")
+    return FileResponse(dump.path, media_type="application/gzip", filename=name)
