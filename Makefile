@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench clean browser
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ $(ENGINE)/node_modules/.installed: $(ENGINE)/package-lock.json
 	npm ci --prefix $(ENGINE) --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Headless Chromium for the browser tests (Debian package; needs root, as on the CI machine).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
 install: $(BIN)/.installed
 
 run: install
@@ -26,7 +30,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint $(ENGINE)/node_modules/.installed
+test: lint $(ENGINE)/node_modules/.installed browser
 	$(BIN)/python -m pytest
 
 bench: install

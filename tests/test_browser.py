@@ -1,0 +1,61 @@
+"""What a person sees: headless Chromium renders the entity page of POEMS syndrome and the source page.
+
+A real browser is needed to show the pages render as a reader gets them (layout, no script needed). The test
+command installs Debian's chromium; the server is the project's own, started on a free loopback port.
+"""
+
+import html
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import running_server
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_server(tmp_path_factory.mktemp("browser"), reason_on_start="false") as url:
+        yield url
+
+
+def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    assert CHROMIUM, "chromium is missing: `make test` installs it (Debian package chromium)"
+    return subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                           f"--user-data-dir={tmp_path / 'profile'}", *args],
+                          capture_output=True, text=True, timeout=120, check=True)
+
+
+def rendered_text(tmp_path: Path, url: str) -> str:
+    """The page's text after Chromium has rendered it, as a reader would read it (tags and spacing collapsed)."""
+    dom = chromium(tmp_path, "--dump-dom", url).stdout
+    dom = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", dom, flags=re.S)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", dom)))
+
+
+def test_entity_page_as_a_reader_sees_it(server: str, tmp_path: Path) -> None:
+    url = f"{server}/entity/MONDO:0017364.html"
+    text = rendered_text(tmp_path, url)
+    assert "POEMS syndrome" in text
+    assert "POEMS syndrome NOT has mode of inheritance germline inheritance" in text
+    assert "negated: the source says this is not so" in text
+    assert "POEMS syndrome is not an inherited disease" in text
+    shot = tmp_path / "entity.png"
+    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,1600", url)
+    assert shot.stat().st_size > 10_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_source_page_as_a_reader_sees_it(server: str, tmp_path: Path) -> None:
+    url = f"{server}/source/poems-cause-summary.html"
+    text = rendered_text(tmp_path, url)
+    assert "Highlighted passages are quoted by claims" in text
+    assert "POEMS syndrome is not an inherited disease" in text
+    shot = tmp_path / "source.png"
+    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,2400", url)
+    assert shot.stat().st_size > 10_000
