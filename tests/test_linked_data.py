@@ -210,3 +210,13 @@ def test_void_describes_size_linksets_and_dumps_that_match_their_checksums(clien
 def test_every_page_links_to_void(client: TestClient) -> None:
     for path in ("/", "/entity/MONDO:0017364.html", "/source/poems-cause-summary.html"):
         assert 'href="/void"' in client.get(path).text
+
+
+def test_ontology_dereferences(client: TestClient) -> None:
+    data = parse(client.get("/ontology", headers={"Accept": "text/turtle"}).content, "ttl")
+    assert (URIRef(BASE + "ontology"), URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+            URIRef("http://www.w3.org/2002/07/owl#Ontology")) in data
+    page = client.get("/ontology", headers={"Accept": "text/html"}).text
+    assert 'href="/id/plasma-cell-dyscrasia"' in page
+    term = parse(client.get("/id/SomaticCondition.ttl").content, "ttl")
+    assert (URIRef(BASE + "id/SomaticCondition"), RDFS.label, None) in term

@@ -232,6 +232,20 @@ def _segments(text: str, spans: list[dict[str, str]], ns: Namespaces) -> list[tu
     return pieces
 
 
+@router.get("/ontology", summary="The poems-kg ontology")
+def ontology(request: Request, store: Annotated[KGStore, Depends(get_store)],
+             settings: Annotated[Settings, Depends(app_settings)]) -> Response:
+    """The ontology graph (RDF formats), or the list of its terms (HTML)."""
+    ns = Namespaces(settings.base_iri)
+    media_type = _choose(request, TRIPLE_TYPES, None)
+    if media_type != "text/html":
+        result = store.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{ns.graph}ontology> {{ ?s ?p ?o }} }}")
+        assert isinstance(result, QueryTriples)
+        return _respond(request, _serialize(result, media_type, TRIPLE_TYPES, ns), media_type)
+    terms = [dict(r, path=page_path(r["term"], ns)) for r in select_rows(store.query(ns.rebase(QUERIES["ontology-terms"])))]
+    return _respond(request, templates.get_template("ontology.html").render(request=request, terms=terms).encode(), media_type)
+
+
 @router.get("/context.jsonld", summary="The JSON-LD context of poems-kg")
 def jsonld_context(settings: Annotated[Settings, Depends(app_settings)]) -> Response:
     """The ``@context`` every JSON-LD answer refers to, with short keys (subject, negated, certainty, quote...)."""
