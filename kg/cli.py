@@ -5,13 +5,14 @@ from enum import Enum
 from pathlib import Path
 
 import typer
-from pyoxigraph import QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat
+from pyoxigraph import Quad, QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat, parse
 from rich.console import Console
 from rich.table import Table
 
 from kg.build import Build, build
 from kg.compile import write_dataset
 from kg.curation import CurationError
+from kg.namespaces import Namespaces
 from kg.settings import get_settings
 from kg.store import OxigraphStore
 from ontology.reason import ReasoningError, Report, reason
@@ -144,13 +145,36 @@ def reason_cmd(kg_dir: Path | None = typer.Option(None, help="Folder with source
 
 @app.command()
 def load(store: Path = typer.Option(..., help="On-disk Oxigraph folder to load into."),
-         kg_dir: Path | None = typer.Option(None, help="Folder with sources/ and claims/.")) -> None:
-    """Build and load the dataset into an on-disk store (one transaction)."""
-    result = _build(kg_dir)
+         kg_dir: Path | None = typer.Option(None, help="Folder with sources/ and claims/."),
+         dump: Path | None = typer.Option(None, "--from", help="Restore a dump written by `export` (.nq or .trig) "
+                                                              "instead of building from the curated files.")) -> None:
+    """Load the built dataset, or restore a dump, into an on-disk store: validated first, then one transaction."""
+    quads = _read_dump(dump) if dump else _build(kg_dir).quads
     target = OxigraphStore(store)
-    target.load(result.quads)
+    target.load(quads)
     target.flush()
-    err.print(f"loaded {len(result.quads)} quads into {store} (now {len(target)} quads)")
+    err.print(f"loaded {len(quads)} quads into {store} (now {len(target)} quads)")
+
+
+def _read_dump(path: Path) -> list[Quad]:
+    """Parse and validate a dump; on any problem print it (file and line) and exit without touching the store."""
+    fmt = RdfFormat.from_extension(path.suffix.lstrip(".")) if path.suffix else None
+    if fmt not in DUMP_FORMATS.values():
+        err.print(f"[bold red]error:[/] {path}: a dump is N-Quads (.nq) or TriG (.trig)", highlight=False)
+        raise typer.Exit(1)
+    try:
+        quads = list(parse(path=str(path), format=fmt))
+    except (SyntaxError, OSError) as exc:
+        err.print(f"[bold red]error:[/] {path}: {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    ns = Namespaces(get_settings().base_iri)
+    context = OxigraphStore()
+    context.load(quads)
+    report = validate_claims(nanopublication_quads(quads, ns), context, ns)
+    if not report.conforms:
+        _print_violations(report.violations)
+        raise typer.Exit(1)
+    return quads
 
 
 @app.command()
