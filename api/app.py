@@ -10,31 +10,45 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.query_pool import QueryPool
+from api.query_pool import QueryPool, RemoteRunner
 from api.routers import linked_data, sparql, void
 from kg import __version__
 from kg.build import build
 from kg.settings import Settings, get_settings
-from kg.store import OxigraphStore
+from kg.store import KGStore, OxigraphStore, RemoteStore
 from ontology.reason import ReasoningError, reason
 
 
-def open_store(settings: Settings) -> OxigraphStore:
-    """The configured store: an existing on-disk folder as is, else the seed KG built into memory or disk."""
-    store = OxigraphStore(settings.store_path)
+def open_store(settings: Settings) -> KGStore:
+    """The configured store (a SPARQL server, an on-disk folder, or memory); when empty, the KG is built into it."""
+    store: KGStore
+    if settings.sparql_endpoint:
+        credentials = (settings.sparql_user, settings.sparql_password or "") if settings.sparql_user else None
+        store = RemoteStore(settings.sparql_endpoint, settings.sparql_update_endpoint, credentials)
+    else:
+        store = OxigraphStore(settings.store_path)
     if len(store) == 0:
         result = build(settings.kg_dir, settings.base_iri)
-        store.load(result.quads)
+        quads = result.quads
         if settings.reason_on_start:
             report = reason(result.quads, result.ns)
             if not report.consistent:
                 raise ReasoningError(f"the knowledge graph is inconsistent: {report.explanation}; claims: {report.offending_claims}")
-            store.load(report.inferred)
+            quads = [*quads, *report.inferred]
+        store.load(quads)
+    if isinstance(store, OxigraphStore):
         store.flush()
     return store
 
 
-def create_app(settings: Settings | None = None, store: OxigraphStore | None = None) -> FastAPI:
+def query_runner(store: KGStore, settings: Settings) -> QueryPool | RemoteRunner:
+    """Killable worker processes for the embedded store; a bounded wait for a server that has its own time limit."""
+    if isinstance(store, OxigraphStore):
+        return QueryPool(store, settings.query_workers, settings.query_timeout_s, settings.max_result_bytes)
+    return RemoteRunner(store, settings.query_timeout_s, settings.max_result_bytes)
+
+
+def create_app(settings: Settings | None = None, store: KGStore | None = None) -> FastAPI:
     """Create the application; ``store`` overrides the configured one (tests, embedding)."""
     settings = settings or get_settings()
 
@@ -43,8 +57,7 @@ def create_app(settings: Settings | None = None, store: OxigraphStore | None = N
         app.state.settings = settings
         app.state.store = store if store is not None else open_store(settings)
         app.state.loaded_at = datetime.now(UTC).replace(microsecond=0)
-        app.state.pool = QueryPool(app.state.store, settings.query_workers, settings.query_timeout_s,
-                                   settings.max_result_bytes)
+        app.state.pool = query_runner(app.state.store, settings)
         await app.state.pool.start()
         try:
             yield

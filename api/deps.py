@@ -2,7 +2,7 @@
 
 from fastapi import Request
 
-from api.query_pool import QueryPool
+from api.query_pool import QueryPool, RemoteRunner
 from kg.settings import Settings
 from kg.store import KGStore
 
@@ -19,7 +19,7 @@ async def app_settings(request: Request) -> Settings:
     return settings
 
 
-async def get_pool(request: Request) -> QueryPool:
-    """The worker processes that answer SPARQL queries."""
-    pool: QueryPool = request.app.state.pool
+async def get_pool(request: Request) -> QueryPool | RemoteRunner:
+    """What answers SPARQL queries: worker processes (embedded store) or the remote server."""
+    pool: QueryPool | RemoteRunner = request.app.state.pool
     return pool

@@ -20,7 +20,7 @@ from pathlib import Path
 from pyoxigraph import QueryResultsFormat, QueryTriples, RdfFormat, serialize
 
 from api.negotiation import GRAPH_TYPES, RESULT_TYPES, NotAcceptableError, negotiate
-from kg.store import OxigraphStore
+from kg.store import KGStore, OxigraphStore
 
 LOG = logging.getLogger(__name__)
 
@@ -44,12 +44,12 @@ class QueryError(Exception):
         self.message = message
 
 
-def answer(store: OxigraphStore, request: QueryRequest, max_bytes: int) -> tuple[str, bytes]:
+def answer(store: KGStore, request: QueryRequest, max_bytes: int) -> tuple[str, bytes]:
     """Evaluate, negotiate and serialize one query: ``(media type, body)`` or a :class:`QueryError`."""
     try:
         result = store.query(request.query, default_graph=list(request.default_graphs) or None,
                              named_graphs=list(request.named_graphs) or None)
-        if isinstance(result, QueryTriples):
+        if isinstance(result, QueryTriples | list):
             choice = negotiate(request.accept, dict(GRAPH_TYPES), "text/turtle")
             assert isinstance(choice.format, RdfFormat)
             body = serialize(result, format=choice.format) or b""
@@ -208,9 +208,25 @@ class QueryPool:
         shutil.rmtree(self._dir, ignore_errors=True)
 
 
-def default_pool_size() -> int:
-    """Two workers at least, else one per CPU."""
-    return max(2, os.cpu_count() or 1)
+class RemoteRunner:
+    """Queries for a remote SPARQL server, which enforces its own time limit; the wait here is bounded too."""
+
+    def __init__(self, store: KGStore, timeout_s: float, max_result_bytes: int) -> None:
+        self.store, self.timeout_s, self.max_result_bytes = store, timeout_s, max_result_bytes
+
+    async def start(self) -> None:
+        """Nothing to start: the server is already running."""
+
+    async def run(self, request: QueryRequest) -> tuple[str, bytes]:
+        """Answer a query, or 503 once the time limit has passed."""
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(answer, self.store, request, self.max_result_bytes),
+                                          timeout=self.timeout_s)
+        except TimeoutError:
+            raise QueryError(503, f"query stopped: it exceeded the time limit of {self.timeout_s:g} s") from None
+
+    async def close(self) -> None:
+        """Nothing to stop."""
 
 
 if __name__ == "__main__":

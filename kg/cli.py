@@ -5,7 +5,7 @@ from enum import Enum
 from pathlib import Path
 
 import typer
-from pyoxigraph import Quad, QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat, parse
+from pyoxigraph import Quad, QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat, parse, serialize
 from rich.console import Console
 from rich.table import Table
 
@@ -202,7 +202,7 @@ def query(sparql: str = typer.Argument(..., help="A SPARQL query, or @file.rq to
     elif isinstance(result, QuerySolutions):
         sys.stdout.buffer.write(result.serialize(format=RESULT_FORMATS[fmt.value]) or b"")
     else:
-        sys.stdout.buffer.write(result.serialize(format=RdfFormat.TURTLE) or b"")
+        sys.stdout.buffer.write(serialize(result, format=RdfFormat.TURTLE) or b"")
 
 
 @app.command()

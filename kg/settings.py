@@ -18,6 +18,10 @@ class Settings(BaseSettings):
     base_iri: str = DEFAULT_BASE_IRI
     kg_dir: Path = PACKAGE_ROOT / "kg"
     store_path: Path | None = None  # on-disk Oxigraph folder; None keeps the store in memory
+    sparql_endpoint: str | None = None  # a SPARQL 1.1 server's query URL: use it instead of the embedded store
+    sparql_update_endpoint: str | None = None  # its update URL, when not the same
+    sparql_user: str | None = None  # HTTP basic credentials for the server, if it needs them
+    sparql_password: str | None = None
     query_timeout_s: float = 10.0  # a query running longer is stopped (its worker process is killed)
     query_workers: int = 2  # worker processes answering SPARQL queries in parallel
     max_result_bytes: int = 50_000_000

@@ -1,10 +1,13 @@
-"""The store interface and its embedded Oxigraph implementation."""
+"""The store interface, the embedded Oxigraph store and a remote SPARQL 1.1 server behind the same interface."""
 
+from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
+import httpx
 from pyoxigraph import (
+    DefaultGraph,
     NamedNode,
     Quad,
     QueryBoolean,
@@ -13,9 +16,13 @@ from pyoxigraph import (
     QueryTriples,
     RdfFormat,
     Store,
+    Triple,
+    parse,
+    parse_query_results,
+    serialize,
 )
 
-QueryResult = QuerySolutions | QueryBoolean | QueryTriples
+QueryResult = QuerySolutions | QueryBoolean | QueryTriples | list[Triple]  # a remote CONSTRUCT answers a list
 
 
 class KGStore(Protocol):
@@ -92,6 +99,73 @@ class OxigraphStore:
         return len(self._store)
 
 
+class RemoteStoreError(OSError):
+    """The remote SPARQL server refused a request or could not be reached."""
+
+
+class RemoteStore:
+    """A SPARQL 1.1 server reached over HTTP: Query and Update protocols only, so any conformant server works.
+
+    The server must read its default graph as the union of all named graphs (Oxigraph: ``--union-default-graph``;
+    Virtuoso and Fuseki have the same option), which is the one dialect setting poems-kg relies on.
+    """
+
+    def __init__(self, query_url: str, update_url: str | None = None, auth: tuple[str, str] | None = None,
+                 timeout_s: float = 60.0) -> None:
+        self.query_url, self.update_url = query_url, update_url or query_url
+        self.client = httpx.Client(auth=auth, timeout=timeout_s)
+
+    def _post(self, url: str, data: dict[str, str | list[str]], accept: str) -> httpx.Response:
+        try:
+            response = self.client.post(url, data=data, headers={"Accept": accept})
+        except httpx.HTTPError as exc:
+            raise RemoteStoreError(f"{url}: {exc}") from None
+        if response.status_code == 400:
+            raise SyntaxError(response.text.strip()[:500])
+        if not response.is_success:
+            raise RemoteStoreError(f"{url} answered {response.status_code}: {response.text.strip()[:300]}")
+        return response
+
+    def query(self, sparql: str, *, default_graph: list[str] | None = None,
+              named_graphs: list[str] | None = None) -> QueryResult:
+        """Run a query on the server; SELECT/ASK come back as pyoxigraph results, CONSTRUCT/DESCRIBE as triples."""
+        data: dict[str, str | list[str]] = {"query": sparql}
+        if default_graph:
+            data["default-graph-uri"] = default_graph
+        if named_graphs:
+            data["named-graph-uri"] = named_graphs
+        response = self._post(self.query_url, data, "application/sparql-results+json, application/n-triples;q=0.9")
+        if response.headers.get("content-type", "").startswith("application/n-triples"):
+            return [q.triple for q in parse(response.content, format=RdfFormat.N_TRIPLES)]
+        return parse_query_results(response.content, format=QueryResultsFormat.JSON)
+
+    def update(self, sparql: str) -> None:
+        """Run a SPARQL update on the server."""
+        self._post(self.update_url, {"update": sparql}, "*/*")
+
+    def load(self, quads: Iterable[Quad]) -> None:
+        """Add quads with one ``INSERT DATA`` request (one transaction on the server)."""
+        by_graph: dict[NamedNode | DefaultGraph, list[Triple]] = defaultdict(list)
+        for quad in quads:
+            by_graph[quad.graph_name].append(quad.triple)  # type: ignore[index]
+        blocks = []
+        for graph, triples in by_graph.items():
+            body = (serialize(triples, format=RdfFormat.N_TRIPLES) or b"").decode()
+            blocks.append(body if isinstance(graph, DefaultGraph) else f"GRAPH {graph} {{\n{body}}}")
+        self.update("INSERT DATA {\n" + "\n".join(blocks) + "\n}")
+
+    def dump(self, fmt: RdfFormat) -> bytes:
+        """Every quad of every named graph, serialized."""
+        rows = self.query("SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+        assert isinstance(rows, QuerySolutions)
+        quads = [Quad(r["s"], r["p"], r["o"], r["g"]) for r in rows]  # type: ignore[arg-type]
+        return serialize(quads, format=fmt) or b""
+
+    def __len__(self) -> int:
+        rows = select_rows(self.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"))
+        return int(rows[0]["n"])
+
+
 def select_rows(result: QueryResult) -> list[dict[str, str]]:
     """SELECT results as plain dicts of variable name to lexical value."""
     assert isinstance(result, QuerySolutions), "expected a SELECT query"
@@ -99,4 +173,4 @@ def select_rows(result: QueryResult) -> list[dict[str, str]]:
     return [{n: row[n].value for n in names if row[n] is not None} for row in result]
 
 
-__all__ = ["KGStore", "OxigraphStore", "QueryResult", "QueryResultsFormat", "select_rows"]
+__all__ = ["KGStore", "OxigraphStore", "QueryResult", "QueryResultsFormat", "RemoteStore", "RemoteStoreError", "select_rows"]

@@ -15,7 +15,7 @@ import pytest
 
 from kg.build import Build, build
 from kg.settings import DEFAULT_BASE_IRI, PACKAGE_ROOT
-from kg.store import OxigraphStore
+from kg.store import KGStore, OxigraphStore, RemoteStore
 
 KG_DIR = PACKAGE_ROOT / "kg"
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -31,6 +31,50 @@ def store(seed: Build) -> OxigraphStore:
     s = OxigraphStore()
     s.load(seed.quads)
     return s
+
+
+@contextmanager
+def oxigraph_server_process(folder: Path) -> Iterator[str]:
+    """A real Oxigraph server (the `oxigraph` package) on a free loopback port over ``folder``; yields its URL.
+
+    A server is needed because the remote backend speaks the SPARQL 1.1 protocols over HTTP to a separate process.
+    """
+    port = free_port()
+    process = subprocess.Popen([str(Path(sys.executable).parent / "oxigraph"), "serve", "--location", str(folder),
+                                "--bind", f"127.0.0.1:{port}", "--union-default-graph", "--timeout-s", "30"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(url + "/query", params={"query": "ASK {}"}).is_success:
+                    break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the Oxigraph server did not start within 30 s"
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def oxigraph_server(tmp_path_factory: pytest.TempPathFactory, seed: Build) -> Iterator[RemoteStore]:
+    """The remote backend: an Oxigraph server holding the seed, reached through ``RemoteStore``."""
+    with oxigraph_server_process(tmp_path_factory.mktemp("oxigraph")) as url:
+        remote = RemoteStore(url + "/query", url + "/update")
+        remote.load(seed.quads)
+        yield remote
+
+
+@pytest.fixture(scope="session", params=["embedded", "oxigraph-server"])
+def api_store(request: pytest.FixtureRequest, store: OxigraphStore) -> KGStore:
+    """The store behind the API tests: every API test runs on the embedded store and on a real Oxigraph server."""
+    if request.param == "embedded":
+        return store
+    remote: RemoteStore = request.getfixturevalue("oxigraph_server")
+    return remote
 
 
 @pytest.fixture

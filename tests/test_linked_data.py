@@ -15,7 +15,7 @@ from kg.build import Build
 from kg.compile import claim_iris
 from kg.namespaces import Namespaces
 from kg.settings import Settings
-from kg.store import OxigraphStore
+from kg.store import KGStore
 from tests.conftest import running_server
 
 BASE = "https://w3id.org/poems-kg/"
@@ -27,8 +27,8 @@ RDFLIB_FORMATS = {"ttl": "turtle", "jsonld": "json-ld", "nt": "nt", "rdf": "xml"
 
 
 @pytest.fixture(scope="module")
-def client(store: OxigraphStore) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(), store=store)) as c:
+def client(api_store: KGStore) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(), store=api_store)) as c:
         yield c
 
 
@@ -183,14 +183,14 @@ def test_json_ld_uses_the_published_context_with_short_keys(client: TestClient, 
 VOID = "http://rdfs.org/ns/void#"
 
 
-def test_void_describes_size_linksets_and_dumps_that_match_their_checksums(client: TestClient, store: OxigraphStore) -> None:
+def test_void_describes_size_linksets_and_dumps_that_match_their_checksums(client: TestClient, api_store: KGStore) -> None:
     import gzip
     import hashlib
 
     response = client.get("/void", headers={"Accept": "text/turtle"})
     void = Graph().parse(data=response.text, format="turtle")
     dataset = URIRef(BASE + "void#dataset")
-    assert int(void.value(dataset, URIRef(VOID + "triples"))) == len(store)
+    assert int(void.value(dataset, URIRef(VOID + "triples"))) == len(api_store)
     assert void.value(dataset, URIRef(VOID + "sparqlEndpoint")) == URIRef(BASE + "sparql")
     spaces = {str(o) for o in void.objects(None, URIRef(VOID + "uriSpace"))}
     assert {"http://purl.obolibrary.org/obo/MONDO_", "http://identifiers.org/hgnc/"} <= spaces
@@ -202,7 +202,7 @@ def test_void_describes_size_linksets_and_dumps_that_match_their_checksums(clien
         checksum = void.value(url, URIRef("http://spdx.org/rdf/terms#checksum"))
         assert str(void.value(checksum, URIRef("http://spdx.org/rdf/terms#checksumValue"))) == hashlib.sha256(body).hexdigest()
         if str(url).endswith(".nq.gz"):
-            assert len(list(parse(gzip.decompress(body), "nq").quads())) == len(store)
+            assert len(list(parse(gzip.decompress(body), "nq").quads())) == len(api_store)
     assert 'href="/dumps/dataset.trig.gz"' in client.get("/dumps/").text
     assert client.get("/dumps/nothing.gz").status_code == 404
 

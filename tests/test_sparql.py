@@ -14,14 +14,14 @@ from rdflib import Graph
 from api.app import create_app
 from kg.queries import example_queries
 from kg.settings import Settings
-from kg.store import OxigraphStore
+from kg.store import KGStore, OxigraphStore
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 
 
 @pytest.fixture(scope="module")
-def client(store: OxigraphStore):
-    with TestClient(create_app(Settings(), store=store)) as c:
+def client(api_store: KGStore):
+    with TestClient(create_app(Settings(), store=api_store)) as c:
         yield c
 
 
@@ -39,9 +39,9 @@ def test_select_formats(client: TestClient, accept: str, content_type: str) -> N
     assert "Accept" in response.headers["vary"]
 
 
-def test_select_json_counts_every_quad(client: TestClient, store: OxigraphStore) -> None:
+def test_select_json_counts_every_quad(client: TestClient, api_store: KGStore) -> None:
     data = client.post("/sparql", content=COUNT, headers={"Content-Type": "application/sparql-query"}).json()
-    assert int(data["results"]["bindings"][0]["n"]["value"]) == len(store)
+    assert int(data["results"]["bindings"][0]["n"]["value"]) == len(api_store)
 
 
 def test_form_post(client: TestClient) -> None:
@@ -113,8 +113,8 @@ def test_default_graph_is_union_but_can_be_narrowed(client: TestClient) -> None:
     assert union is True and narrowed["boolean"] is False
 
 
-def test_result_size_limit(store: OxigraphStore) -> None:
-    with TestClient(create_app(Settings(max_result_bytes=100), store=store)) as small:
+def test_result_size_limit(api_store: KGStore) -> None:
+    with TestClient(create_app(Settings(max_result_bytes=100), store=api_store)) as small:
         response = small.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"})
     assert response.status_code == 413
     assert json.loads(response.text)["detail"].startswith("the result is larger than 100 bytes")
@@ -124,6 +124,7 @@ EXPLOSIVE = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"  
 
 
 def test_runaway_query_is_stopped_while_others_answer(store: OxigraphStore) -> None:
+    """Embedded store: its worker is killed (a remote server stops runaway queries with its own time limit)."""
     with TestClient(create_app(Settings(query_timeout_s=1.5, query_workers=2), store=store)) as c:
         pool = c.app.state.pool
         before = set(pool.pids())

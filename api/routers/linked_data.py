@@ -18,7 +18,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
-from pyoxigraph import NamedNode, Quad, QuerySolutions, QueryTriples, RdfFormat, serialize
+from pyoxigraph import NamedNode, Quad, QuerySolutions, QueryTriples, RdfFormat, Triple, serialize
 
 from api.deps import app_settings, get_store
 from api.jsonld import compact, context
@@ -99,7 +99,7 @@ def page_path(iri: str, ns: Namespaces) -> str:
     return f"/entity/{compact}" if compact != iri else iri
 
 
-def _serialize(statements: list[Quad] | QueryTriples, media_type: str, formats: dict[str, RdfFormat | None],
+def _serialize(statements: list[Quad] | list[Triple] | QueryTriples, media_type: str, formats: dict[str, RdfFormat | None],
                ns: Namespaces) -> bytes:
     """Serialize in a stable order, so that an unchanged description keeps its ETag."""
     fmt = formats[media_type]
@@ -120,7 +120,7 @@ def _entity(request: Request, store: KGStore, settings: Settings, iri: str, name
                                 headers={"Vary": "Accept"})
     if media_type != "text/html":
         triples = _run(store, ns, "describe-entity", ENTITY=iri)
-        assert isinstance(triples, QueryTriples)
+        assert isinstance(triples, QueryTriples | list)
         return _respond(request, _serialize(triples, media_type, TRIPLE_TYPES, ns), media_type)
     label = next((f["value"] for f in facts if f["predicate"].endswith("#label")), name)
     for row in claims:
@@ -240,7 +240,7 @@ def ontology(request: Request, store: Annotated[KGStore, Depends(get_store)],
     media_type = _choose(request, TRIPLE_TYPES, None)
     if media_type != "text/html":
         result = store.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{ns.graph}ontology> {{ ?s ?p ?o }} }}")
-        assert isinstance(result, QueryTriples)
+        assert isinstance(result, QueryTriples | list)
         return _respond(request, _serialize(result, media_type, TRIPLE_TYPES, ns), media_type)
     terms = [dict(r, path=page_path(r["term"], ns)) for r in select_rows(store.query(ns.rebase(QUERIES["ontology-terms"])))]
     return _respond(request, templates.get_template("ontology.html").render(request=request, terms=terms).encode(), media_type)

@@ -9,7 +9,7 @@ from pyoxigraph import RdfFormat, parse, serialize
 
 from api.deps import app_settings, get_pool, get_store
 from api.negotiation import FORMAT_ALIASES, GRAPH_TYPES, NotAcceptableError, charset, negotiate
-from api.query_pool import QueryError, QueryPool, QueryRequest
+from api.query_pool import QueryError, QueryPool, QueryRequest, RemoteRunner
 from api.sparql_guard import uses_service
 from kg.queries import example_queries
 from kg.settings import Settings
@@ -41,7 +41,7 @@ def _error(status: int, message: str) -> HTTPException:
     return HTTPException(status_code=status, detail=message)
 
 
-async def _answer(request: Request, pool: QueryPool, settings: Settings, query: str,
+async def _answer(request: Request, pool: QueryPool | RemoteRunner, settings: Settings, query: str,
                   default_graphs: list[str], named_graphs: list[str]) -> Response:
     if len(query.encode()) > settings.max_query_bytes:
         raise _error(413, f"query is longer than {settings.max_query_bytes} bytes")
@@ -68,7 +68,7 @@ def _service_description(request: Request, store: KGStore) -> Response:
 
 @router.get("/sparql", summary="SPARQL query (GET), service description or query page")
 async def sparql_get(request: Request, store: Annotated[KGStore, Depends(get_store)],
-                     pool: Annotated[QueryPool, Depends(get_pool)],
+                     pool: Annotated[QueryPool | RemoteRunner, Depends(get_pool)],
                      settings: Annotated[Settings, Depends(app_settings)],
                      query: Annotated[str | None, Query()] = None,
                      default_graph_uri: Annotated[list[str], Query(alias="default-graph-uri")] = [],  # noqa: B006
@@ -87,7 +87,7 @@ async def sparql_get(request: Request, store: Annotated[KGStore, Depends(get_sto
 
 
 @router.post("/sparql", summary="SPARQL query (POST, form-encoded or application/sparql-query)")
-async def sparql_post(request: Request, pool: Annotated[QueryPool, Depends(get_pool)],
+async def sparql_post(request: Request, pool: Annotated[QueryPool | RemoteRunner, Depends(get_pool)],
                       settings: Annotated[Settings, Depends(app_settings)]) -> Response:
     """SPARQL 1.1 Protocol POST: ``application/x-www-form-urlencoded`` or ``application/sparql-query``."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

@@ -1,0 +1,23 @@
+"""poems-kg on an existing SPARQL server: configured by settings alone, it fills an empty server and serves from it."""
+
+from pathlib import Path
+
+import httpx
+from rdflib import RDFS, Graph, Literal, URIRef
+
+from kg.store import RemoteStore
+from tests.conftest import oxigraph_server_process, running_server
+
+
+def test_serve_on_an_oxigraph_server(tmp_path: Path) -> None:
+    with oxigraph_server_process(tmp_path / "oxigraph") as oxigraph, \
+            running_server(tmp_path, sparql_endpoint=oxigraph + "/query", sparql_update_endpoint=oxigraph + "/update",
+                           reason_on_start="false") as url:
+        held = len(RemoteStore(oxigraph + "/query"))
+        assert held > 1500, "the empty server was filled with the built KG"
+        count = httpx.get(url + "/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"}).json()
+        assert int(count["results"]["bindings"][0]["n"]["value"]) == held
+        graph = Graph().parse(url + "/entity/MONDO:0017364")
+        assert (URIRef("http://purl.obolibrary.org/obo/MONDO_0017364"), RDFS.label, Literal("POEMS syndrome", lang="en")) in graph
+        bad = httpx.get(url + "/sparql", params={"query": "SELECT ?s WHERE { ?s ?p }"})
+        assert bad.status_code == 400 and "malformed query" in bad.json()["detail"]
