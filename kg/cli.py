@@ -7,14 +7,16 @@ from pathlib import Path
 import typer
 from pyoxigraph import Quad, QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat, parse, serialize
 from rich.console import Console
+from rich.progress import DownloadColumn, Progress
 from rich.table import Table
 
 from kg.build import Build, build
+from kg.bulk import BulkImportError, import_file, rdf_format
 from kg.compile import write_dataset
 from kg.curation import CurationError
 from kg.namespaces import Namespaces
 from kg.settings import get_settings
-from kg.store import OxigraphStore
+from kg.store import KGStore, OxigraphStore, RemoteStore
 from ontology.reason import ReasoningError, Report, reason
 from shapes.validate import ValidationError, Violation, nanopublication_quads, validate_claims, validate_dataset
 
@@ -175,6 +177,35 @@ def _read_dump(path: Path) -> list[Quad]:
         _print_violations(report.violations)
         raise typer.Exit(1)
     return quads
+
+
+@app.command("import")
+def import_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                          help="RDF file: .owl .rdf .ttl .nt .nq .trig .jsonld, optionally .gz."),
+               store: Path | None = typer.Option(None, help="On-disk Oxigraph folder (default: the configured SPARQL server)."),
+               graph: str | None = typer.Option(None, help="Named graph to import into (default: <base>graph/import/<name>).")) -> None:
+    """Stream a large RDF file (an ontology such as MONDO or HPO) into its own named graph, with a progress bar."""
+    settings = get_settings()
+    if store is None and not settings.sparql_endpoint:
+        err.print("[bold red]error:[/] give --store, or set POEMS_KG_SPARQL_ENDPOINT", highlight=False)
+        raise typer.Exit(2)
+    try:
+        rdf_format(file)
+    except BulkImportError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    target: KGStore = OxigraphStore(store) if store else RemoteStore(settings.sparql_endpoint or "", settings.sparql_update_endpoint)
+    graph = graph or f"{Namespaces(settings.base_iri).graph}import/{file.name.split('.')[0]}"
+    with Progress(*Progress.get_default_columns(), DownloadColumn(), console=err) as bar:
+        task = bar.add_task(f"importing {file.name}", total=file.stat().st_size)
+        try:
+            count = import_file(target, file, graph, lambda done: bar.update(task, completed=done))
+        except BulkImportError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+    if isinstance(target, OxigraphStore):
+        target.flush()
+    err.print(f"imported {count} triples into <{graph}>")
 
 
 @app.command()
