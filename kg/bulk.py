@@ -1,6 +1,7 @@
 """Bulk import of large RDF files (an ontology such as MONDO or HPO) into a named graph, streamed in batches."""
 
 import gzip
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -8,7 +9,7 @@ from typing import BinaryIO
 
 from pyoxigraph import NamedNode, Quad, RdfFormat, parse
 
-from kg.store import KGStore, select_rows
+from kg.store import KGStore, OxigraphStore, select_rows
 
 BATCH = 100_000  # quads per transaction: memory stays bounded whatever the file's size
 GRAPH_SIZE = "SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
@@ -36,10 +37,11 @@ def _open(path: Path) -> Iterator[tuple[BinaryIO, BinaryIO]]:
 
 
 def import_file(store: KGStore, path: Path, graph: str, progress: Callable[[int], None] = lambda _: None) -> int:
-    """Stream ``path`` into the empty named graph ``graph``; returns the number of triples imported.
+    """Stream ``path`` into the empty named graph ``graph``; returns the number of triples it then holds.
 
-    Every triple goes into ``graph`` (named graphs in a dataset file are flattened into it). The import runs in
-    batches; if the file turns out to be malformed, the graph is cleared again, so a failed import changes nothing.
+    Every triple goes into ``graph`` (named graphs in a dataset file are flattened into it). Triple formats go through
+    Oxigraph's bulk loader on the embedded store, everything else in batches of ``BATCH``; if the file turns out to be
+    malformed, the graph is cleared again, so a failed import changes nothing.
     """
     try:
         target = NamedNode(graph)
@@ -47,20 +49,46 @@ def import_file(store: KGStore, path: Path, graph: str, progress: Callable[[int]
         raise BulkImportError(f"invalid graph IRI <{graph}>: {exc}") from None
     if int(select_rows(store.query(GRAPH_SIZE.format(graph=target.value)))[0]["n"]):
         raise BulkImportError(f"graph <{graph}> already holds data; import into a new graph or clear it first")
-    count, batch = 0, []
     try:
         with _open(path) as (stream, raw):
-            for quad in parse(stream, format=rdf_format(path)):
-                batch.append(Quad(quad.subject, quad.predicate, quad.object, target))
-                if len(batch) == BATCH:
-                    store.load(batch)
-                    count += len(batch)
-                    batch.clear()
-                    progress(raw.tell())
-            store.load(batch)
-            count += len(batch)
-            progress(raw.tell())
+            fmt = rdf_format(path)
+            if isinstance(store, OxigraphStore) and not fmt.supports_datasets:
+                _with_progress(lambda: store.bulk_load(stream, fmt, target.value), raw, progress)
+            else:
+                _in_batches(store, stream, fmt, target, raw, progress)
     except (SyntaxError, OSError, EOFError) as exc:
         store.update(f"CLEAR SILENT GRAPH <{graph}>")
         raise BulkImportError(f"{path}: {exc}; nothing was imported") from None
-    return count
+    return int(select_rows(store.query(GRAPH_SIZE.format(graph=target.value)))[0]["n"])
+
+
+def _with_progress(work: Callable[[], None], raw: BinaryIO, progress: Callable[[int], None]) -> None:
+    """Run ``work`` while reporting how far into the file it has read, every 0.2 s and at the end."""
+    done = threading.Event()
+
+    def report() -> None:
+        while not done.wait(0.2):
+            progress(raw.tell())
+
+    reporter = threading.Thread(target=report, daemon=True)
+    reporter.start()
+    try:
+        work()
+    finally:
+        done.set()
+        reporter.join()
+    progress(raw.tell())
+
+
+def _in_batches(store: KGStore, stream: BinaryIO, fmt: RdfFormat, target: NamedNode, raw: BinaryIO,
+                progress: Callable[[int], None]) -> None:
+    """Any backend, any format: parse and add ``BATCH`` triples per transaction, all into ``target``."""
+    batch: list[Quad] = []
+    for quad in parse(stream, format=fmt):
+        batch.append(Quad(quad.subject, quad.predicate, quad.object, target))
+        if len(batch) == BATCH:
+            store.load(batch)
+            batch.clear()
+            progress(raw.tell())
+    store.load(batch)
+    progress(raw.tell())

@@ -3,7 +3,7 @@
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 import httpx
 from pyoxigraph import (
@@ -72,6 +72,10 @@ class OxigraphStore:
     def load(self, quads: Iterable[Quad]) -> None:
         """Add quads in one transaction."""
         self._store.extend(quads)
+
+    def bulk_load(self, stream: BinaryIO, fmt: RdfFormat, graph: str) -> None:
+        """Stream triples into ``graph`` with Oxigraph's bulk loader (fast, memory-bounded, not one transaction)."""
+        self._store.bulk_load(input=stream, format=fmt, to_graph=NamedNode(graph))
 
     def query(self, sparql: str, *, default_graph: list[str] | None = None,
               named_graphs: list[str] | None = None) -> QueryResult:

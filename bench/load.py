@@ -1,0 +1,135 @@
+"""Bulk-load benchmark: a generated ontology of N triples (MONDO's shape) into the embedded store and into an
+Oxigraph server through ``poems-kg import``, with Oxigraph's own bulk loader as the reference; then a query mix.
+"""
+
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+from pyoxigraph import QuerySolutions
+
+from bench.sparql import BIN, _port
+from kg.store import KGStore, OxigraphStore, RemoteStore
+
+GRAPH = "https://w3id.org/poems-kg/graph/import/generated"
+OBO = "http://purl.obolibrary.org/obo/"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+
+
+def queries(n_classes: int) -> dict[str, str]:
+    """The query mix, bound to classes that exist in a file of ``n_classes`` classes."""
+    last = f"<{OBO}XMONDO_{n_classes:07d}>"
+    return {
+        "label lookup": f'SELECT ?c WHERE {{ GRAPH <{GRAPH}> {{ ?c <{RDFS}label> "generated disease {n_classes // 2}" }} }}',
+        "children": f"SELECT ?c WHERE {{ GRAPH <{GRAPH}> {{ ?c <{RDFS}subClassOf> <{OBO}XMONDO_0000010> }} }}",
+        "ancestors": f"SELECT ?a WHERE {{ GRAPH <{GRAPH}> {{ {last} <{RDFS}subClassOf>+ ?a }} }}",
+        "count": f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{GRAPH}> {{ ?s ?p ?o }} }}",
+    }
+
+
+def generate(path: Path, n_triples: int) -> int:
+    """Write an N-Triples ontology: classes with a label, a definition, a parent and two cross-references (5 triples).
+
+    Identifiers use an ``XMONDO_`` prefix so that they can never be mistaken for real MONDO terms.
+    """
+    written = 0
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(1, n_triples // 5 + 1):
+            c = f"<{OBO}XMONDO_{i:07d}>"
+            out.write(f'{c} <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://www.w3.org/2002/07/owl#Class> .\n'
+                      f'{c} <http://www.w3.org/2000/01/rdf-schema#label> "generated disease {i}" .\n'
+                      f'{c} <http://purl.obolibrary.org/obo/IAO_0000115> "A generated class number {i} for load tests." .\n'
+                      f'{c} <http://www.w3.org/2000/01/rdf-schema#subClassOf> <{OBO}XMONDO_{max(1, i // 10):07d}> .\n'
+                      f'{c} <http://www.geneontology.org/formats/oboInOwl#hasDbXref> "XREF:{i}" .\n')
+            written += 5
+    return written
+
+
+def _timed(argv: list[str], env: dict[str, str], watch: list[psutil.Process]) -> tuple[float, int]:
+    """Run a command; its wall time and the peak resident memory of it and of ``watch`` (sampled every 0.1 s)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, env=os.environ | env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    tracked = [psutil.Process(process.pid), *watch]
+    peak = 0
+    while process.poll() is None:
+        total = 0
+        for p in tracked:
+            try:
+                total += p.memory_info().rss
+            except psutil.NoSuchProcess:
+                continue
+        peak = max(peak, total)
+        time.sleep(0.1)
+    if process.returncode:
+        raise RuntimeError(f"{argv[0]} failed with exit code {process.returncode}")
+    return time.perf_counter() - started, peak
+
+
+def _query_medians(store: KGStore, mix: dict[str, str], repeat: int) -> dict[str, float]:
+    out = {}
+    for name, query in mix.items():
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            result = store.query(query)
+            assert isinstance(result, QuerySolutions)
+            rows = list(result)  # read every row
+            assert rows, name
+            times.append(time.perf_counter() - started)
+        out[name] = statistics.median(times)
+    return out
+
+
+def load(n_triples: int, repeat: int) -> None:
+    """Print load throughput and peak memory per target, then query medians at that size."""
+    work = Path(tempfile.mkdtemp(prefix="poems-kg-load-"))
+    try:
+        data = work / "generated.nt"
+        print(f"generating {n_triples:,} triples ...", flush=True)
+        n = generate(data, n_triples)
+        print(f"{data.stat().st_size / 2**20:,.0f} MB of N-Triples")
+        print(f"{'target':<36} {'seconds':>9} {'triples/s':>11} {'peak MB':>9}")
+        rows = []
+        seconds, peak = _timed([str(BIN / "poems-kg"), "import", str(data), "--store", str(work / "embedded"),
+                                "--graph", GRAPH], {}, [])
+        rows.append(("poems-kg import -> embedded", seconds, peak))
+        seconds, peak = _timed([str(BIN / "oxigraph"), "load", "--location", str(work / "native"), "--file", str(data),
+                                "--graph", GRAPH], {}, [])
+        rows.append(("oxigraph load (reference)", seconds, peak))
+        port = _port()
+        server = subprocess.Popen([str(BIN / "oxigraph"), "serve", "--location", str(work / "server"), "--bind",
+                                   f"127.0.0.1:{port}", "--union-default-graph"], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            while True:
+                try:
+                    if httpx.get(url + "/query", params={"query": "ASK {}"}).is_success:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            seconds, peak = _timed([str(BIN / "poems-kg"), "import", str(data), "--graph", GRAPH],
+                                   {"POEMS_KG_SPARQL_ENDPOINT": url + "/query", "POEMS_KG_SPARQL_UPDATE_ENDPOINT": url + "/update"},
+                                   [psutil.Process(server.pid)])
+            rows.append(("poems-kg import -> Oxigraph server", seconds, peak))
+            for name, seconds, peak in rows:
+                print(f"{name:<36} {seconds:>9.1f} {n / seconds:>11,.0f} {peak / 2**20:>9,.0f}")
+            print("(peak MB: the importing process, plus the server for the server target)")
+            mix = queries(n // 5)
+            embedded = _query_medians(OxigraphStore(work / "embedded"), mix, repeat)
+            remote = _query_medians(RemoteStore(url + "/query"), mix, repeat)
+        finally:
+            server.terminate()
+            server.wait()
+        print(f"\nqueries at {n:,} triples (median of {repeat})")
+        print(f"{'query':<14} {'embedded ms':>12} {'server ms':>10} {'server/embedded':>16}")
+        for name in mix:
+            print(f"{name:<14} {embedded[name] * 1000:>12.1f} {remote[name] * 1000:>10.1f} {remote[name] / embedded[name]:>16.2f}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
