@@ -23,8 +23,7 @@ def open_store(settings: Settings) -> KGStore:
     """The configured store (a SPARQL server, an on-disk folder, or memory); when empty, the KG is built into it."""
     store: KGStore
     if settings.sparql_endpoint:
-        credentials = (settings.sparql_user, settings.sparql_password or "") if settings.sparql_user else None
-        store = RemoteStore(settings.sparql_endpoint, settings.sparql_update_endpoint, credentials)
+        store = RemoteStore.from_settings(settings)
     else:
         store = OxigraphStore(settings.store_path)
     if len(store) == 0:

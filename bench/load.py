@@ -115,9 +115,10 @@ def load(n_triples: int, repeat: int) -> None:
                 except httpx.TransportError:
                     time.sleep(0.1)
             seconds, peak = _timed([str(BIN / "poems-kg"), "import", str(data), "--graph", GRAPH],
-                                   {"POEMS_KG_SPARQL_ENDPOINT": url + "/query", "POEMS_KG_SPARQL_UPDATE_ENDPOINT": url + "/update"},
+                                   {"POEMS_KG_SPARQL_ENDPOINT": url + "/query", "POEMS_KG_SPARQL_UPDATE_ENDPOINT": url + "/update",
+                                    "POEMS_KG_SPARQL_GRAPH_STORE_ENDPOINT": url + "/store"},
                                    [psutil.Process(server.pid)])
-            rows.append(("poems-kg import -> Oxigraph server", seconds, peak))
+            rows.append(("poems-kg import -> server (GSP)", seconds, peak))
             for name, seconds, peak in rows:
                 print(f"{name:<36} {seconds:>9.1f} {n / seconds:>11,.0f} {peak / 2**20:>9,.0f}")
             print("(peak MB: the importing process, plus the server for the server target)")

@@ -7,9 +7,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from pyoxigraph import NamedNode, Quad, RdfFormat, parse
+from pyoxigraph import NamedNode, Quad, RdfFormat, Triple, parse
 
-from kg.store import KGStore, OxigraphStore, select_rows
+from kg.store import KGStore, OxigraphStore, RemoteStore, select_rows
 
 BATCH = 100_000  # quads per transaction: memory stays bounded whatever the file's size
 GRAPH_SIZE = "SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
@@ -82,13 +82,18 @@ def _with_progress(work: Callable[[], None], raw: BinaryIO, progress: Callable[[
 
 def _in_batches(store: KGStore, stream: BinaryIO, fmt: RdfFormat, target: NamedNode, raw: BinaryIO,
                 progress: Callable[[int], None]) -> None:
-    """Any backend, any format: parse and add ``BATCH`` triples per transaction, all into ``target``."""
-    batch: list[Quad] = []
+    """Any backend, any format: parse and add ``BATCH`` triples per request or transaction, all into ``target``."""
+    def flush(batch: list[Triple]) -> None:
+        if isinstance(store, RemoteStore):
+            store.append_to_graph(batch, target.value)
+        else:
+            store.load(Quad(t.subject, t.predicate, t.object, target) for t in batch)
+        progress(raw.tell())
+
+    batch: list[Triple] = []
     for quad in parse(stream, format=fmt):
-        batch.append(Quad(quad.subject, quad.predicate, quad.object, target))
+        batch.append(quad.triple)
         if len(batch) == BATCH:
-            store.load(batch)
-            batch.clear()
-            progress(raw.tell())
-    store.load(batch)
-    progress(raw.tell())
+            flush(batch)
+            batch = []
+    flush(batch)

@@ -194,7 +194,7 @@ def import_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False,
     except BulkImportError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
-    target: KGStore = OxigraphStore(store) if store else RemoteStore(settings.sparql_endpoint or "", settings.sparql_update_endpoint)
+    target: KGStore = OxigraphStore(store) if store else RemoteStore.from_settings(settings)
     graph = graph or f"{Namespaces(settings.base_iri).graph}import/{file.name.split('.')[0]}"
     with Progress(*Progress.get_default_columns(), DownloadColumn(), console=err) as bar:
         task = bar.add_task(f"importing {file.name}", total=file.stat().st_size)

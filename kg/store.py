@@ -22,6 +22,8 @@ from pyoxigraph import (
     serialize,
 )
 
+from kg.settings import Settings
+
 QueryResult = QuerySolutions | QueryBoolean | QueryTriples | list[Triple]  # a remote CONSTRUCT answers a list
 
 
@@ -115,9 +117,18 @@ class RemoteStore:
     """
 
     def __init__(self, query_url: str, update_url: str | None = None, auth: tuple[str, str] | None = None,
-                 timeout_s: float = 60.0) -> None:
+                 timeout_s: float = 60.0, graph_store_url: str | None = None) -> None:
         self.query_url, self.update_url = query_url, update_url or query_url
+        self.graph_store_url = graph_store_url
         self.client = httpx.Client(auth=auth, timeout=timeout_s)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "RemoteStore":
+        """The server the settings name (``POEMS_KG_SPARQL_*``)."""
+        assert settings.sparql_endpoint, "POEMS_KG_SPARQL_ENDPOINT is not set"
+        auth = (settings.sparql_user, settings.sparql_password or "") if settings.sparql_user else None
+        return cls(settings.sparql_endpoint, settings.sparql_update_endpoint, auth,
+                   graph_store_url=settings.sparql_graph_store_endpoint)
 
     def _post(self, url: str, data: dict[str, str | list[str]], accept: str) -> httpx.Response:
         try:
@@ -157,6 +168,20 @@ class RemoteStore:
             body = (serialize(triples, format=RdfFormat.N_TRIPLES) or b"").decode()
             blocks.append(body if isinstance(graph, DefaultGraph) else f"GRAPH {graph} {{\n{body}}}")
         self.update("INSERT DATA {\n" + "\n".join(blocks) + "\n}")
+
+    def append_to_graph(self, triples: list[Triple], graph: str) -> None:
+        """Add triples to one named graph: a Graph Store Protocol POST when configured (fast), else ``INSERT DATA``."""
+        if not self.graph_store_url:
+            self.load(Quad(t.subject, t.predicate, t.object, NamedNode(graph)) for t in triples)
+            return
+        try:
+            response = self.client.post(self.graph_store_url, params={"graph": graph},
+                                        content=serialize(triples, format=RdfFormat.N_TRIPLES) or b"",
+                                        headers={"Content-Type": "application/n-triples"})
+        except httpx.HTTPError as exc:
+            raise RemoteStoreError(f"{self.graph_store_url}: {exc}") from None
+        if not response.is_success:
+            raise RemoteStoreError(f"{self.graph_store_url} answered {response.status_code}: {response.text.strip()[:300]}")
 
     def dump(self, fmt: RdfFormat) -> bytes:
         """Every quad of every named graph, serialized."""

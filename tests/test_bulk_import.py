@@ -62,11 +62,13 @@ def test_import_then_join_claims_with_the_hierarchy(tmp_path: Path, seed: Build,
     assert len(select_rows(store.query(CLAIMS_UNDER_CLASS))) == poems_claims(seed)
 
 
-def test_import_into_an_oxigraph_server(tmp_path: Path, seed: Build) -> None:
+@pytest.mark.parametrize("graph_store", [False, True], ids=["insert-data", "graph-store-protocol"])
+def test_import_into_an_oxigraph_server(tmp_path: Path, seed: Build, graph_store: bool) -> None:
     with oxigraph_server_process(tmp_path / "oxigraph") as url:
-        remote: KGStore = RemoteStore(url + "/query", url + "/update")
+        remote: KGStore = RemoteStore(url + "/query", url + "/update", graph_store_url=url + "/store" if graph_store else None)
         remote.load(seed.quads)
-        import_file(remote, ontology_file(tmp_path, 1000), GRAPH)
+        count = import_file(remote, ontology_file(tmp_path, 150_000), GRAPH)
+        assert count > 300_000, "several batches"
         assert len(select_rows(remote.query(CLAIMS_UNDER_CLASS))) == poems_claims(seed)
 
 
