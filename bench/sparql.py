@@ -92,8 +92,22 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
+class _ChildPeer:
+    """A peer that runs as a child process."""
+
+    process: subprocess.Popen[bytes] | None
+
+    def stop(self) -> int:
+        """Stop; peak memory in bytes."""
+        peak = _peak_bytes(self.process.pid) if self.process else 0
+        if self.process:
+            _kill(self.process)
+            self.process = None
+        return peak
+
+
 @dataclass
-class HttpPeer:
+class HttpPeer(_ChildPeer):
     """A SPARQL server started as a child process and queried over HTTP with GET."""
 
     name: str
@@ -136,17 +150,9 @@ class HttpPeer:
         response.raise_for_status()
         return elapsed
 
-    def stop(self) -> int:
-        """Stop; peak memory in bytes."""
-        peak = _peak_bytes(self.process.pid) if self.process else 0
-        if self.process:
-            _kill(self.process)
-            self.process = None
-        return peak
-
 
 @dataclass
-class EnginePeer:
+class EnginePeer(_ChildPeer):
     """rdflib's engine in a child process (``bench.rdflib_peer engine``)."""
 
     name: str
@@ -180,14 +186,6 @@ class EnginePeer:
             self.start()
             return None
         return float(json.loads(line)["seconds"])
-
-    def stop(self) -> int:
-        """Stop; peak memory in bytes."""
-        peak = _peak_bytes(self.process.pid) if self.process else 0
-        if self.process:
-            _kill(self.process)
-            self.process = None
-        return peak
 
 
 Peer = HttpPeer | EnginePeer

@@ -19,20 +19,11 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, SH
 from rdflib.term import Node
 
-from kg.namespaces import Namespaces
-from kg.store import OxigraphStore, select_rows
+from kg.namespaces import NP, Namespaces
+from kg.store import OxigraphStore
 
 SHAPES_DIR = Path(__file__).resolve().parent
 SHAPE_FILES = tuple(sorted(SHAPES_DIR.glob("*.ttl")))
-CLAIM_LOCATIONS = """
-PREFIX poems: <{entity}>
-PREFIX np: <http://www.nanopub.org/nschema#>
-SELECT ?np ?key ?file ?line WHERE {{
-  ?np np:hasAssertion ?assertion .
-  OPTIONAL {{ ?assertion poems:claimKey ?key }}
-  OPTIONAL {{ ?assertion poems:curatedIn ?file }}
-  OPTIONAL {{ ?assertion poems:curatedAtLine ?line }}
-}}"""
 # What one claim needs besides its own graphs: its source document and the labels of what it names.
 CLAIM_CONTEXT = """
 PREFIX oa: <http://www.w3.org/ns/oa#>
@@ -127,10 +118,16 @@ def _node_shape(shapes: Graph, shape: Node | None) -> str:
     return str(shape or "")
 
 
-def claim_locations(store: OxigraphStore, ns: Namespaces) -> dict[str, dict[str, str]]:
-    """Nanopublication IRI -> its claim key, curated file and line."""
-    rows = select_rows(store.query(CLAIM_LOCATIONS.format(entity=ns.entity)))
-    return {row["np"]: row for row in rows}
+def claim_locations(quads: list[Quad], ns: Namespaces) -> dict[str, dict[str, str]]:
+    """Nanopublication IRI -> its claim key, curated file and line (read off its provenance statements)."""
+    nanopublication = {q.object: q.subject for q in quads if q.predicate.value == NP + "hasAssertion"}
+    fields = {ns.entity + "claimKey": "key", ns.entity + "curatedIn": "file", ns.entity + "curatedAtLine": "line"}
+    locations: dict[str, dict[str, str]] = defaultdict(dict)
+    for q in quads:
+        if q.predicate.value in fields and q.subject in nanopublication:
+            locations[str(getattr(nanopublication[q.subject], "value", ""))][fields[q.predicate.value]] = \
+                str(getattr(q.object, "value", q.object))
+    return locations
 
 
 def validate_dataset(quads: list[Quad], ns: Namespaces) -> Report:
@@ -139,9 +136,7 @@ def validate_dataset(quads: list[Quad], ns: Namespaces) -> Report:
     Its cost grows faster than the graph (pyshacl runs each SPARQL constraint per focus node over the whole store),
     so the build gate uses ``validate_claims``; this path is the reference the per-claim path is checked against.
     """
-    store = OxigraphStore()
-    store.load(quads)
-    return _run(quads, ns, claim_locations(store, ns))
+    return _run(quads, ns, claim_locations(quads, ns))
 
 
 def nanopublication_quads(quads: Iterable[Quad], ns: Namespaces) -> dict[str, list[Quad]]:
@@ -167,17 +162,11 @@ def claim_context(store: OxigraphStore, claim: list[Quad], ns: Namespaces) -> li
 
 def validate_claims(claims: dict[str, list[Quad]], store: OxigraphStore, ns: Namespaces) -> Report:
     """Validate each nanopublication alone with its context from ``store`` (which need not hold the claims)."""
-    reports = [_run([*quads, *claim_context(store, quads, ns)], ns, claim_locations(_as_store(quads), ns))
+    reports = [_run([*quads, *claim_context(store, quads, ns)], ns, claim_locations(quads, ns))
                for quads in claims.values()]
     # A source's own problem shows up with every claim that cites it: report it once.
     violations = list(dict.fromkeys(v for r in reports for v in r.violations))
     return Report(violations, _merge([r.graph for r in reports]))
-
-
-def _as_store(quads: list[Quad]) -> OxigraphStore:
-    store = OxigraphStore()
-    store.load(quads)
-    return store
 
 
 def _merge(reports: list[Graph]) -> Graph:

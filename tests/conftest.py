@@ -33,6 +33,20 @@ def store(seed: Build) -> OxigraphStore:
     return s
 
 
+def wait_until_up(process: subprocess.Popen[bytes], url: str, what: str, seconds: float, log: Path | None = None) -> None:
+    """Poll ``url`` until it answers 2xx; fail if the process exits first or ``seconds`` pass."""
+    deadline = time.monotonic() + seconds
+    while True:
+        assert process.poll() is None, f"{what} exited: {log.read_text() if log else ''}"
+        try:
+            if httpx.get(url).is_success:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"{what} did not start within {seconds} s"
+        time.sleep(0.1)
+
+
 @contextmanager
 def oxigraph_server_process(folder: Path) -> Iterator[str]:
     """A real Oxigraph server (the `oxigraph` package) on a free loopback port over ``folder``; yields its URL.
@@ -45,14 +59,7 @@ def oxigraph_server_process(folder: Path) -> Iterator[str]:
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(url + "/query", params={"query": "ASK {}"}).is_success:
-                    break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "the Oxigraph server did not start within 30 s"
-                time.sleep(0.1)
+        wait_until_up(process, url + "/query?query=ASK%7B%7D", "the Oxigraph server", 30)
         yield url
     finally:
         process.terminate()
@@ -108,16 +115,7 @@ def running_server(tmp_path: Path, **settings: str) -> Iterator[str]:
     process = subprocess.Popen([str(script), "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, (tmp_path / f"server-{port}.log").read_text()
-            try:
-                if httpx.get(url + "/sparql", headers={"Accept": "text/turtle"}).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start within 60 s"
-            time.sleep(0.1)
+        wait_until_up(process, url + "/sparql", "poems-kg serve", 60, tmp_path / f"server-{port}.log")
         yield url
     finally:
         process.terminate()

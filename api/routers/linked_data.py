@@ -25,7 +25,7 @@ from api.jsonld import compact, context
 from api.negotiation import FORMAT_ALIASES, NotAcceptableError, charset, negotiate
 from kg.namespaces import BIOLINK, CurieError, Namespaces
 from kg.settings import Settings
-from kg.store import KGStore, select_rows
+from kg.store import KGStore, QueryResult, select_rows
 
 router = APIRouter(tags=["linked data"])
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -56,7 +56,7 @@ def _not_found(what: str) -> HTTPException:
     return HTTPException(404, f"{what} is not in poems-kg; the SPARQL endpoint at /sparql lists what is")
 
 
-def _run(store: KGStore, ns: Namespaces, name: str, **iris: str) -> object:
+def _run(store: KGStore, ns: Namespaces, name: str, **iris: str) -> QueryResult:
     """Run a query file with its placeholders (ENTITY, CLAIM, SOURCE) bound to IRIs already checked safe."""
     text = ns.rebase(QUERIES[name])
     for placeholder, iri in iris.items():
@@ -69,6 +69,14 @@ def _split(name: str, allowed: dict[str, RdfFormat | None]) -> tuple[str, str | 
     if dot and ext in EXTENSIONS and EXTENSIONS[ext] in allowed:
         return stem, EXTENSIONS[ext]
     return name, None
+
+
+def _resolve(name: str, allowed: dict[str, RdfFormat | None], namespace: str, what: str) -> tuple[str, str, str | None]:
+    """A path segment as ``(IRI, name, format fixed by its extension)``; 404 for names no minted IRI has."""
+    stem, fixed = _split(name, allowed)
+    if not SAFE_NAME.match(stem):
+        raise _not_found(f"the {what} '{stem}'")
+    return namespace + stem, stem, fixed
 
 
 def _choose(request: Request, offered: dict[str, RdfFormat | None], fixed: str | None) -> str:
@@ -110,8 +118,8 @@ def _serialize(statements: list[Quad] | list[Triple] | QueryTriples, media_type:
 
 def _entity(request: Request, store: KGStore, settings: Settings, iri: str, name: str, fixed: str | None) -> Response:
     ns = Namespaces(settings.base_iri)
-    claims = select_rows(_run(store, ns, "entity-claims", ENTITY=iri))  # type: ignore[arg-type]
-    facts = select_rows(_run(store, ns, "entity-facts", ENTITY=iri))  # type: ignore[arg-type]
+    claims = select_rows(_run(store, ns, "entity-claims", ENTITY=iri))
+    facts = select_rows(_run(store, ns, "entity-facts", ENTITY=iri))
     if not claims and not facts:
         raise _not_found(f"the entity <{iri}>")
     media_type = _choose(request, TRIPLE_TYPES, fixed)
@@ -137,10 +145,8 @@ def _entity(request: Request, store: KGStore, settings: Settings, iri: str, name
 def entity(name: str, request: Request, store: Annotated[KGStore, Depends(get_store)],
            settings: Annotated[Settings, Depends(app_settings)]) -> Response:
     """Dereference ``<base>id/<name>``: 303 to ``id/<name>.<ext>`` by ``Accept``; the document itself with an extension."""
-    stem, fixed = _split(name, TRIPLE_TYPES)
-    if not SAFE_NAME.match(stem):
-        raise _not_found(f"the name '{stem}'")
-    return _entity(request, store, settings, Namespaces(settings.base_iri).entity + stem, stem, fixed)
+    iri, stem, fixed = _resolve(name, TRIPLE_TYPES, Namespaces(settings.base_iri).entity, "name")
+    return _entity(request, store, settings, iri, stem, fixed)
 
 
 @router.get("/entity/{curie}", summary="An external term (MONDO, HPO, HGNC, ...) as poems-kg knows it")
@@ -162,11 +168,8 @@ def external_entity(curie: str, request: Request, store: Annotated[KGStore, Depe
 def claim(name: str, request: Request, store: Annotated[KGStore, Depends(get_store)],
           settings: Annotated[Settings, Depends(app_settings)]) -> Response:
     """The nanopublication's four graphs (TriG, N-Quads, JSON-LD; flattened in triple formats) or its page."""
-    stem, fixed = _split(name, QUAD_TYPES)
     ns = Namespaces(settings.base_iri)
-    if not SAFE_NAME.match(stem):
-        raise _not_found(f"the claim '{stem}'")
-    iri = ns.claim + stem
+    iri, _, fixed = _resolve(name, QUAD_TYPES, ns.claim, "claim")
     quads = _claim_quads(store, ns, iri)
     if not quads:
         raise _not_found(f"the claim <{iri}>")
@@ -175,9 +178,8 @@ def claim(name: str, request: Request, store: Annotated[KGStore, Depends(get_sto
         statements = quads if QUAD_TYPES[media_type] in (RdfFormat.TRIG, RdfFormat.N_QUADS, RdfFormat.JSON_LD) else \
             [Quad(q.subject, q.predicate, q.object) for q in quads]
         return _respond(request, _serialize(statements, media_type, QUAD_TYPES, ns), media_type)
-    graphs = [(g, [q for q in quads if str(q.graph_name) == g])
-              for g in sorted({str(q.graph_name) for q in quads}, key=lambda g: ("head", "assertion", "provenance",
-                                                                               "pubinfo").index(g[:-1].rsplit("#", 1)[1]))]
+    graphs = [(part, [q for q in quads if q.graph_name == NamedNode(f"{iri}#{part}")])
+              for part in ("head", "assertion", "provenance", "pubinfo")]
     row = _claim_summary(store, ns, iri, quads)
     html = templates.get_template("claim.html").render(request=request, iri=iri, graphs=graphs, claim=row,
                                                         page=lambda i: page_path(i, ns))
@@ -195,7 +197,7 @@ def _claim_summary(store: KGStore, ns: Namespaces, iri: str, quads: list[Quad]) 
     """The claim as a person reads it: subject, predicate, object, negation, certainty, quote and source."""
     subject = next(q.object for q in quads if q.predicate.value == BIOLINK + "subject")
     assert isinstance(subject, NamedNode)
-    rows = select_rows(_run(store, ns, "entity-claims", ENTITY=subject.value))  # type: ignore[arg-type]
+    rows = select_rows(_run(store, ns, "entity-claims", ENTITY=subject.value))
     return next(r for r in rows if r["claim"] == iri)
 
 
@@ -203,12 +205,11 @@ def _claim_summary(store: KGStore, ns: Namespaces, iri: str, quads: list[Quad]) 
 def source(name: str, request: Request, store: Annotated[KGStore, Depends(get_store)],
            settings: Annotated[Settings, Depends(app_settings)]) -> Response:
     """The source's metadata and text with every quoted span linked to its claims."""
-    stem, fixed = _split(name, TRIPLE_TYPES)
     ns = Namespaces(settings.base_iri)
-    if not SAFE_NAME.match(stem):
-        raise _not_found(f"the source '{stem}'")
-    iri = ns.source + stem
-    triples = list(_run(store, ns, "describe-source", SOURCE=iri))  # type: ignore[call-overload]
+    iri, _, fixed = _resolve(name, TRIPLE_TYPES, ns.source, "source")
+    described = _run(store, ns, "describe-source", SOURCE=iri)
+    assert isinstance(described, QueryTriples | list)
+    triples = list(described)
     if not triples:
         raise _not_found(f"the source <{iri}>")
     media_type = _choose(request, TRIPLE_TYPES, fixed)
@@ -216,7 +217,7 @@ def source(name: str, request: Request, store: Annotated[KGStore, Depends(get_st
         return _respond(request, _serialize(triples, media_type, TRIPLE_TYPES, ns), media_type)
     about = {t.predicate.value.rsplit("/", 1)[-1].rsplit("#", 1)[-1]: t.object.value for t in triples
              if t.subject == NamedNode(iri)}
-    spans = select_rows(_run(store, ns, "source-claims", SOURCE=iri))  # type: ignore[arg-type]
+    spans = select_rows(_run(store, ns, "source-claims", SOURCE=iri))
     html = templates.get_template("source.html").render(request=request, iri=iri, about=about,
                                                          segments=_segments(about.get("text", ""), spans, ns))
     return _respond(request, html.encode(), media_type)
