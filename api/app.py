@@ -11,7 +11,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.query_pool import QueryPool, RemoteRunner
-from api.routers import linked_data, sparql, void
+from api.routers import api_v1, cds, fhir, linked_data, sparql, void
 from kg import __version__
 from kg.build import build
 from kg.settings import Settings, get_settings
@@ -71,6 +71,9 @@ def create_app(settings: Settings | None = None, store: KGStore | None = None) -
     app.include_router(sparql.router)
     app.include_router(linked_data.router)
     app.include_router(void.router)
+    app.include_router(api_v1.router)
+    app.include_router(fhir.router)
+    app.include_router(cds.router)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -6,6 +6,7 @@ from pathlib import Path
 from pyoxigraph import CanonicalizationAlgorithm, Dataset, DefaultGraph, NamedNode, Quad, RdfFormat, parse
 
 from kg.compile import compile_dataset
+from kg.crosswalk import load_mappings, mapping_quads
 from kg.curation import Claim, Source, load_all
 from kg.namespaces import Namespaces
 from kg.store import OxigraphStore
@@ -42,7 +43,8 @@ def build(kg_dir: Path, base_iri: str, *, validate: bool = True) -> Build:
     """
     ns = Namespaces(base_iri)
     sources, claims = load_all(kg_dir, ns)
-    result = Build(ns, sources, claims, compile_dataset(sources, claims, ns, ontology_quads(ns)))
+    static = [*ontology_quads(ns), *mapping_quads(load_mappings(kg_dir, ns), ns)]
+    result = Build(ns, sources, claims, compile_dataset(sources, claims, ns, static))
     if validate:
         store = OxigraphStore()
         store.load(result.quads)

@@ -131,10 +131,10 @@ def claim_quads(claim: Claim, source: Source, iris: dict[str, str], ns: Namespac
 
 
 def compile_dataset(sources: dict[str, Source], claims: list[Claim], ns: Namespaces,
-                    ontology_quads: Iterable[Quad] = ()) -> list[Quad]:
-    """All quads of the dataset, sorted so that serializations are byte-identical across runs."""
+                    static_quads: Iterable[Quad] = ()) -> list[Quad]:
+    """All quads of the dataset (``static_quads``: ontology and mappings), sorted so that serializations are byte-identical."""
     iris = claim_iris(claims, ns)
-    quads: set[Quad] = set(ontology_quads)
+    quads: set[Quad] = set(static_quads)
     for source in sources.values():
         quads.update(source_quads(source, ns))
     for claim in claims:

@@ -12,8 +12,39 @@ EXTERNAL_PREFIXES: dict[str, tuple[str, str]] = {
     "ECO": ("http://purl.obolibrary.org/obo/ECO_", r"\d{7}"),
     "RO": ("http://purl.obolibrary.org/obo/RO_", r"\d{7}"),
     "HGNC": ("http://identifiers.org/hgnc/", r"\d+"),
+    "Orphanet": ("http://www.orpha.net/ORDO/Orphanet_", r"\d+"),
+    "MESH": ("http://id.nlm.nih.gov/mesh/", r"[CD]\d{6,9}"),
+    "UMLS": ("http://linkedlifedata.com/resource/umls/id/", r"C\d{7}"),
+    "NCIT": ("http://purl.obolibrary.org/obo/NCIT_", r"C\d+"),
+    "SCTID": ("http://snomed.info/id/", r"\d{6,18}"),
+    "ICD10CM": ("http://purl.bioontology.org/ontology/ICD10CM/", r"[A-Z]\d[0-9A-Z](\.[0-9A-Z]{1,4})?"),
+    "ICD11": ("http://id.who.int/icd/entity/", r"\d+"),
+    "NCBIGene": ("http://identifiers.org/ncbigene/", r"\d+"),
+    "UniProtKB": ("http://purl.uniprot.org/uniprot/", r"[A-Z0-9]{6,10}"),
+    "skos": ("http://www.w3.org/2004/02/skos/core#", r"[A-Za-z]+"),
+    "semapv": ("https://w3id.org/semapv/vocab/", r"[A-Za-z]+"),
     "biolink": ("https://w3id.org/biolink/vocab/", r"[a-z][a-z0-9_]*|[A-Z][A-Za-z0-9]*"),
     "dcterms": ("http://purl.org/dc/terms/", r"[A-Za-z]+"),
+}
+
+# How clinical systems name each code system: prefix -> (FHIR ``Coding.system`` URI, display name, whether the FHIR
+# code is the whole CURIE, as for the OBO ontologies and HGNC, or only its local part). SNOMED CT and ICD-10-CM are
+# the URIs FHIR R5 defines; the others are the namespaces each publisher documents for its identifiers.
+FHIR_SYSTEMS: dict[str, tuple[str, str, bool]] = {
+    "MONDO": ("http://purl.obolibrary.org/obo/mondo.owl", "MONDO", True),
+    "HP": ("http://purl.obolibrary.org/obo/hp.owl", "Human Phenotype Ontology", True),
+    "GO": ("http://purl.obolibrary.org/obo/go.owl", "Gene Ontology", True),
+    "CL": ("http://purl.obolibrary.org/obo/cl.owl", "Cell Ontology", True),
+    "Orphanet": ("http://www.orpha.net", "Orphanet", False),
+    "MESH": ("http://id.nlm.nih.gov/mesh", "MeSH", False),
+    "UMLS": ("http://www.nlm.nih.gov/research/umls", "UMLS", False),
+    "NCIT": ("http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl", "NCI Thesaurus", False),
+    "SCTID": ("http://snomed.info/sct", "SNOMED CT", False),
+    "ICD10CM": ("http://hl7.org/fhir/sid/icd-10-cm", "ICD-10-CM", False),
+    "ICD11": ("http://id.who.int/icd/entity", "ICD-11 Foundation", False),
+    "HGNC": ("http://www.genenames.org", "HGNC", True),
+    "NCBIGene": ("http://www.ncbi.nlm.nih.gov/gene", "NCBI Gene", False),
+    "UniProtKB": ("http://www.uniprot.org", "UniProtKB", False),
 }
 
 # Namespaces used by the compiler itself (never in curated CURIEs).
@@ -103,6 +134,40 @@ class Namespaces:
         if not re.fullmatch(pattern, local):
             raise CurieError(f"'{curie}': local part '{local}' does not match {prefix} identifiers ({pattern})")
         return namespace + local
+
+    def coding(self, curie: str) -> tuple[str, str]:
+        """The FHIR ``(system, code)`` of a CURIE; the project's own terms belong to its ontology's code system.
+
+        >>> Namespaces("https://w3id.org/poems-kg/").coding("SCTID:79268002")
+        ('http://snomed.info/sct', '79268002')
+        """
+        prefix, _, local = curie.partition(":")
+        if prefix == "poems":
+            return self.ontology, local
+        system, _, whole = FHIR_SYSTEMS[prefix]
+        return system, curie if whole else local
+
+    def from_coding(self, system: str, code: str) -> str:
+        """The CURIE of a FHIR ``(system, code)``; ``CurieError`` when the system or the code is not one poems-kg knows.
+
+        >>> Namespaces("https://w3id.org/poems-kg/").from_coding("http://hl7.org/fhir/sid/icd-10-cm", "D47.2")
+        'ICD10CM:D47.2'
+        """
+        if system == self.ontology:
+            curie = f"poems:{code}"
+        else:
+            prefix = next((p for p, (uri, _, _) in FHIR_SYSTEMS.items() if uri == system), None)
+            if prefix is None:
+                raise CurieError(f"unknown code system '{system}' (known: {', '.join(sorted(self.code_systems()))})")
+            curie = code if FHIR_SYSTEMS[prefix][2] else f"{prefix}:{code}"
+            if not curie.startswith(prefix + ":"):
+                raise CurieError(f"code '{code}' is not a {FHIR_SYSTEMS[prefix][1]} code (expected {prefix}:...)")
+        self.expand(curie)
+        return curie
+
+    def code_systems(self) -> dict[str, str]:
+        """Every code system URI poems-kg resolves, with its display name."""
+        return {uri: name for uri, name, _ in FHIR_SYSTEMS.values()} | {self.ontology: "poems-kg"}
 
     def compact(self, iri: str) -> str:
         """The CURIE of an IRI when a prefix covers it, else the IRI itself."""

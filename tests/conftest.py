@@ -86,10 +86,10 @@ def api_store(request: pytest.FixtureRequest, store: OxigraphStore) -> KGStore:
 
 @pytest.fixture
 def kg_copy(tmp_path: Path) -> Path:
-    """A copy of the curated sources and claims that a test may edit."""
+    """A copy of the curated sources, claims and mappings that a test may edit."""
     target = tmp_path / "kg"
-    shutil.copytree(KG_DIR / "sources", target / "sources")
-    shutil.copytree(KG_DIR / "claims", target / "claims")
+    for part in ("sources", "claims", "mappings"):
+        shutil.copytree(KG_DIR / part, target / part)
     return target
 
 

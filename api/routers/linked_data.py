@@ -22,15 +22,15 @@ from pyoxigraph import NamedNode, Quad, QuerySolutions, QueryTriples, RdfFormat,
 
 from api.deps import app_settings, get_store
 from api.jsonld import compact, context
+from api.named_queries import QUERIES, run_query
 from api.negotiation import FORMAT_ALIASES, NotAcceptableError, charset, negotiate
 from kg.namespaces import BIOLINK, CurieError, Namespaces
 from kg.settings import Settings
-from kg.store import KGStore, QueryResult, select_rows
+from kg.store import KGStore, select_rows
 
 router = APIRouter(tags=["linked data"])
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 templates.env.filters["local_name"] = lambda iri: str(iri).rsplit("#", 1)[-1].rsplit("/", 1)[-1]  # rdf:type -> "type"
-QUERIES = {p.stem: p.read_text(encoding="utf-8") for p in (Path(__file__).resolve().parent.parent / "queries").glob("*.rq")}
 SAFE_NAME = re.compile(r"^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$")  # what minted names and hashes look like
 SAFE_CURIE = re.compile(r"^[A-Za-z][A-Za-z0-9]*:[A-Za-z0-9_.-]+$")
 TRIPLE_TYPES: dict[str, RdfFormat | None] = {
@@ -54,14 +54,6 @@ class Document:
 
 def _not_found(what: str) -> HTTPException:
     return HTTPException(404, f"{what} is not in poems-kg; the SPARQL endpoint at /sparql lists what is")
-
-
-def _run(store: KGStore, ns: Namespaces, name: str, **iris: str) -> QueryResult:
-    """Run a query file with its placeholders (ENTITY, CLAIM, SOURCE) bound to IRIs already checked safe."""
-    text = ns.rebase(QUERIES[name])
-    for placeholder, iri in iris.items():
-        text = text.replace(placeholder, f"<{iri}>")
-    return store.query(text)
 
 
 def _split(name: str, allowed: dict[str, RdfFormat | None]) -> tuple[str, str | None]:
@@ -118,8 +110,8 @@ def _serialize(statements: list[Quad] | list[Triple] | QueryTriples, media_type:
 
 def _entity(request: Request, store: KGStore, settings: Settings, iri: str, name: str, fixed: str | None) -> Response:
     ns = Namespaces(settings.base_iri)
-    claims = select_rows(_run(store, ns, "entity-claims", ENTITY=iri))
-    facts = select_rows(_run(store, ns, "entity-facts", ENTITY=iri))
+    claims = select_rows(run_query(store, ns, "entity-claims", ENTITY=iri))
+    facts = select_rows(run_query(store, ns, "entity-facts", ENTITY=iri))
     if not claims and not facts:
         raise _not_found(f"the entity <{iri}>")
     media_type = _choose(request, TRIPLE_TYPES, fixed)
@@ -127,7 +119,7 @@ def _entity(request: Request, store: KGStore, settings: Settings, iri: str, name
         return RedirectResponse(f"{request.url.path}.{MEDIA_EXTENSIONS[media_type]}", status_code=303,
                                 headers={"Vary": "Accept"})
     if media_type != "text/html":
-        triples = _run(store, ns, "describe-entity", ENTITY=iri)
+        triples = run_query(store, ns, "describe-entity", ENTITY=iri)
         assert isinstance(triples, QueryTriples | list)
         return _respond(request, _serialize(triples, media_type, TRIPLE_TYPES, ns), media_type)
     label = next((f["value"] for f in facts if f["predicate"].endswith("#label")), name)
@@ -187,7 +179,7 @@ def claim(name: str, request: Request, store: Annotated[KGStore, Depends(get_sto
 
 
 def _claim_quads(store: KGStore, ns: Namespaces, iri: str) -> list[Quad]:
-    result = _run(store, ns, "claim-quads", CLAIM=iri)
+    result = run_query(store, ns, "claim-quads", CLAIM=iri)
     assert isinstance(result, QuerySolutions)
     return sorted((Quad(row["s"], row["p"], row["o"], row["g"]) for row in result),  # type: ignore[arg-type]
                   key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object)))
@@ -197,7 +189,7 @@ def _claim_summary(store: KGStore, ns: Namespaces, iri: str, quads: list[Quad]) 
     """The claim as a person reads it: subject, predicate, object, negation, certainty, quote and source."""
     subject = next(q.object for q in quads if q.predicate.value == BIOLINK + "subject")
     assert isinstance(subject, NamedNode)
-    rows = select_rows(_run(store, ns, "entity-claims", ENTITY=subject.value))
+    rows = select_rows(run_query(store, ns, "entity-claims", ENTITY=subject.value))
     return next(r for r in rows if r["claim"] == iri)
 
 
@@ -207,7 +199,7 @@ def source(name: str, request: Request, store: Annotated[KGStore, Depends(get_st
     """The source's metadata and text with every quoted span linked to its claims."""
     ns = Namespaces(settings.base_iri)
     iri, _, fixed = _resolve(name, TRIPLE_TYPES, ns.source, "source")
-    described = _run(store, ns, "describe-source", SOURCE=iri)
+    described = run_query(store, ns, "describe-source", SOURCE=iri)
     assert isinstance(described, QueryTriples | list)
     triples = list(described)
     if not triples:
@@ -217,7 +209,7 @@ def source(name: str, request: Request, store: Annotated[KGStore, Depends(get_st
         return _respond(request, _serialize(triples, media_type, TRIPLE_TYPES, ns), media_type)
     about = {t.predicate.value.rsplit("/", 1)[-1].rsplit("#", 1)[-1]: t.object.value for t in triples
              if t.subject == NamedNode(iri)}
-    spans = select_rows(_run(store, ns, "source-claims", SOURCE=iri))
+    spans = select_rows(run_query(store, ns, "source-claims", SOURCE=iri))
     html = templates.get_template("source.html").render(request=request, iri=iri, about=about,
                                                          segments=_segments(about.get("text", ""), spans, ns))
     return _respond(request, html.encode(), media_type)

@@ -14,8 +14,9 @@ from rdflib import RDF, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, XSD
 
 from api.deps import app_settings, get_store
+from api.named_queries import QUERIES
 from api.negotiation import GRAPH_TYPES, NotAcceptableError, charset, negotiate
-from api.routers.linked_data import QUERIES, templates
+from api.routers.linked_data import templates
 from kg.compile import LICENSE
 from kg.namespaces import Namespaces
 from kg.settings import Settings

@@ -1,0 +1,186 @@
+"""What clinical integrations ask of the graph: entities by code, their codings, their claims, an etiology summary.
+
+The JSON API, FHIR and CDS Hooks routers all call these functions; each answer is a pydantic model built from the
+named queries in ``api/queries``. Nothing here is specific to one condition: sections of the etiology summary are
+chosen by predicate and certainty, so a new source or claim changes the answers without a code change.
+"""
+
+from pydantic import BaseModel, Field
+
+from api.named_queries import run_query
+from kg.namespaces import BIOLINK, SKOS, Namespaces
+from kg.store import KGStore, select_rows
+
+EXACT = ("skos:exactMatch", "skos:closeMatch")  # matches that identify the same condition (a broader code does not)
+CAUSAL = (BIOLINK + "causes", BIOLINK + "contributes_to")
+
+
+class Coding(BaseModel):
+    """A FHIR-style coding, ready to copy into a FHIR ``Coding``."""
+
+    system: str = Field(examples=["http://snomed.info/sct"])
+    code: str = Field(examples=["79268002"])
+    display: str | None = Field(None, examples=["POEMS syndrome"])
+
+
+class MappedCoding(Coding):
+    """A code of another system mapped to the entity, with how close it is and where the mapping was checked."""
+
+    curie: str = Field(examples=["SCTID:79268002"])
+    relationship: str = Field(description="SKOS match predicate from the entity to the code", examples=["skos:exactMatch"])
+    checked_in: str | None = Field(None, description="URL of the source the mapping was checked in")
+
+
+class EntityRef(BaseModel):
+    """An entity of the graph: CURIE, IRI and label."""
+
+    curie: str = Field(examples=["MONDO:0017364"])
+    iri: str
+    label: str | None = None
+
+
+class Entity(EntityRef):
+    """An entity with every code clinical systems may hold for it."""
+
+    coding: Coding = Field(description="The entity's own code")
+    codings: list[MappedCoding] = Field(description="Codes of other systems mapped to the entity")
+
+
+class Match(BaseModel):
+    """An entity a looked-up code is mapped from."""
+
+    entity: EntityRef
+    relationship: str = Field(description="SKOS match predicate from the entity to the looked-up code")
+
+
+class ClaimOut(BaseModel):
+    """One claim: what it states, whether it is denied, how certain the source is, and its exact quote."""
+
+    iri: str = Field(description="The claim's nanopublication; dereference it for the full provenance")
+    subject: EntityRef
+    predicate: EntityRef
+    object: EntityRef
+    negated: bool = Field(description="True when the source denies the statement")
+    certainty: str = Field(examples=["established", "consensus", "hypothesis", "no_evidence"])
+    frequency: str | None = None
+    quote: str = Field(description="The source's exact words")
+    source: str = Field(description="IRI of the source document")
+    start: int
+    end: int
+
+
+class ClaimPage(BaseModel):
+    """One page of claims."""
+
+    total: int
+    offset: int
+    limit: int
+    items: list[ClaimOut]
+
+
+class Etiology(BaseModel):
+    """What the sources say about the cause of a condition, one list of claims per question."""
+
+    condition: EntityRef
+    mechanism: list[ClaimOut] = Field(description="Asserted causal claims: what causes the condition and what that leads to")
+    inheritance: list[ClaimOut] = Field(description="Mode-of-inheritance claims, denied ones included")
+    etiology_status: list[ClaimOut] = Field(description="Attributes of the condition and its causes (e.g. idiopathic)")
+    risk_factors: list[ClaimOut]
+    hypotheses: list[ClaimOut] = Field(description="Claims the source states as hypotheses under study")
+    no_evidence: list[ClaimOut] = Field(description="What the source says there is no definitive evidence for")
+
+
+class UnknownEntityError(LookupError):
+    """A well-formed identifier that names nothing in the graph."""
+
+
+def ref(iri: str, label: str | None, ns: Namespaces) -> EntityRef:
+    """An entity reference from an IRI and its label."""
+    return EntityRef(curie=ns.compact(iri), iri=iri, label=label)
+
+
+def _skos(iri: str) -> str:
+    return "skos:" + iri.removeprefix(SKOS)
+
+
+def lookup(store: KGStore, ns: Namespaces, iri: str) -> list[Match]:
+    """The entities a code's IRI is mapped from (exact matches first)."""
+    rows = select_rows(run_query(store, ns, "code-lookup", TARGET=iri))
+    labels = {r["entity"]: r["label"] for r in (dict(row, label=_label(store, ns, row["entity"])) for row in rows)}
+    matches = [Match(entity=ref(r["entity"], labels[r["entity"]], ns), relationship=_skos(r["predicate"])) for r in rows]
+    return sorted(matches, key=lambda m: m.relationship not in EXACT)
+
+
+def _label(store: KGStore, ns: Namespaces, iri: str) -> str | None:
+    rows = select_rows(run_query(store, ns, "entity-codings", ENTITY=iri))
+    return rows[0]["label"] if rows else None
+
+
+def resolve(store: KGStore, ns: Namespaces, curie: str) -> str:
+    """The IRI of the entity a CURIE names, directly or as an exact match of one of its codes.
+
+    ``CurieError`` for a malformed CURIE, ``UnknownEntityError`` when it names nothing here.
+    """
+    iri = ns.expand(curie)
+    if _label(store, ns, iri) is not None:
+        return iri
+    exact = [m for m in lookup(store, ns, iri) if m.relationship in EXACT]
+    if not exact:
+        raise UnknownEntityError(f"'{curie}' names no entity of poems-kg and is not an exact match of one")
+    return exact[0].entity.iri
+
+
+def entity(store: KGStore, ns: Namespaces, iri: str) -> Entity:
+    """An entity with its own coding and every mapped code."""
+    rows = select_rows(run_query(store, ns, "entity-codings", ENTITY=iri))
+    if not rows:
+        raise UnknownEntityError(f"'{ns.compact(iri)}' is not an entity of poems-kg")
+    label = rows[0]["label"]
+    curie = ns.compact(iri)
+    system, code = ns.coding(curie)
+    codings: dict[str, MappedCoding] = {}
+    for r in rows:
+        if r.get("target") and r["target"] not in codings:
+            codings[r["target"]] = MappedCoding(
+                system=r["scheme"], code=r["notation"], display=r.get("targetLabel"), curie=ns.compact(r["target"]),
+                relationship=_skos(r["predicate"]), checked_in=r.get("source"))
+    return Entity(curie=curie, iri=iri, label=label, coding=Coding(system=system, code=code, display=label),
+                  codings=list(codings.values()))
+
+
+def claims(store: KGStore, ns: Namespaces, iris: list[str]) -> list[ClaimOut]:
+    """Every claim about any of ``iris`` (as subject or object), each once."""
+    out: dict[str, ClaimOut] = {}
+    for r in select_rows(run_query(store, ns, "entity-claims", ENTITY=iris)):
+        if r["claim"] in out:
+            continue
+        out[r["claim"]] = ClaimOut(
+            iri=r["claim"], subject=ref(r["subject"], r.get("subjectLabel"), ns),
+            predicate=ref(r["predicate"], r.get("predicateLabel"), ns), object=ref(r["object"], r.get("objectLabel"), ns),
+            negated=r["negated"] == "true", certainty=r["certainty"].rsplit("certainty-", 1)[-1].replace("-", "_"),
+            frequency=r.get("frequency"), quote=r["quote"], source=r["source"], start=int(r["start"]), end=int(r["end"]))
+    return list(out.values())
+
+
+def etiology(store: KGStore, ns: Namespaces, iri: str) -> Etiology:
+    """The etiology summary of a condition, from the claims about it, its causes and what they lead to."""
+    condition = entity(store, ns, iri)
+    focus = [r["focus"] for r in select_rows(run_query(store, ns, "etiology-focus", ENTITY=iri))]
+    sections: dict[str, list[ClaimOut]] = {k: [] for k in
+                                           ("mechanism", "inheritance", "etiology_status", "risk_factors", "hypotheses",
+                                            "no_evidence")}
+    for claim in claims(store, ns, focus):
+        predicate = claim.predicate.iri
+        if claim.certainty == "hypothesis":
+            sections["hypotheses"].append(claim)
+        elif claim.certainty == "no_evidence":
+            sections["no_evidence"].append(claim)
+        elif predicate == BIOLINK + "has_mode_of_inheritance" and claim.subject.iri == iri:
+            sections["inheritance"].append(claim)
+        elif predicate == BIOLINK + "has_attribute":
+            sections["etiology_status"].append(claim)
+        elif predicate == BIOLINK + "associated_with_increased_likelihood_of" and claim.object.iri == iri:
+            sections["risk_factors"].append(claim)
+        elif predicate in CAUSAL and not claim.negated:
+            sections["mechanism"].append(claim)
+    return Etiology(condition=EntityRef(curie=condition.curie, iri=iri, label=condition.label), **sections)

@@ -1,0 +1,129 @@
+"""CDS Hooks 2.0: discovery, cards for a patient with POEMS syndrome, none for others, 400 for malformed requests."""
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import jsonschema
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from kg.settings import Settings
+from kg.store import KGStore
+
+SERVICE = "/cds-services/poems-kg-etiology"
+# The Card of the CDS Hooks 2.0 specification (Card Attributes; Source): what an EHR relies on when it renders a card.
+CARD_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["summary", "indicator", "source"],
+    "properties": {
+        "uuid": {"type": "string"},
+        "summary": {"type": "string", "minLength": 1, "maxLength": 139},
+        "detail": {"type": "string"},
+        "indicator": {"enum": ["info", "warning", "critical"]},
+        "source": {"type": "object", "required": ["label"],
+                   "properties": {"label": {"type": "string", "minLength": 1}, "url": {"type": "string", "format": "uri"},
+                                  "icon": {"type": "string"}, "topic": {"type": "object"}}},
+        "suggestions": {"type": "array"}, "selectionBehavior": {"enum": ["at-most-one", "any"]},
+        "overrideReasons": {"type": "array"}, "links": {"type": "array"},
+    },
+}
+RESPONSE_SCHEMA = {"type": "object", "required": ["cards"], "properties": {"cards": {"type": "array", "items": CARD_SCHEMA}}}
+
+
+def condition(system: str, code: str, display: str, **extra: Any) -> dict[str, Any]:
+    return {"resource": {"resourceType": "Condition", "id": code, "subject": {"reference": "Patient/1288992"},
+                         "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                                                        "code": "active"}]},
+                         "code": {"coding": [{"system": system, "code": code, "display": display}], "text": display},
+                         **extra}}
+
+
+HYPERTENSION = condition("http://snomed.info/sct", "38341003", "Hypertensive disorder")
+POEMS = condition("http://snomed.info/sct", "79268002", "POEMS syndrome")
+
+
+def hook_request(*entries: dict[str, Any]) -> dict[str, Any]:
+    return {"hook": "patient-view", "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+            "fhirServer": "https://ehr.example.org/fhir/r4",
+            "context": {"userId": "Practitioner/example", "patientId": "1288992"},
+            "prefetch": {"conditions": {"resourceType": "Bundle", "type": "searchset", "total": len(entries),
+                                        "entry": list(entries)}}}
+
+
+@pytest.fixture(scope="module")
+def client(api_store: KGStore) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(), store=api_store)) as c:
+        yield c
+
+
+def test_discovery_names_the_service_and_its_prefetch(client: TestClient) -> None:
+    [service] = client.get("/cds-services").json()["services"]
+    assert service["id"] == "poems-kg-etiology" and service["hook"] == "patient-view"
+    assert service["prefetch"] == {"conditions": "Condition?patient={{context.patientId}}"}
+
+
+def test_patient_with_poems_syndrome_gets_valid_cards(client: TestClient) -> None:
+    response = client.post(SERVICE, json=hook_request(HYPERTENSION, POEMS))
+    assert response.status_code == 200
+    body = response.json()
+    jsonschema.validate(body, RESPONSE_SCHEMA, format_checker=jsonschema.FormatChecker())
+    cards = body["cards"]
+    assert len(cards) == 3
+    inheritance, mechanism, unknown = cards
+    assert "not inherited" in inheritance["summary"] and "no basis for germline testing of relatives" in inheritance["detail"]
+    assert "plasma cell dyscrasia" in mechanism["summary"] and "VEGF" in mechanism["summary"]
+    assert "not fully understood" in unknown["summary"]
+    for card in cards:
+        assert card["source"] == {"label": "What is the underlying cause of POEMS syndrome?",
+                                  "url": "https://w3id.org/poems-kg/source/poems-cause-summary"}
+
+
+def test_cards_are_never_more_certain_than_the_source(client: TestClient) -> None:
+    [_, _, unknown] = client.post(SERVICE, json=hook_request(POEMS)).json()["cards"]
+    hypothesis = next(line for line in unknown["detail"].splitlines() if "chronic immune stimulation" in line)
+    assert hypothesis.endswith("(a hypothesis under investigation, not established)")
+    assert "Hypotheses under investigation (not established):" in unknown["detail"]
+    lifestyle = next(line for line in unknown["detail"].splitlines() if "lifestyle" in line)
+    assert lifestyle.endswith("(no definitive evidence)")
+
+
+@pytest.mark.parametrize("entries", [
+    [HYPERTENSION],
+    [],
+    [condition("http://hl7.org/fhir/sid/icd-10-cm", "D47.2", "Monoclonal gammopathy")],  # broader: MGUS has it too
+    [condition("http://snomed.info/sct", "79268002", "POEMS syndrome",
+               verificationStatus={"coding": [{"code": "refuted"}]})],
+    [condition("http://example.org/local-codes", "poems", "POEMS")],
+], ids=["unrelated", "no-conditions", "broader-icd10cm-code", "refuted", "unknown-system"])
+def test_patient_without_the_condition_gets_no_cards(client: TestClient, entries: list[dict[str, Any]]) -> None:
+    response = client.post(SERVICE, json=hook_request(*entries))
+    assert response.status_code == 200 and response.json() == {"cards": []}
+
+
+def _without(request: dict[str, Any], *path: str) -> dict[str, Any]:
+    out = copy.deepcopy(request)
+    node = out
+    for key in path[:-1]:
+        node = node[key]
+    del node[path[-1]]
+    return out
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (_without(hook_request(POEMS), "prefetch"), "prefetch: Field required"),
+    (_without(hook_request(POEMS), "context", "patientId"), "context.patientId: Field required"),
+    (dict(hook_request(POEMS), hook="order-sign"), "hook: Input should be 'patient-view'"),
+    (dict(hook_request(POEMS), prefetch={"conditions": {"resourceType": "Patient"}}), "prefetch.conditions.resourceType"),
+    (hook_request({"resource": {"resourceType": "Condition", "code": "not-a-codeable-concept"}}), "code"),
+    ([1, 2, 3], "body: Input should be an object"),
+])
+def test_malformed_hook_requests_get_400_with_a_message(client: TestClient, body: Any, message: str) -> None:
+    response = client.post(SERVICE, json=body)
+    assert response.status_code == 400 and message in response.json()["detail"]
+
+
+def test_a_body_that_is_not_json_gets_400(client: TestClient) -> None:
+    response = client.post(SERVICE, content=b"{not json", headers={"content-type": "application/json"})
+    assert response.status_code == 400 and "Invalid JSON" in response.json()["detail"]

@@ -1,0 +1,183 @@
+"""The terminology crosswalk, the JSON API (/api/v1) and the FHIR R5 endpoints, on the embedded store and on a server."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from fhir.resources.capabilitystatement import CapabilityStatement
+from fhir.resources.citation import Citation
+from fhir.resources.codesystem import CodeSystem
+from fhir.resources.conceptmap import ConceptMap
+from fhir.resources.parameters import Parameters
+
+from api.app import create_app
+from kg.build import build
+from kg.curation import CurationError
+from kg.namespaces import DEFAULT_BASE_IRI
+from kg.settings import Settings
+from kg.store import KGStore, OxigraphStore, select_rows
+
+POEMS = "MONDO:0017364"
+MONDO = "http://purl.obolibrary.org/obo/mondo.owl"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+# Every code system a clinical user may hold for POEMS syndrome, with how the code relates to it.
+POEMS_CODES = [
+    (MONDO, POEMS, "skos:exactMatch"),
+    ("http://www.orpha.net", "2905", "skos:exactMatch"),
+    ("http://id.nlm.nih.gov/mesh", "D016878", "skos:exactMatch"),
+    ("http://www.nlm.nih.gov/research/umls", "C0085404", "skos:exactMatch"),
+    ("http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl", "C80303", "skos:exactMatch"),
+    ("http://snomed.info/sct", "79268002", "skos:exactMatch"),
+    ("http://id.who.int/icd/entity", "1555299114", "skos:exactMatch"),
+    (ICD10CM, "D47.2", "skos:broadMatch"),
+]
+
+
+@pytest.fixture(scope="module")
+def client(api_store: KGStore) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(), store=api_store)) as c:
+        yield c
+
+
+@pytest.mark.parametrize(("system", "code", "relationship"), POEMS_CODES)
+def test_lookup_by_each_code_system_finds_poems_syndrome(client: TestClient, system: str, code: str, relationship: str) -> None:
+    response = client.get("/api/v1/lookup", params={"system": system, "code": code})
+    assert response.status_code == 200, response.text
+    [match] = response.json()
+    assert match["entity"]["curie"] == POEMS and match["entity"]["label"] == "POEMS syndrome"
+    assert match["relationship"] == relationship
+
+
+def test_entity_lists_its_codes_as_fhir_codings_with_where_they_were_checked(client: TestClient) -> None:
+    body = client.get(f"/api/v1/entities/{POEMS}").json()
+    assert body["coding"] == {"system": MONDO, "code": POEMS, "display": "POEMS syndrome"}
+    codings = {(c["system"], c["code"]): c for c in body["codings"]}
+    assert {(s, c) for s, c, _ in POEMS_CODES[1:]} == set(codings)
+    snomed = codings[("http://snomed.info/sct", "79268002")]
+    assert snomed["relationship"] == "skos:exactMatch"
+    assert snomed["checked_in"].startswith("http://purl.obolibrary.org/obo/mondo/")
+    assert codings[(ICD10CM, "D47.2")]["relationship"] == "skos:broadMatch"
+
+
+def test_an_exact_code_resolves_to_the_entity_but_a_broader_one_does_not(client: TestClient) -> None:
+    assert client.get("/api/v1/entities/SCTID:79268002").json()["curie"] == POEMS
+    response = client.get("/api/v1/entities/ICD10CM:D47.2")
+    assert response.status_code == 404 and "not an exact match" in response.json()["detail"]
+
+
+def test_mappings_are_queryable_with_their_provenance(store: OxigraphStore) -> None:
+    rows = select_rows(store.query("""
+        PREFIX owl: <http://www.w3.org/2002/07/owl#> PREFIX dcterms: <http://purl.org/dc/terms/>
+        PREFIX sssom: <https://w3id.org/sssom/>
+        SELECT ?target ?justification ?source WHERE {
+          ?m a sssom:Mapping ; owl:annotatedSource <http://purl.obolibrary.org/obo/MONDO_0017364> ;
+             owl:annotatedTarget ?target ; sssom:mapping_justification ?justification ; dcterms:source ?source }"""))
+    by_target = {r["target"]: r for r in rows}
+    assert by_target["http://www.orpha.net/ORDO/Orphanet_2905"]["justification"] == "https://w3id.org/semapv/vocab/ManualMappingCuration"
+    assert all(r["source"].startswith("http") for r in rows) and len(rows) == 7
+
+
+def test_a_bad_mapping_row_is_refused_with_file_and_line(kg_copy: Path) -> None:
+    path = kg_copy / "mappings" / "poems-syndrome.sssom.tsv"
+    lines = path.read_text().splitlines()
+    row = next(i for i, line in enumerate(lines) if "Orphanet:2905" in line)
+    lines[row] = lines[row].replace("skos:exactMatch", "skos:sameAs")
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(CurationError) as error:
+        build(kg_copy, DEFAULT_BASE_IRI)
+    assert error.value.file == path and error.value.line == row + 1 and "predicate_id 'skos:sameAs'" in error.value.message
+
+
+def test_claims_are_filtered_and_paged(client: TestClient) -> None:
+    everything = client.get(f"/api/v1/entities/{POEMS}/claims", params={"limit": 500}).json()
+    assert everything["total"] == len(everything["items"]) > 20
+    negated = client.get(f"/api/v1/entities/{POEMS}/claims", params={"negated": "true"}).json()
+    assert negated["total"] == sum(c["negated"] for c in everything["items"]) and all(c["negated"] for c in negated["items"])
+    inheritance = client.get(f"/api/v1/entities/{POEMS}/claims",
+                             params={"predicate": "biolink:has_mode_of_inheritance", "certainty": "established"}).json()
+    assert {c["object"]["curie"] for c in inheritance["items"]} == {"poems:germline-inheritance", "HP:0001428"}
+    page = client.get(f"/api/v1/entities/{POEMS}/claims", params={"limit": 5, "offset": 5}).json()
+    assert [c["iri"] for c in page["items"]] == [c["iri"] for c in everything["items"][5:10]]
+    claim = everything["items"][0]
+    assert claim["quote"] and claim["source"].endswith("source/poems-cause-summary") and "/np/RA" in claim["iri"]
+
+
+@pytest.mark.parametrize(("path", "status", "message"), [
+    ("/api/v1/entities/MONDO:0000001", 404, "names no entity"),
+    ("/api/v1/entities/NOPE:1", 422, "unknown prefix 'NOPE'"),
+    ("/api/v1/entities/MONDO:12", 422, "does not match MONDO identifiers"),
+    (f"/api/v1/entities/{POEMS}/claims?limit=0", 422, "greater than or equal to 1"),
+    (f"/api/v1/entities/{POEMS}/claims?predicate=nope", 422, "predicate"),
+    ("/api/v1/lookup?system=http://example.org/x&code=1", 422, "unknown code system"),
+    ("/api/v1/lookup?system=http://snomed.info/sct&code=38341003", 404, "no entity of poems-kg has the code"),
+])
+def test_bad_requests_get_clear_errors(client: TestClient, path: str, status: int, message: str) -> None:
+    response = client.get(path)
+    assert response.status_code == status and message in str(response.json()["detail"])
+
+
+def test_etiology_summary_keeps_negation_and_hedging(client: TestClient) -> None:
+    summary = client.get(f"/api/v1/conditions/{POEMS}/etiology").json()
+    germline = [c for c in summary["inheritance"] if c["object"]["curie"] == "poems:germline-inheritance"]
+    assert germline and all(c["negated"] for c in germline)
+    assert [c["negated"] for c in summary["inheritance"] if c["object"]["curie"] == "HP:0001428"] == [False]
+    mechanism = {(c["subject"]["curie"], c["object"]["curie"]) for c in summary["mechanism"]}
+    assert ("poems:plasma-cell-dyscrasia", POEMS) in mechanism
+    assert ("poems:plasma-cell-dyscrasia", "poems:vegf-overproduction") in mechanism
+    assert ("poems:vegf-overproduction", "poems:vascular-leakage") in mechanism
+    assert {c["subject"]["curie"] for c in summary["hypotheses"]} == {"poems:chronic-immune-stimulation", "poems:viral-infection"}
+    assert all(c["certainty"] == "hypothesis" for c in summary["hypotheses"])
+    assert {c["subject"]["curie"] for c in summary["no_evidence"]} >= {"poems:lifestyle", "poems:diet"}
+    assert all(c["negated"] for c in summary["no_evidence"])
+    assert {c["subject"]["curie"] for c in summary["risk_factors"]} == {"poems:plasma-cell-dyscrasia",
+                                                                       "poems:lambda-restricted-plasma-cell-dyscrasia"}
+    assert {c["object"]["curie"] for c in summary["etiology_status"]} == {"poems:idiopathic-etiology", "poems:unknown-trigger"}
+
+
+@pytest.mark.parametrize(("path", "model"), [
+    ("/fhir/metadata", CapabilityStatement),
+    ("/fhir/CodeSystem/poems-kg", CodeSystem),
+    ("/fhir/ConceptMap/poems-kg-crosswalk", ConceptMap),
+    ("/fhir/Citation/poems-cause-summary", Citation),
+])
+def test_fhir_resources_validate_and_round_trip(client: TestClient, path: str, model: type) -> None:
+    response = client.get(path)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/fhir+json")
+    resource = model.model_validate_json(response.content)
+    assert model.model_validate_json(resource.model_dump_json(exclude_none=True)) == resource
+
+
+def test_code_system_holds_the_projects_terms(client: TestClient) -> None:
+    body = client.get("/fhir/CodeSystem/poems-kg").json()
+    concepts = {c["code"]: c["display"] for c in body["concept"]}
+    assert body["url"] == DEFAULT_BASE_IRI + "ontology" and concepts["plasma-cell-dyscrasia"] == "plasma cell dyscrasia"
+
+
+def test_citation_describes_the_source(client: TestClient) -> None:
+    body = client.get("/fhir/Citation/poems-cause-summary").json()
+    assert body["title"] == "What is the underlying cause of POEMS syndrome?" and body["publisher"] == "DiseaseMaps"
+    assert body["citedArtifact"]["currentState"][0]["text"] == "Medically reviewed summary"
+    assert client.get("/fhir/Citation/nope").status_code == 404
+
+
+def _matches(client: TestClient, **params: str) -> list[tuple[str, str, str]]:
+    response = client.get("/fhir/ConceptMap/$translate", params=params)
+    assert response.status_code == 200, response.text
+    parameters = Parameters.model_validate_json(response.content)
+    out = []
+    for p in parameters.parameter or []:
+        if p.name == "match":
+            parts = {part.name: part for part in p.part or []}
+            coding = parts["concept"].valueCoding
+            out.append((parts["relationship"].valueCode, coding.system, coding.code))
+    return out
+
+
+def test_translate_maps_icd10cm_to_mondo_and_back(client: TestClient) -> None:
+    assert _matches(client, system=ICD10CM, sourceCode="D47.2") == [("source-is-broader-than-target", MONDO, POEMS)]
+    assert _matches(client, system=MONDO, sourceCode=POEMS, targetSystem=ICD10CM) == [
+        ("source-is-narrower-than-target", ICD10CM, "D47.2")]
+    assert ("equivalent", "http://snomed.info/sct", "79268002") in _matches(client, system=MONDO, sourceCode=POEMS)
+    assert _matches(client, system="http://snomed.info/sct", sourceCode="38341003") == []
+    assert client.get("/fhir/ConceptMap/$translate", params={"system": MONDO}).status_code == 400
