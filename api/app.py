@@ -4,16 +4,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.query_pool import QueryPool, RemoteRunner
-from api.routers import api_v1, cds, fhir, linked_data, sparql, void
+from api.routers import api_v1, cds, fhir, graph_store, linked_data, sparql, void
 from kg import __version__
 from kg.build import build
+from kg.curation import load_all
+from kg.namespaces import Namespaces
 from kg.settings import Settings, get_settings
 from kg.store import KGStore, OxigraphStore, RemoteStore
 from ontology.reason import ReasoningError, reason
@@ -47,6 +51,35 @@ def query_runner(store: KGStore, settings: Settings) -> QueryPool | RemoteRunner
     return RemoteRunner(store, settings.query_timeout_s, settings.max_result_bytes)
 
 
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with 413, whether announced (Content-Length) or streamed."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, counting its body."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        message = f"the request body is larger than the limit of {self.limit} bytes"
+        length = dict(scope["headers"]).get(b"content-length", b"0")
+        if length.isdigit() and int(length) > self.limit:
+            await JSONResponse({"detail": message}, status_code=413)(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            event = await receive()
+            seen += len(event.get("body", b""))
+            if seen > self.limit:
+                raise HTTPException(413, message)
+            return event
+
+        await self.app(scope, counted, send)
+
+
 def create_app(settings: Settings | None = None, store: KGStore | None = None) -> FastAPI:
     """Create the application; ``store`` overrides the configured one (tests, embedding)."""
     settings = settings or get_settings()
@@ -56,6 +89,7 @@ def create_app(settings: Settings | None = None, store: KGStore | None = None) -
         app.state.settings = settings
         app.state.store = store if store is not None else open_store(settings)
         app.state.loaded_at = datetime.now(UTC).replace(microsecond=0)
+        app.state.sources, _ = load_all(settings.kg_dir, Namespaces(settings.base_iri))
         app.state.pool = query_runner(app.state.store, settings)
         await app.state.pool.start()
         try:
@@ -66,7 +100,8 @@ def create_app(settings: Settings | None = None, store: KGStore | None = None) -
     app = FastAPI(title="poems-kg", version=__version__, lifespan=lifespan,
                   description="Curated claims about the cause of POEMS syndrome: SPARQL, linked data and JSON.")
     app.add_middleware(GZipMiddleware, minimum_size=1000)
-    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "PUT", "DELETE"],
                        allow_headers=["*"])
     app.include_router(sparql.router)
     app.include_router(linked_data.router)
@@ -74,6 +109,7 @@ def create_app(settings: Settings | None = None, store: KGStore | None = None) -
     app.include_router(api_v1.router)
     app.include_router(fhir.router)
     app.include_router(cds.router)
+    app.include_router(graph_store.router)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -1,5 +1,6 @@
 """The SPARQL query files in ``api/queries``, and running one with its placeholders bound."""
 
+import json
 from pathlib import Path
 
 from kg.namespaces import Namespaces
@@ -8,12 +9,16 @@ from kg.store import KGStore, QueryResult
 QUERIES = {p.stem: p.read_text(encoding="utf-8") for p in (Path(__file__).resolve().parent / "queries").glob("*.rq")}
 
 
-def run_query(store: KGStore, ns: Namespaces, name: str, **iris: str | list[str]) -> QueryResult:
+def run_query(store: KGStore, ns: Namespaces, name: str, *, literals: dict[str, str] | None = None,
+              **iris: str | list[str]) -> QueryResult:
     """Run a query file with its placeholders (``ENTITY``, ``CLAIM``, ...) bound to IRIs already checked safe.
 
-    A list binds a placeholder that sits in a ``VALUES`` block to several IRIs.
+    A list binds a placeholder that sits in a ``VALUES`` block to several IRIs; ``literals`` binds placeholders to
+    string literals (escaped here).
     """
     text = ns.rebase(QUERIES[name])
-    for placeholder, value in iris.items():
-        text = text.replace(placeholder, " ".join(f"<{iri}>" for iri in ([value] if isinstance(value, str) else value)))
+    for placeholder, literal in (literals or {}).items():
+        text = text.replace(placeholder, json.dumps(literal))
+    for placeholder, bound in iris.items():
+        text = text.replace(placeholder, " ".join(f"<{iri}>" for iri in ([bound] if isinstance(bound, str) else bound)))
     return store.query(text)

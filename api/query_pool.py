@@ -77,6 +77,11 @@ def _worker(conn: Connection, snapshot: str, max_bytes: int) -> None:
             request = conn.recv()
         except EOFError:
             return
+        if isinstance(request, tuple):  # ("reopen", folder): answer from a newer snapshot from now on
+            del store
+            store = OxigraphStore.read_only(Path(request[1]))
+            conn.send("ready")
+            continue
         try:
             conn.send(("ok", *answer(store, request, max_bytes)))
         except QueryError as exc:  # sent as plain values: this module runs as __main__ here
@@ -107,6 +112,7 @@ async def _readable(conn: Connection, timeout: float) -> bool:
 class _Worker:
     process: subprocess.Popen[bytes]
     conn: Connection
+    generation: int = 0
 
     def kill(self) -> None:
         self.process.kill()
@@ -120,11 +126,13 @@ class QueryPool:
     def __init__(self, store: OxigraphStore, size: int, timeout_s: float, max_result_bytes: int) -> None:
         self.size, self.timeout_s, self.max_result_bytes = size, timeout_s, max_result_bytes
         self._dir = Path(tempfile.mkdtemp(prefix="poems-kg-snapshot-"))
-        self._snapshot = self._dir / "snapshot"
+        self._generation = 0
+        self._snapshot = self._dir / "snapshot-0"
         store.snapshot(self._snapshot)
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self._workers: list[_Worker] = []
         self._replacing: set[asyncio.Task[None]] = set()
+        self._refreshing = asyncio.Lock()  # one refresh at a time: a snapshot is never deleted while workers open it
 
     async def start(self) -> None:
         """Start every worker and wait until each has opened the snapshot."""
@@ -145,7 +153,7 @@ class QueryPool:
         if ready != "ready":
             process.kill()
             raise RuntimeError(f"a query worker failed to start (exit code {process.wait()})")
-        worker = _Worker(process, conn)
+        worker = _Worker(process, conn, self._generation)
         self._workers.append(worker)
         return worker
 
@@ -153,7 +161,6 @@ class QueryPool:
         """Kill ``worker`` and put a fresh one in its place, in the background."""
         worker.kill()
         self._workers.remove(worker)
-
         async def respawn() -> None:
             while True:  # a pool that silently shrank would end up answering every query with "busy"
                 try:
@@ -166,6 +173,44 @@ class QueryPool:
         task = asyncio.create_task(respawn())
         self._replacing.add(task)
         task.add_done_callback(self._replacing.discard)
+
+    async def refresh(self, store: OxigraphStore) -> None:
+        """After a write: answer from a new snapshot. Idle workers reopen now, busy ones before they answer again."""
+        async with self._refreshing:
+            self._generation += 1
+            self._snapshot = self._dir / f"snapshot-{self._generation}"
+            await asyncio.to_thread(store.snapshot, self._snapshot)
+            idle = []
+            while not self._idle.empty():
+                idle.append(self._idle.get_nowait())
+            for worker in idle:
+                await self._release(worker)
+
+    def _reopen(self, worker: _Worker) -> None:
+        worker.conn.send(("reopen", str(self._snapshot)))
+        if worker.conn.recv() != "ready":
+            raise RuntimeError("a query worker could not open the new snapshot")
+        worker.generation = self._generation
+
+    def _prune(self) -> None:
+        """Delete the snapshots no worker reads any more."""
+        in_use = {self._generation} | {w.generation for w in self._workers}
+        for folder in self._dir.glob("snapshot-*"):
+            generation = folder.name.removeprefix("snapshot-")
+            if generation.isdigit() and int(generation) not in in_use:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    async def _release(self, worker: _Worker) -> None:
+        """Back to the idle queue, reopened on the current snapshot first when a write has made its own stale."""
+        if worker.generation != self._generation:
+            try:
+                await asyncio.to_thread(self._reopen, worker)
+            except (RuntimeError, EOFError, OSError) as exc:
+                LOG.error("%s; replacing it", exc)
+                self._replace(worker)
+                return
+            self._prune()
+        self._idle.put_nowait(worker)
 
     def pids(self) -> list[int]:
         """Process ids of the live workers (for monitoring and tests)."""
@@ -193,7 +238,7 @@ class QueryPool:
         if reply is None:
             self._replace(worker)
             raise QueryError(503, f"query stopped: it exceeded {limit}; narrow it or add a LIMIT")
-        self._idle.put_nowait(worker)
+        await self._release(worker)
         kind, first, second = reply
         if kind == "error":
             raise QueryError(first, second)
@@ -224,6 +269,9 @@ class RemoteRunner:
                                           timeout=self.timeout_s)
         except TimeoutError:
             raise QueryError(503, f"query stopped: it exceeded the time limit of {self.timeout_s:g} s") from None
+
+    async def refresh(self, store: KGStore) -> None:
+        """Nothing to refresh: the server answers from its current state."""
 
     async def close(self) -> None:
         """Nothing to stop."""

@@ -12,6 +12,7 @@ _NOISE = re.compile("|".join((
     r"'(?:[^'\\\n]|\\.)*'",                     # string, single quotes
 )))
 _SERVICE = re.compile(r"\bSERVICE\b", re.IGNORECASE)
+_LOAD = re.compile(r"\bLOAD\b", re.IGNORECASE)
 
 
 def uses_service(query: str) -> bool:
@@ -23,3 +24,14 @@ def uses_service(query: str) -> bool:
     False
     """
     return bool(_SERVICE.search(_NOISE.sub(" ", query)))
+
+
+def uses_load(update: str) -> bool:
+    """Whether a SPARQL update contains ``LOAD`` (which makes the server fetch a URL).
+
+    >>> uses_load("LOAD <http://example.org/data.ttl> INTO GRAPH <http://example.org/g>")
+    True
+    >>> uses_load('INSERT DATA { <http://example.org/s> <http://example.org/p> "LOAD" }')
+    False
+    """
+    return bool(_LOAD.search(_NOISE.sub(" ", update)))

@@ -1,4 +1,4 @@
-"""Run the benchmarks: ``python -m bench {sparql,reasoning,validation,load} [--sizes 1000,10000] [--repeat 5]``."""
+"""Run the benchmarks: ``python -m bench {sparql,reasoning,validation,load,traffic} [--sizes 1000,10000] [--repeat 5]``."""
 
 import argparse
 import statistics
@@ -6,6 +6,7 @@ import time
 
 from bench.load import load
 from bench.sparql import sparql
+from bench.traffic import traffic
 from bench.validation import validation
 from bench.workload import synthetic_quads
 from kg.build import build
@@ -37,7 +38,7 @@ def reasoning(sizes: list[int], repeat: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("suite", nargs="?", default="sparql", choices=["reasoning", "sparql", "validation", "load"])
+    parser.add_argument("suite", nargs="?", default="sparql", choices=["reasoning", "sparql", "validation", "load", "traffic"])
     parser.add_argument("--sizes", help="Comma-separated synthetic claim counts (reasoning: 1000,10000; "
                                         "sparql: 1000,10000,100000).")
     parser.add_argument("--repeat", type=int, default=5, help="Runs per measurement (the median is reported).")
@@ -46,9 +47,14 @@ def main() -> None:
     parser.add_argument("--rdflib-max", type=int, default=10000, help="sparql: largest workload given to the rdflib peers.")
     parser.add_argument("--whole-max", type=int, default=1000, help="validation: largest workload validated whole-graph.")
     parser.add_argument("--triples", type=int, default=10_000_000, help="load: size of the generated ontology.")
+    parser.add_argument("--seconds", type=float, default=30, help="traffic: duration of each phase.")
+    parser.add_argument("--readers", type=int, default=16, help="traffic: concurrent reading clients.")
+    parser.add_argument("--writers", type=int, default=2, help="traffic: concurrent writing clients (second phase).")
     args = parser.parse_args()
     if args.suite == "reasoning":
         reasoning([int(s) for s in (args.sizes or "1000,10000").split(",")], args.repeat)
+    elif args.suite == "traffic":
+        traffic(args.seconds, args.readers, args.writers)
     elif args.suite == "load":
         load(args.triples, args.repeat)
     elif args.suite == "validation":

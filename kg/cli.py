@@ -209,6 +209,21 @@ def import_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False,
 
 
 @app.command()
+def token(name: str = typer.Argument(..., help="Who the token is for (a plain word, recorded with each write)."),
+          scope: str = typer.Option("write", help="read, write (add and supersede claims) or admin.")) -> None:
+    """Make a bearer token: give the token to the client, add the entry to POEMS_KG_TOKENS or the tokens file."""
+    from api.auth import TokenConfigError, new_token  # the server's own format, kept in one place
+
+    try:
+        secret, entry = new_token(name, scope)
+    except TokenConfigError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from None
+    typer.echo(f"token (shown once, not stored anywhere): {secret}")
+    typer.echo(f"entry for the settings (only the hash):   {entry}")
+
+
+@app.command()
 def query(sparql: str = typer.Argument(..., help="A SPARQL query, or @file.rq to read it from a file."),
           store: Path | None = typer.Option(None, help="On-disk store; default: build in memory."),
           fmt: ResultFormat = typer.Option(ResultFormat.table, "--format", help="Output format.")) -> None:

@@ -2,7 +2,9 @@
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from ruamel.yaml.error import YAMLError
 from kg.namespaces import CurieError, Namespaces
 
 CERTAINTIES = ("established", "consensus", "hypothesis", "no_evidence")
+CLAIM_DEFAULTS = {"evidence": "ECO:0000303", "negated": False, "certainty": "established"}
 CLAIM_FIELDS = {
     "key", "subject", "predicate", "object", "value", "negated", "certainty", "frequency",
     "evidence", "quote", "occurrence", "note", "supersedes",
@@ -145,6 +148,57 @@ def _locate(text: str, quote: str, occurrence: int) -> int:
     return start
 
 
+def parse_claim(entry: Mapping[str, Any], source: Source, ns: Namespaces, *, defaults: Mapping[str, Any], created: dt.date,
+                creator: str, path: Path, line_of: Callable[[str | None], int]) -> Claim:
+    """One claim from its fields (a curated file's entry or a write request), quote located in ``source``.
+
+    ``line_of(field)`` gives the line of a field (``None``: of the entry) for the ``CurationError`` it may raise.
+    """
+    line = line_of(None)
+    unknown = set(entry) - CLAIM_FIELDS
+    if unknown:
+        raise CurationError(path, line, f"unknown field(s) {sorted(unknown)}; allowed: {sorted(CLAIM_FIELDS)}")
+    item = {**defaults, **entry}
+    for name in REQUIRED_CLAIM_FIELDS:
+        if item.get(name) in (None, ""):
+            raise CurationError(path, line, f"claim is missing required field '{name}'")
+    key = str(item["key"])
+    if ("object" in item) == ("value" in item):
+        raise CurationError(path, line, f"claim '{key}' needs exactly one of 'object' (a CURIE) or 'value' (a literal)")
+
+    def iri(name: str) -> str:
+        try:
+            return ns.expand(str(item[name]))
+        except CurieError as exc:
+            raise CurationError(path, line_of(name), f"{name}: {exc}") from None
+
+    if item.get("certainty") not in CERTAINTIES:
+        raise CurationError(path, line_of("certainty"),
+                            f"certainty '{item.get('certainty')}' must be one of {', '.join(CERTAINTIES)}")
+    if not isinstance(item.get("negated"), bool):
+        raise CurationError(path, line_of("negated"), "negated must be true or false")
+    quote = str(item["quote"])
+    occurrence = item.get("occurrence", 1)
+    if not isinstance(occurrence, int) or occurrence < 1:
+        raise CurationError(path, line_of("occurrence"), "occurrence must be a whole number from 1")
+    start = _locate(source.text, quote, occurrence)
+    if start < 0:
+        raise CurationError(path, line_of("quote"),
+                            f"quote of claim '{key}' does not occur in source '{source.id}' "
+                            f"(occurrence {occurrence}); copy it exactly from text.txt")
+    value = item.get("value")
+    return Claim(
+        key=key, source=source.id, subject=iri("subject"), predicate=iri("predicate"),
+        object=iri("object") if "object" in item else None,
+        value=value.isoformat() if isinstance(value, dt.date) else value,
+        negated=item["negated"], certainty=str(item["certainty"]),
+        frequency=str(item["frequency"]) if item.get("frequency") is not None else None,
+        evidence=iri("evidence"), quote=quote, start=start, note=str(item["note"]),
+        supersedes=str(item["supersedes"]) if item.get("supersedes") else None,
+        created=created, creator=creator, file=path, line=line,
+    )
+
+
 def load_claims(path: Path, sources: dict[str, Source], ns: Namespaces) -> list[Claim]:
     """Read one claims file, expanding CURIEs and locating each quote in its source."""
     doc = _yaml_load(path)
@@ -166,49 +220,10 @@ def load_claims(path: Path, sources: dict[str, Source], ns: Namespaces) -> list[
     defaults = dict(doc.get("defaults") or {})
     claims: list[Claim] = []
     for entry in doc["claims"]:
-        line = _line(entry)
         if not isinstance(entry, CommentedMap):
-            raise CurationError(path, line, "each claim must be a mapping")
-        unknown = set(entry) - CLAIM_FIELDS
-        if unknown:
-            raise CurationError(path, line, f"unknown field(s) {sorted(unknown)}; allowed: {sorted(CLAIM_FIELDS)}")
-        item = {**defaults, **entry}
-        for name in REQUIRED_CLAIM_FIELDS:
-            if item.get(name) in (None, ""):
-                raise CurationError(path, line, f"claim is missing required field '{name}'")
-        key = str(item["key"])
-        if ("object" in item) == ("value" in item):
-            raise CurationError(path, line, f"claim '{key}' needs exactly one of 'object' (a CURIE) or 'value' (a literal)")
-
-        def iri(name: str, entry: CommentedMap = entry, item: dict[str, Any] = item) -> str:
-            try:
-                return ns.expand(str(item[name]))
-            except CurieError as exc:
-                raise CurationError(path, _line(entry, name), f"{name}: {exc}") from None
-
-        if item.get("certainty") not in CERTAINTIES:
-            raise CurationError(path, _line(entry, "certainty"),
-                                f"certainty '{item.get('certainty')}' must be one of {', '.join(CERTAINTIES)}")
-        if not isinstance(item.get("negated"), bool):
-            raise CurationError(path, _line(entry, "negated"), "negated must be true or false")
-        quote = str(item["quote"])
-        occurrence = int(item.get("occurrence", 1))
-        start = _locate(source.text, quote, occurrence)
-        if start < 0:
-            raise CurationError(path, _line(entry, "quote"),
-                                f"quote of claim '{key}' does not occur in source '{source_id}' "
-                                f"(occurrence {occurrence}); copy it exactly from text.txt")
-        value = item.get("value")
-        claims.append(Claim(
-            key=key, source=source_id, subject=iri("subject"), predicate=iri("predicate"),
-            object=iri("object") if "object" in item else None,
-            value=value.isoformat() if isinstance(value, dt.date) else value,
-            negated=item["negated"], certainty=str(item["certainty"]),
-            frequency=str(item["frequency"]) if item.get("frequency") is not None else None,
-            evidence=iri("evidence"), quote=quote, start=start, note=str(item["note"]),
-            supersedes=str(item["supersedes"]) if item.get("supersedes") else None,
-            created=doc["created"], creator=creator, file=path, line=line,
-        ))
+            raise CurationError(path, _line(entry), "each claim must be a mapping")
+        claims.append(parse_claim(entry, source, ns, defaults=defaults, created=doc["created"], creator=creator,
+                                  path=path, line_of=partial(_line, entry)))
     return claims
 
 

@@ -27,7 +27,11 @@ class Settings(BaseSettings):
     query_workers: int = 2  # worker processes answering SPARQL queries in parallel
     max_result_bytes: int = 50_000_000
     max_query_bytes: int = 100_000
-    allow_updates: bool = False
+    max_body_bytes: int = 1_000_000  # a larger request body is refused with 413 before it is read
+    # Write access: entries "name:scope:sha256-of-token" (scope read, write or admin); only hashes are ever stored.
+    # `poems-kg token NAME --scope write` makes a token and its entry. No entries: every write is refused.
+    tokens: list[str] = []
+    tokens_file: Path | None = None  # the same entries, one per line ('#' starts a comment)
     reason_on_start: bool = True  # serve the inferred graph (needs Java for HermiT)
     cors_origins: list[str] = ["*"]
     host: str = "127.0.0.1"

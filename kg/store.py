@@ -160,14 +160,7 @@ class RemoteStore:
 
     def load(self, quads: Iterable[Quad]) -> None:
         """Add quads with one ``INSERT DATA`` request (one transaction on the server)."""
-        by_graph: dict[NamedNode | DefaultGraph, list[Triple]] = defaultdict(list)
-        for quad in quads:
-            by_graph[quad.graph_name].append(quad.triple)  # type: ignore[index]
-        blocks = []
-        for graph, triples in by_graph.items():
-            body = (serialize(triples, format=RdfFormat.N_TRIPLES) or b"").decode()
-            blocks.append(body if isinstance(graph, DefaultGraph) else f"GRAPH {graph} {{\n{body}}}")
-        self.update("INSERT DATA {\n" + "\n".join(blocks) + "\n}")
+        self.update(f"INSERT DATA {{\n{data_block(quads)}\n}}")
 
     def append_to_graph(self, triples: list[Triple], graph: str) -> None:
         """Add triples to one named graph: a Graph Store Protocol POST when configured (fast), else ``INSERT DATA``."""
@@ -193,6 +186,18 @@ class RemoteStore:
     def __len__(self) -> int:
         rows = select_rows(self.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"))
         return int(rows[0]["n"])
+
+
+def data_block(quads: Iterable[Quad]) -> str:
+    """The body of an ``INSERT DATA`` or ``DELETE DATA`` block holding ``quads``, one ``GRAPH`` block per graph."""
+    by_graph: dict[NamedNode | DefaultGraph, list[Triple]] = defaultdict(list)
+    for quad in quads:
+        by_graph[quad.graph_name].append(quad.triple)  # type: ignore[index]
+    blocks = []
+    for graph, triples in by_graph.items():
+        body = (serialize(triples, format=RdfFormat.N_TRIPLES) or b"").decode()
+        blocks.append(body if isinstance(graph, DefaultGraph) else f"GRAPH {graph} {{\n{body}}}")
+    return "\n".join(blocks)
 
 
 def select_rows(result: QueryResult) -> list[dict[str, str]]:

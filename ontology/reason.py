@@ -31,7 +31,7 @@ class ReasoningError(RuntimeError):
     """Reasoning could not run (for example, Java is missing)."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Contradiction:
     """A current claim and its current negation."""
 

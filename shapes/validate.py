@@ -20,7 +20,7 @@ from rdflib.namespace import RDF, SH
 from rdflib.term import Node
 
 from kg.namespaces import NP, Namespaces
-from kg.store import OxigraphStore
+from kg.store import KGStore
 
 SHAPES_DIR = Path(__file__).resolve().parent
 SHAPE_FILES = tuple(sorted(SHAPES_DIR.glob("*.ttl")))
@@ -149,7 +149,7 @@ def nanopublication_quads(quads: Iterable[Quad], ns: Namespaces) -> dict[str, li
     return groups
 
 
-def claim_context(store: OxigraphStore, claim: list[Quad], ns: Namespaces) -> list[Quad]:
+def claim_context(store: KGStore, claim: list[Quad], ns: Namespaces) -> list[Quad]:
     """The shared context one claim is validated with: its sources and the labels of every IRI it uses."""
     sources = {q.object for q in claim if q.predicate.value == "http://www.w3.org/ns/oa#hasSource"}
     entities = {t for q in claim for t in (q.subject, q.predicate, q.object) if isinstance(t, NamedNode)}
@@ -160,7 +160,7 @@ def claim_context(store: OxigraphStore, claim: list[Quad], ns: Namespaces) -> li
     return [Quad(t.subject, t.predicate, t.object, graph) for t in store.query(query)]  # type: ignore[union-attr]
 
 
-def validate_claims(claims: dict[str, list[Quad]], store: OxigraphStore, ns: Namespaces) -> Report:
+def validate_claims(claims: dict[str, list[Quad]], store: KGStore, ns: Namespaces) -> Report:
     """Validate each nanopublication alone with its context from ``store`` (which need not hold the claims)."""
     reports = [_run([*quads, *claim_context(store, quads, ns)], ns, claim_locations(quads, ns))
                for quads in claims.values()]

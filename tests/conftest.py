@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pyoxigraph import RdfFormat
 
 from kg.build import Build, build
 from kg.settings import DEFAULT_BASE_IRI, PACKAGE_ROOT
@@ -73,6 +74,31 @@ def oxigraph_server(tmp_path_factory: pytest.TempPathFactory, seed: Build) -> It
         remote = RemoteStore(url + "/query", url + "/update")
         remote.load(seed.quads)
         yield remote
+
+
+@pytest.fixture(scope="module")
+def scratch_oxigraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RemoteStore]:
+    """An Oxigraph server of its own for the tests of one module that write to it."""
+    with oxigraph_server_process(tmp_path_factory.mktemp("scratch-oxigraph")) as url:
+        yield RemoteStore(url + "/query", url + "/update")
+
+
+@pytest.fixture(params=["embedded", "oxigraph-server"])
+def writable_store(request: pytest.FixtureRequest, seed: Build) -> KGStore:
+    """A store holding the seed that a test may write to: embedded, and a real Oxigraph server (reset for each test)."""
+    if request.param == "embedded":
+        store = OxigraphStore()
+        store.load(seed.quads)
+        return store
+    remote: RemoteStore = request.getfixturevalue("scratch_oxigraph")
+    remote.update("CLEAR ALL")
+    remote.load(seed.quads)
+    return remote
+
+
+def contents(store: KGStore) -> set[str]:
+    """Every quad of a store as N-Quads lines (order-free, so that stores compare byte for byte)."""
+    return set(store.dump(RdfFormat.N_QUADS).decode().splitlines())
 
 
 @pytest.fixture(scope="session", params=["embedded", "oxigraph-server"])

@@ -1,11 +1,16 @@
 """JSON API for applications (``/api/v1``): entities by CURIE or clinical code, their claims, etiology summaries."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
-from api import clinical
+from api import clinical, writes
+from api.auth import Agent, require
 from api.deps import app_settings, get_store
+from api.routers.linked_data import SAFE_NAME
 from kg.namespaces import CurieError, Namespaces
 from kg.settings import Settings
 from kg.store import KGStore
@@ -98,3 +103,74 @@ def etiology(curie: CurieParam, store: Annotated[KGStore, Depends(get_store)],
     """
     ns = _ns(settings)
     return clinical.etiology(store, ns, _resolve(store, ns, curie))
+
+
+class ClaimIn(BaseModel):
+    """A claim in the fields of the curated files; the server compiles it to a nanopublication."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(pattern=SAFE_NAME.pattern, max_length=100, examples=["poems-cause-summary"])
+    key: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100, examples=["poems-not-inherited-restated"])
+    subject: str = Field(max_length=200, examples=["MONDO:0017364"])
+    predicate: str = Field(max_length=200, examples=["biolink:has_mode_of_inheritance"])
+    object: str | None = Field(None, max_length=200, examples=["poems:germline-inheritance"])
+    value: str | int | None = Field(None, description="A literal instead of an object (document facts)")
+    negated: bool = False
+    certainty: Literal["established", "consensus", "hypothesis", "no_evidence"] = "established"
+    frequency: str | None = Field(None, max_length=200)
+    evidence: str = Field("ECO:0000303", max_length=200)
+    quote: str = Field(min_length=1, max_length=5000, description="Exact text of the source")
+    occurrence: int = Field(1, ge=1, le=10_000, description="Which occurrence of the quote, when it occurs several times")
+    note: str = Field(min_length=1, max_length=5000)
+
+
+class Written(BaseModel):
+    """The claim a write created."""
+
+    iri: str
+    key: str
+    supersedes: str | None = None
+
+
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The body is not JSON that can be read (malformed, nested too deeply)"},
+    401: {"description": "No bearer token, or not a valid one"},
+    403: {"description": "Writes are not configured, or the token lacks the write scope"},
+    404: {"description": "The claim to supersede does not exist"},
+    409: {"description": "The key is taken, or the claim is already superseded"},
+    413: {"description": "The body is larger than the limit (setting max_body_bytes)"},
+    422: {"description": "The claim is malformed, its quote is not in the source, it violates a shape or contradicts "
+                         "a current claim; the body holds the report and nothing was written"},
+}
+
+
+async def _write(request: Request, body: ClaimIn, agent: Agent, store: KGStore, settings: Settings,
+                 supersedes: str | None = None) -> Response:
+    ns = _ns(settings)
+    fields = body.model_dump(exclude_none=True)
+    try:
+        iri = await run_in_threadpool(writes.add_claim, store, ns, request.app.state.sources, fields, agent, supersedes)
+    except writes.WriteRejected as exc:
+        return JSONResponse({"detail": exc.message, "report": exc.report}, status_code=exc.status)
+    await writes.after_write(request)
+    written = Written(iri=iri, key=body.key, supersedes=supersedes)
+    return JSONResponse(written.model_dump(exclude_none=True), status_code=201,
+                        headers={"Location": "/" + iri.removeprefix(ns.base)})
+
+
+@router.post("/claims", status_code=201, response_model=Written, responses=WRITE_ERRORS)
+async def create_claim(request: Request, body: ClaimIn, agent: Annotated[Agent, Depends(require("write"))],
+                       store: Annotated[KGStore, Depends(get_store)],
+                       settings: Annotated[Settings, Depends(app_settings)]) -> Response:
+    """Add a claim (scope ``write``): checked like a build, plus the SHACL gate and the contradiction check."""
+    return await _write(request, body, agent, store, settings)
+
+
+@router.post("/claims/{name}/supersede", status_code=201, response_model=Written, responses=WRITE_ERRORS)
+async def supersede_claim(request: Request, name: Annotated[str, Path(pattern=SAFE_NAME.pattern, max_length=100)],
+                          body: ClaimIn, agent: Annotated[Agent, Depends(require("write"))],
+                          store: Annotated[KGStore, Depends(get_store)],
+                          settings: Annotated[Settings, Depends(app_settings)]) -> Response:
+    """Correct a claim (``np/<name>``) with a new one that supersedes it; the old one stays retrievable."""
+    return await _write(request, body, agent, store, settings, supersedes=_ns(settings).claim + name)

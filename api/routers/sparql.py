@@ -4,13 +4,18 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.templating import Jinja2Templates
 from pyoxigraph import RdfFormat, parse, serialize
+from starlette.concurrency import run_in_threadpool
 
+from api import writes
+from api.auth import require
 from api.deps import app_settings, get_pool, get_store
 from api.negotiation import FORMAT_ALIASES, GRAPH_TYPES, NotAcceptableError, charset, negotiate
 from api.query_pool import QueryError, QueryPool, QueryRequest, RemoteRunner
-from api.sparql_guard import uses_service
+from api.sparql_guard import uses_load, uses_service
+from kg.namespaces import Namespaces
 from kg.queries import example_queries
 from kg.settings import Settings
 from kg.store import KGStore
@@ -56,6 +61,23 @@ async def _answer(request: Request, pool: QueryPool | RemoteRunner, settings: Se
     return Response(body, media_type=charset(media_type), headers={"Vary": "Accept"})
 
 
+async def _update(request: Request, update: str, settings: Settings) -> Response:
+    """SPARQL 1.1 Update, for tokens with the admin scope, through the write gate (shapes, contradictions)."""
+    agent = await require("admin")(request, settings)
+    if len(update.encode()) > settings.max_query_bytes:
+        raise _error(413, f"update is longer than {settings.max_query_bytes} bytes")
+    if uses_service(update) or uses_load(update):
+        raise _error(400, "SERVICE and LOAD are not allowed: the server never fetches a URL")
+    store: KGStore = request.app.state.store
+    try:
+        added, removed = await run_in_threadpool(writes.change, store, Namespaces(settings.base_iri), agent,
+                                                 "sparql-update", lambda trial: trial.update(update))
+    except writes.WriteRejected as exc:
+        return JSONResponse({"detail": exc.message, "report": exc.report}, status_code=exc.status)
+    await writes.after_write(request)
+    return JSONResponse({"added": added, "removed": removed})
+
+
 def _service_description(request: Request, store: KGStore) -> Response:
     endpoint = str(request.url.replace(query=""))
     formats = ", ".join(f"<{iri}>" for iri in FORMAT_IRIS.values())
@@ -98,14 +120,14 @@ async def sparql_post(request: Request, pool: Annotated[QueryPool | RemoteRunner
     elif content_type == "application/x-www-form-urlencoded":
         form = await request.form()
         if "update" in form:
-            raise _error(403, "SPARQL Update is disabled on this endpoint (read-only)")
+            return await _update(request, str(form["update"]), settings)
         query = str(form.get("query") or "")
         default_graphs += [str(v) for v in form.getlist("default-graph-uri")]
         named_graphs += [str(v) for v in form.getlist("named-graph-uri")]
         if not query:
             raise _error(400, "form field 'query' is missing")
     elif content_type == "application/sparql-update":
-        raise _error(403, "SPARQL Update is disabled on this endpoint (read-only)")
+        return await _update(request, (await request.body()).decode("utf-8", errors="replace"), settings)
     else:
         raise _error(415, f"unsupported content type '{content_type}'; use application/sparql-query or "
                           "application/x-www-form-urlencoded")

@@ -1,0 +1,88 @@
+"""Bearer tokens with scopes (read < write < admin), checked against SHA-256 hashes from the settings.
+
+Tokens are never stored: the settings hold ``name:scope:sha256hex`` entries (``poems-kg token`` makes them), and a
+request's token is hashed and compared in constant time. With no entries configured, every write is refused.
+"""
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request
+
+from api.deps import app_settings
+from kg.settings import Settings
+
+SCOPES = ("read", "write", "admin")  # each includes the ones before it
+
+
+@dataclass(frozen=True)
+class Agent:
+    """Who a valid token belongs to, and what it may do."""
+
+    name: str
+    scope: str
+
+    def may(self, scope: str) -> bool:
+        """Whether this agent's scope includes ``scope``."""
+        return SCOPES.index(self.scope) >= SCOPES.index(scope)
+
+
+class TokenConfigError(ValueError):
+    """A malformed token entry in the settings."""
+
+
+def new_token(name: str, scope: str) -> tuple[str, str]:
+    """A fresh random token and the ``name:scope:sha256`` entry that grants it ``scope``."""
+    if scope not in SCOPES or not name.isidentifier():
+        raise TokenConfigError(f"scope must be one of {', '.join(SCOPES)} and the name a plain word, not '{name}'")
+    token = secrets.token_urlsafe(32)
+    return token, f"{name}:{scope}:{hashlib.sha256(token.encode()).hexdigest()}"
+
+
+def token_entries(settings: Settings) -> list[tuple[str, str, str]]:
+    """Every configured ``(name, scope, sha256)``; ``TokenConfigError`` names a malformed one."""
+    lines = list(settings.tokens)
+    if settings.tokens_file:
+        lines += [line.strip() for line in settings.tokens_file.read_text(encoding="utf-8").splitlines()]
+    out = []
+    for where, line in enumerate(lines, start=1):
+        if not line or line.startswith("#"):
+            continue
+        name, _, rest = line.partition(":")
+        scope, _, digest = rest.partition(":")
+        if scope not in SCOPES or len(digest) != 64 or not name:
+            raise TokenConfigError(f"token entry {where} must be name:scope:sha256hex with scope in {SCOPES}")
+        out.append((name, scope, digest.lower()))
+    return out
+
+
+def authenticate(request: Request, settings: Settings) -> Agent:
+    """The agent of the request's bearer token: 403 when writes are not configured, 401 for a missing or wrong token."""
+    entries = token_entries(settings)
+    if not entries:
+        raise HTTPException(403, "writes are not configured on this server (set POEMS_KG_TOKENS or POEMS_KG_TOKENS_FILE)")
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    challenge = {"WWW-Authenticate": 'Bearer realm="poems-kg"'}
+    if scheme.lower() != "bearer" or not token:
+        raise HTTPException(401, "this request needs 'Authorization: Bearer <token>'", headers=challenge)
+    digest = hashlib.sha256(token.strip().encode()).hexdigest()
+    for name, scope, expected in entries:
+        if hmac.compare_digest(digest, expected):
+            return Agent(name, scope)
+    raise HTTPException(401, "the bearer token is not valid", headers=challenge)
+
+
+def require(scope: str) -> Callable[[Request, Settings], Coroutine[Any, Any, Agent]]:
+    """A dependency that answers 401/403 unless the request's token has ``scope``."""
+
+    async def check(request: Request, settings: Annotated[Settings, Depends(app_settings)]) -> Agent:
+        agent = authenticate(request, settings)
+        if not agent.may(scope):
+            raise HTTPException(403, f"the token of '{agent.name}' has scope '{agent.scope}'; this needs '{scope}'")
+        return agent
+
+    return check

@@ -1,0 +1,109 @@
+"""SPARQL 1.1 Graph Store HTTP Protocol (indirect identification): ``/rdf-graphs/service?graph=<IRI>``.
+
+GET reads a named graph (anyone); PUT replaces, POST adds to and DELETE drops it (admin scope), each through the
+write gate: the nanopublications it touches must still conform to the shapes and no contradiction may appear.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pyoxigraph import NamedNode, Quad, RdfFormat, parse, serialize
+from starlette.concurrency import run_in_threadpool
+
+from api import writes
+from api.auth import Agent, require
+from api.deps import app_settings, get_store
+from api.negotiation import GRAPH_TYPES, NotAcceptableError, charset, negotiate
+from kg.namespaces import Namespaces
+from kg.settings import Settings
+from kg.store import KGStore, OxigraphStore
+
+router = APIRouter(prefix="/rdf-graphs", tags=["Graph Store Protocol"])
+GraphParam = Annotated[str, Query(description="IRI of the named graph", max_length=2000)]
+TRIPLE_TYPES = {media: fmt for media, fmt in GRAPH_TYPES.items() if fmt in (
+    RdfFormat.TURTLE, RdfFormat.N_TRIPLES, RdfFormat.RDF_XML, RdfFormat.JSON_LD)}
+
+
+def _graph(iri: str) -> NamedNode:
+    try:
+        return NamedNode(iri)
+    except ValueError as exc:
+        raise HTTPException(400, f"'graph' is not an IRI: {exc}") from None
+
+
+def _exists(store: KGStore, graph: NamedNode) -> bool:
+    return bool(store.query(f"ASK {{ GRAPH {graph} {{ ?s ?p ?o }} }}"))
+
+
+async def _body(request: Request, graph: NamedNode) -> list[Quad]:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    fmt = RdfFormat.from_media_type(media) if media else None
+    if fmt not in TRIPLE_TYPES.values():
+        raise HTTPException(415, f"unsupported content type '{media}'; send one of {', '.join(TRIPLE_TYPES)}")
+    try:
+        triples = list(parse(await request.body(), format=fmt, base_iri=graph.value))
+    except SyntaxError as exc:
+        raise HTTPException(400, f"the body is not valid {media}: {exc}") from None
+    return [Quad(t.subject, t.predicate, t.object, graph) for t in triples]
+
+
+async def _change(request: Request, store: KGStore, settings: Settings, agent: Agent, action: str,
+                  mutate: writes.Mutation) -> JSONResponse | None:
+    try:
+        await run_in_threadpool(writes.change, store, Namespaces(settings.base_iri), agent, action, mutate)
+    except writes.WriteRejected as exc:
+        return JSONResponse({"detail": exc.message, "report": exc.report}, status_code=exc.status)
+    await writes.after_write(request)
+    return None
+
+
+@router.get("/service")
+def get_graph(request: Request, graph: GraphParam, store: Annotated[KGStore, Depends(get_store)]) -> Response:
+    """The triples of a named graph, in the negotiated RDF format."""
+    node = _graph(graph)
+    triples = list(store.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {node} {{ ?s ?p ?o }} }}"))  # type: ignore[arg-type]
+    if not triples:
+        raise HTTPException(404, f"no graph {graph} in poems-kg")
+    try:
+        choice = negotiate(request.headers.get("accept"), dict(TRIPLE_TYPES), "text/turtle")
+    except NotAcceptableError as exc:
+        raise HTTPException(406, str(exc)) from None
+    assert isinstance(choice.format, RdfFormat)
+    return Response(serialize(sorted(triples, key=str), format=choice.format) or b"", media_type=charset(choice.media_type))
+
+
+@router.put("/service", status_code=204, responses={201: {"description": "Created"}, 422: {"description": "Rejected"}})
+async def put_graph(request: Request, graph: GraphParam, agent: Annotated[Agent, Depends(require("admin"))],
+                    store: Annotated[KGStore, Depends(get_store)], settings: Annotated[Settings, Depends(app_settings)]) -> Response:
+    """Replace a named graph with the body (admin)."""
+    node = _graph(graph)
+    quads = await _body(request, node)
+    existed = _exists(store, node)
+
+    def replace(trial: OxigraphStore) -> None:
+        trial.update(f"DROP SILENT GRAPH {node}")
+        trial.load(quads)
+
+    rejected = await _change(request, store, settings, agent, "graph-put", replace)
+    return rejected or Response(status_code=204 if existed else 201)
+
+
+@router.post("/service", status_code=204, responses={422: {"description": "Rejected"}})
+async def post_graph(request: Request, graph: GraphParam, agent: Annotated[Agent, Depends(require("admin"))],
+                     store: Annotated[KGStore, Depends(get_store)], settings: Annotated[Settings, Depends(app_settings)]) -> Response:
+    """Add the body's triples to a named graph (admin)."""
+    quads = await _body(request, _graph(graph))
+    rejected = await _change(request, store, settings, agent, "graph-post", lambda trial: trial.load(quads))
+    return rejected or Response(status_code=204)
+
+
+@router.delete("/service", status_code=204, responses={404: {"description": "No such graph"}, 422: {"description": "Rejected"}})
+async def delete_graph(request: Request, graph: GraphParam, agent: Annotated[Agent, Depends(require("admin"))],
+                       store: Annotated[KGStore, Depends(get_store)], settings: Annotated[Settings, Depends(app_settings)]) -> Response:
+    """Drop a named graph (admin)."""
+    node = _graph(graph)
+    if not _exists(store, node):
+        raise HTTPException(404, f"no graph {graph} in poems-kg")
+    rejected = await _change(request, store, settings, agent, "graph-delete", lambda trial: trial.update(f"DROP GRAPH {node}"))
+    return rejected or Response(status_code=204)

@@ -1,0 +1,170 @@
+"""Curation writes: a claim in the curated fields becomes a nanopublication, checked, then committed in one transaction.
+
+Every write runs the same checks as a build (the claim's fields, its quote located in the source, the SHACL gate on
+the new nanopublication with its context) plus the contradiction check (no current claim states the opposite), and
+is recorded in the graph ``<base>graph/writes`` (who, when, what). A rejected write raises ``WriteRejected`` before
+anything is written; an accepted one is one ``load`` of all its quads (one transaction on every store).
+"""
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, parse
+
+from api.auth import Agent
+from api.named_queries import run_query
+from kg.compile import claim_hash, claim_quads
+from kg.curation import CLAIM_DEFAULTS, CurationError, Source, parse_claim
+from kg.namespaces import PROV, RDF, RDFS, XSD, Namespaces
+from kg.store import KGStore, OxigraphStore, data_block, select_rows
+from ontology.reason import contradictions
+from shapes.validate import nanopublication_quads, validate_claims
+
+LOG = logging.getLogger(__name__)
+WRITE_LOCK = threading.Lock()  # checks and commit of one write are not interleaved with another's
+REQUEST = Path("request body")
+
+
+class WriteRejected(Exception):  # noqa: N818 - the name says what happened to the write
+    """A write refused with an HTTP status, a message and, for shape violations, the validation report."""
+
+    def __init__(self, status: int, message: str, report: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.report = status, message, report or []
+
+
+def _claim(fields: dict[str, Any], source: Source, ns: Namespaces, agent: Agent) -> Any:
+    try:
+        return parse_claim(fields, source, ns, defaults=CLAIM_DEFAULTS, created=dt.datetime.now(dt.UTC).date(),
+                           creator=f"{ns.base}agent/{agent.name}", path=REQUEST, line_of=lambda _: 1)
+    except CurationError as exc:
+        raise WriteRejected(422, exc.message) from None
+
+
+def _superseded_key(store: KGStore, ns: Namespaces, old: str) -> str:
+    rows = select_rows(run_query(store, ns, "claim-status", CLAIM=old))
+    if not rows:
+        raise WriteRejected(404, f"no claim {old} in poems-kg")
+    if any(r.get("newer") for r in rows):
+        raise WriteRejected(409, f"{old} is already superseded by {rows[0]['newer']}; supersede that one instead")
+    return rows[0]["key"]
+
+
+def _contradictions(store: KGStore, ns: Namespaces, claim: Any, superseded: str | None) -> list[dict[str, Any]]:
+    if claim.object is None:
+        return []
+    rows = select_rows(run_query(store, ns, "same-statement", SUBJECT=claim.subject, PREDICATE=claim.predicate,
+                                 OBJECT=claim.object))
+    return [{"claim": r["claim"], "negated": r["negated"] == "true", "quote": r["quote"]} for r in rows
+            if (r["negated"] == "true") != claim.negated and r["claim"] != superseded]
+
+
+def _record(claim_iri: str, agent: Agent, action: str, superseded: str | None, ns: Namespaces) -> list[Quad]:
+    g, node, who = NamedNode(ns.graph + "writes"), NamedNode(claim_iri), NamedNode(f"{ns.base}agent/{agent.name}")
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    out = [Quad(who, NamedNode(RDF + "type"), NamedNode(PROV + "Agent"), g),
+           Quad(who, NamedNode(RDFS + "label"), Literal(agent.name), g),
+           Quad(node, NamedNode(PROV + "wasAttributedTo"), who, g),
+           Quad(node, NamedNode(PROV + "generatedAtTime"), Literal(now, datatype=NamedNode(XSD + "dateTime")), g),
+           Quad(node, NamedNode(ns.entity + "writeAction"), Literal(action), g)]
+    if superseded:
+        out.append(Quad(node, NamedNode(PROV + "wasRevisionOf"), NamedNode(superseded), g))
+    return out
+
+
+def add_claim(store: KGStore, ns: Namespaces, sources: dict[str, Source], fields: dict[str, Any], agent: Agent,
+              supersedes: str | None = None) -> str:
+    """Check and commit one claim (``supersedes``: the IRI of the claim it corrects); returns the new claim's IRI."""
+    fields = dict(fields)
+    source_id = str(fields.pop("source"))
+    if source_id not in sources:
+        raise WriteRejected(422, f"unknown source '{source_id}' (known: {', '.join(sorted(sources))})")
+    source = sources[source_id]
+    with WRITE_LOCK:
+        old_key = _superseded_key(store, ns, supersedes) if supersedes else None
+        if old_key:
+            fields["supersedes"] = old_key
+        claim = _claim(fields, source, ns, agent)
+        if select_rows(run_query(store, ns, "claim-by-key", literals={"KEY": claim.key})):
+            raise WriteRejected(409, f"claim key '{claim.key}' is taken; choose another key or supersede that claim")
+        iri = ns.claim + claim_hash(claim)
+        if select_rows(run_query(store, ns, "claim-status", CLAIM=iri)):
+            raise WriteRejected(409, f"the same claim already exists as {iri}")
+        quads = list(claim_quads(claim, source, {claim.key: iri, **({old_key: supersedes} if old_key and supersedes else {})}, ns))
+        report = validate_claims({iri: quads}, store, ns)
+        if not report.conforms:
+            raise WriteRejected(422, "the claim violates the shapes; nothing was written",
+                                [{"shape": v.shape, "message": v.message, "value": v.value} for v in report.violations])
+        opposing = _contradictions(store, ns, claim, supersedes)
+        if opposing:
+            raise WriteRejected(422, "the claim contradicts current claims (same statement, opposite negation); "
+                                "supersede them instead; nothing was written", opposing)
+        store.load([*quads, *_record(iri, agent, "supersede" if supersedes else "create", supersedes, ns)])
+    return iri
+
+
+
+def _quads(store: KGStore) -> set[Quad]:
+    return set(parse(store.dump(RdfFormat.N_QUADS), format=RdfFormat.N_QUADS))
+
+
+Mutation = Callable[[OxigraphStore], None]
+
+
+def change(store: KGStore, ns: Namespaces, agent: Agent, action: str, mutate: Mutation) -> tuple[int, int]:
+    """Apply an arbitrary change (SPARQL Update, Graph Store Protocol) through the same gate as a claim write.
+
+    ``mutate`` runs on a copy; the difference is checked (every nanopublication it touches must still conform to the
+    shapes, and it must not create a contradiction) and then committed as one ``DELETE DATA``/``INSERT DATA`` update,
+    with its record. Returns ``(quads added, quads removed)``.
+    """
+    with WRITE_LOCK:
+        before = _quads(store)
+        trial = OxigraphStore()
+        trial.load(before)
+        try:
+            mutate(trial)
+        except (SyntaxError, ValueError) as exc:
+            raise WriteRejected(400, f"cannot apply the change: {exc}") from None
+        after = _quads(trial)
+        added, removed = after - before, before - after
+        if not added and not removed:
+            return 0, 0
+        if any(isinstance(t, BlankNode) for q in removed for t in (q.subject, q.object)):
+            raise WriteRejected(422, "the change removes statements about blank nodes, which cannot be removed "
+                                     "by their content; nothing was written")
+        touched = {q.graph_name.value.partition("#")[0] for q in added | removed  # type: ignore[union-attr]
+                   if isinstance(q.graph_name, NamedNode) and q.graph_name.value.startswith(ns.claim)}
+        claims = {iri: quads for iri, quads in nanopublication_quads(list(after), ns).items() if iri in touched}
+        report = validate_claims(claims, trial, ns)
+        if not report.conforms:
+            raise WriteRejected(422, "the change breaks nanopublications' shapes; nothing was written",
+                                [{"shape": v.shape, "message": v.message, "value": v.value, "claim": v.claim}
+                                 for v in report.violations])
+        new = set(contradictions(trial)) - set(contradictions(store))
+        if new:
+            raise WriteRejected(422, "the change makes current claims contradict each other; nothing was written",
+                                [{"positive": c.positive, "negative": c.negative} for c in new])
+        g = NamedNode(ns.graph + "writes")
+        node = NamedNode(f"{ns.base}change/{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%S%fZ')}")
+        record = [*_record(node.value, agent, action, None, ns),
+                  Quad(node, NamedNode(ns.entity + "quadsAdded"), Literal(str(len(added)), datatype=NamedNode(XSD + "integer")), g),
+                  Quad(node, NamedNode(ns.entity + "quadsRemoved"), Literal(str(len(removed)), datatype=NamedNode(XSD + "integer")), g)]
+        parts = [f"DELETE DATA {{\n{data_block(removed)}\n}}"] if removed else []
+        parts.append(f"INSERT DATA {{\n{data_block([*added, *record])}\n}}")
+        store.update(" ;\n".join(parts))
+        return len(added), len(removed)
+
+
+async def after_write(request: Request) -> None:
+    """Make the next answers see the write: new Last-Modified, query workers on a fresh snapshot."""
+    request.app.state.loaded_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    try:
+        await request.app.state.pool.refresh(request.app.state.store)
+    except (RuntimeError, OSError) as exc:  # the write is committed; queries answer from the older snapshot meanwhile
+        LOG.error("query workers not refreshed after a write: %s", exc)

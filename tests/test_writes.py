@@ -1,0 +1,127 @@
+"""Curation writes through /api/v1: authenticated, validated, transactional, recorded; rejected writes change nothing."""
+
+import hashlib
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from kg.settings import Settings
+from kg.store import KGStore, select_rows
+from tests.conftest import contents
+
+TOKENS = {"writer": ("write", "w-secret"), "reader": ("read", "r-secret"), "admin": ("admin", "a-secret")}
+ENTRIES = [f"{name}:{scope}:{hashlib.sha256(secret.encode()).hexdigest()}" for name, (scope, secret) in TOKENS.items()]
+WRITER = {"Authorization": "Bearer w-secret"}
+POEMS = "MONDO:0017364"
+
+
+def claim(**overrides: Any) -> dict[str, Any]:
+    body = {"source": "poems-cause-summary", "key": "immune-component-restated", "subject": POEMS,
+            "predicate": "biolink:associated_with", "object": "poems:immune-system-involvement",
+            "quote": "POEMS syndrome is a rare paraneoplastic disorder", "note": "Written through the API."}
+    return {**body, **overrides}
+
+
+@pytest.fixture
+def store(writable_store: KGStore) -> KGStore:
+    """The seed in a store the tests write to: embedded, and a real Oxigraph server."""
+    return writable_store
+
+
+@pytest.fixture
+def client(store: KGStore) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(tokens=ENTRIES, reason_on_start=False), store=store)) as c:
+        yield c
+
+
+def test_a_written_claim_is_served_everywhere_with_its_provenance(client: TestClient, store: KGStore) -> None:
+    response = client.post("/api/v1/claims", json=claim(), headers=WRITER)
+    assert response.status_code == 201, response.text
+    iri = response.json()["iri"]
+    assert response.headers["location"] == "/" + iri.split("/poems-kg/", 1)[1]
+    assert client.get(response.headers["location"], headers={"Accept": "application/trig"}).status_code == 200
+    claims = client.get(f"/api/v1/entities/{POEMS}/claims", params={"limit": 500}).json()["items"]
+    assert iri in {c["iri"] for c in claims}
+    answer = client.get("/sparql", params={"query": f"ASK {{ <{iri}> ?p ?o }}"}, headers={"Accept": "application/sparql-results+json"})
+    assert answer.json()["boolean"] is True  # the query workers answer from a snapshot taken after the write
+    [record] = select_rows(store.query(f"""
+        PREFIX prov: <http://www.w3.org/ns/prov#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+        SELECT ?who ?when ?action WHERE {{ GRAPH <https://w3id.org/poems-kg/graph/writes> {{
+          <{iri}> prov:wasAttributedTo ?agent ; prov:generatedAtTime ?when ; <https://w3id.org/poems-kg/id/writeAction> ?action .
+          ?agent rdfs:label ?who }} }}"""))
+    assert record["who"] == "writer" and record["action"] == "create" and record["when"].startswith("20")
+
+
+def test_supersede_adds_a_correction_and_keeps_the_old_claim(client: TestClient) -> None:
+    old = client.post("/api/v1/claims", json=claim(), headers=WRITER).json()["iri"]
+    name = old.rsplit("/", 1)[1]
+    response = client.post(f"/api/v1/claims/{name}/supersede", json=claim(key="immune-component-corrected",
+                           certainty="consensus"), headers=WRITER)
+    assert response.status_code == 201, response.text
+    new = response.json()["iri"]
+    trig = client.get("/" + new.split("/poems-kg/", 1)[1], headers={"Accept": "application/n-quads"}).text
+    assert f"<http://purl.org/nanopub/x/supersedes> <{old}>" in trig
+    assert client.get("/" + old.split("/poems-kg/", 1)[1], headers={"Accept": "application/trig"}).status_code == 200
+    again = client.post(f"/api/v1/claims/{name}/supersede", json=claim(key="third"), headers=WRITER)
+    assert again.status_code == 409 and "already superseded" in again.json()["detail"]
+
+
+@pytest.mark.parametrize(("body", "headers", "status", "message"), [
+    (claim(quote="a sentence the source never wrote"), WRITER, 422, "does not occur in source"),
+    (claim(source="no-such-source"), WRITER, 422, "unknown source 'no-such-source'"),
+    (claim(object="NOPE:1"), WRITER, 422, "unknown prefix 'NOPE'"),
+    (claim(object="poems:an-entity-nobody-defined"), WRITER, 422, "the claim violates the shapes"),
+    (claim(key="poems-not-inherited", predicate="biolink:has_mode_of_inheritance", object="poems:germline-inheritance",
+           quote="POEMS syndrome is not an inherited disease"), WRITER, 409, "claim key 'poems-not-inherited' is taken"),
+    (claim(predicate="biolink:has_mode_of_inheritance", object="poems:germline-inheritance",
+           quote="POEMS syndrome is not an inherited disease"), WRITER, 422, "contradicts current claims"),
+    (claim(extra="field"), WRITER, 422, "Extra inputs are not permitted"),
+    (claim(key="bad key with spaces"), WRITER, 422, "String should match pattern"),
+    (claim(), {}, 401, "Authorization: Bearer"),
+    (claim(), {"Authorization": "Bearer wrong"}, 401, "not valid"),
+    (claim(), {"Authorization": "Bearer r-secret"}, 403, "has scope 'read'; this needs 'write'"),
+], ids=["quote-not-in-source", "unknown-source", "unknown-prefix", "shape-violation", "key-taken", "contradiction",
+        "extra-field", "injection-in-key", "no-token", "wrong-token", "read-scope"])
+def test_rejected_writes_change_nothing(client: TestClient, store: KGStore, body: dict[str, Any],
+                                        headers: dict[str, str], status: int, message: str) -> None:
+    before = contents(store)
+    response = client.post("/api/v1/claims", json=body, headers=headers)
+    assert response.status_code == status and message in json.dumps(response.json())
+    assert contents(store) == before
+
+
+def test_a_shape_violation_comes_with_the_report(client: TestClient) -> None:
+    body = client.post("/api/v1/claims", json=claim(object="poems:an-entity-nobody-defined"), headers=WRITER).json()
+    assert any("label" in v["message"].lower() for v in body["report"])
+
+
+def test_a_contradiction_names_the_claims_it_contradicts(client: TestClient) -> None:
+    body = client.post("/api/v1/claims", json=claim(predicate="biolink:has_mode_of_inheritance",
+                       object="poems:germline-inheritance", quote="POEMS syndrome is not an inherited disease"),
+                       headers=WRITER).json()
+    assert body["report"] and all(c["negated"] for c in body["report"])
+    assert "POEMS syndrome is not an inherited disease" in {c["quote"] for c in body["report"]}
+
+
+@pytest.mark.parametrize(("path", "content", "status", "message"), [
+    ("/api/v1/claims", b"x" * 2_000_000, 413, "larger than the limit"),
+    ("/api/v1/claims", b"[" * 500_000, 400, ""),
+    ("/api/v1/claims", b"{not json", 422, "JSON decode error"),
+    ("/api/v1/claims/%3E%20%7B%20DROP/supersede", json.dumps(claim()).encode(), 422, "String should match pattern"),
+], ids=["huge-body", "deeply-nested", "malformed-json", "injection-in-path"])
+def test_hostile_bodies_and_paths_get_4xx_and_change_nothing(client: TestClient, store: KGStore, path: str,
+                                                              content: bytes, status: int, message: str) -> None:
+    before = contents(store)
+    response = client.post(path, content=content, headers={**WRITER, "Content-Type": "application/json"})
+    assert response.status_code == status and message in response.text
+    assert contents(store) == before
+
+
+def test_writes_are_refused_when_no_tokens_are_configured(store: KGStore) -> None:
+    with TestClient(create_app(Settings(reason_on_start=False), store=store)) as c:
+        response = c.post("/api/v1/claims", json=claim(), headers=WRITER)
+    assert response.status_code == 403 and "writes are not configured" in response.json()["detail"]
