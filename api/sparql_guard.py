@@ -15,6 +15,11 @@ _SERVICE = re.compile(r"\bSERVICE\b", re.IGNORECASE)
 _LOAD = re.compile(r"\bLOAD\b", re.IGNORECASE)
 
 
+def _mentions(keyword: re.Pattern[str], sparql: str) -> bool:
+    """Whether ``keyword`` occurs as a word of the SPARQL text itself (not in a comment, IRI or string)."""
+    return bool(keyword.search(_NOISE.sub(" ", sparql)))
+
+
 def uses_service(query: str) -> bool:
     """Whether a query contains a ``SERVICE`` clause (federation to another endpoint).
 
@@ -23,7 +28,7 @@ def uses_service(query: str) -> bool:
     >>> uses_service('SELECT * WHERE { ?s ?p "SERVICE" } # SERVICE in a comment')
     False
     """
-    return bool(_SERVICE.search(_NOISE.sub(" ", query)))
+    return _mentions(_SERVICE, query)
 
 
 def uses_load(update: str) -> bool:
@@ -34,4 +39,4 @@ def uses_load(update: str) -> bool:
     >>> uses_load('INSERT DATA { <http://example.org/s> <http://example.org/p> "LOAD" }')
     False
     """
-    return bool(_LOAD.search(_NOISE.sub(" ", update)))
+    return _mentions(_LOAD, update)

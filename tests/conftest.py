@@ -1,5 +1,6 @@
 """Shared fixtures: the seed knowledge graph built once per test session, editable copies of kg/, a real server."""
 
+import hashlib
 import os
 import shutil
 import socket
@@ -12,10 +13,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from pyoxigraph import RdfFormat
 
+from api.app import create_app
 from kg.build import Build, build
-from kg.settings import DEFAULT_BASE_IRI, PACKAGE_ROOT
+from kg.settings import DEFAULT_BASE_IRI, PACKAGE_ROOT, Settings
 from kg.store import KGStore, OxigraphStore, RemoteStore
 
 KG_DIR = PACKAGE_ROOT / "kg"
@@ -94,6 +97,18 @@ def writable_store(request: pytest.FixtureRequest, seed: Build) -> KGStore:
     remote.update("CLEAR ALL")
     remote.load(seed.quads)
     return remote
+
+
+# Bearer tokens of the write tests: name -> (scope, token); the server gets only their hashes.
+TEST_TOKENS = {"writer": ("write", "w-secret"), "reader": ("read", "r-secret"), "root": ("admin", "a-secret")}
+
+
+@pytest.fixture
+def write_client(writable_store: KGStore) -> Iterator[TestClient]:
+    """The app over a store it may write to, with the test tokens configured."""
+    entries = [f"{name}:{scope}:{hashlib.sha256(token.encode()).hexdigest()}" for name, (scope, token) in TEST_TOKENS.items()]
+    with TestClient(create_app(Settings(tokens=entries, reason_on_start=False), store=writable_store)) as client:
+        yield client
 
 
 def contents(store: KGStore) -> set[str]:

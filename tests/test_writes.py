@@ -1,8 +1,6 @@
 """Curation writes through /api/v1: authenticated, validated, transactional, recorded; rejected writes change nothing."""
 
-import hashlib
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,8 +11,6 @@ from kg.settings import Settings
 from kg.store import KGStore, select_rows
 from tests.conftest import contents
 
-TOKENS = {"writer": ("write", "w-secret"), "reader": ("read", "r-secret"), "admin": ("admin", "a-secret")}
-ENTRIES = [f"{name}:{scope}:{hashlib.sha256(secret.encode()).hexdigest()}" for name, (scope, secret) in TOKENS.items()]
 WRITER = {"Authorization": "Bearer w-secret"}
 POEMS = "MONDO:0017364"
 
@@ -26,29 +22,17 @@ def claim(**overrides: Any) -> dict[str, Any]:
     return {**body, **overrides}
 
 
-@pytest.fixture
-def store(writable_store: KGStore) -> KGStore:
-    """The seed in a store the tests write to: embedded, and a real Oxigraph server."""
-    return writable_store
-
-
-@pytest.fixture
-def client(store: KGStore) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(tokens=ENTRIES, reason_on_start=False), store=store)) as c:
-        yield c
-
-
-def test_a_written_claim_is_served_everywhere_with_its_provenance(client: TestClient, store: KGStore) -> None:
-    response = client.post("/api/v1/claims", json=claim(), headers=WRITER)
+def test_a_written_claim_is_served_everywhere_with_its_provenance(write_client: TestClient, writable_store: KGStore) -> None:
+    response = write_client.post("/api/v1/claims", json=claim(), headers=WRITER)
     assert response.status_code == 201, response.text
     iri = response.json()["iri"]
     assert response.headers["location"] == "/" + iri.split("/poems-kg/", 1)[1]
-    assert client.get(response.headers["location"], headers={"Accept": "application/trig"}).status_code == 200
-    claims = client.get(f"/api/v1/entities/{POEMS}/claims", params={"limit": 500}).json()["items"]
+    assert write_client.get(response.headers["location"], headers={"Accept": "application/trig"}).status_code == 200
+    claims = write_client.get(f"/api/v1/entities/{POEMS}/claims", params={"limit": 500}).json()["items"]
     assert iri in {c["iri"] for c in claims}
-    answer = client.get("/sparql", params={"query": f"ASK {{ <{iri}> ?p ?o }}"}, headers={"Accept": "application/sparql-results+json"})
+    answer = write_client.get("/sparql", params={"query": f"ASK {{ <{iri}> ?p ?o }}"}, headers={"Accept": "application/sparql-results+json"})
     assert answer.json()["boolean"] is True  # the query workers answer from a snapshot taken after the write
-    [record] = select_rows(store.query(f"""
+    [record] = select_rows(writable_store.query(f"""
         PREFIX prov: <http://www.w3.org/ns/prov#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
         SELECT ?who ?when ?action WHERE {{ GRAPH <https://w3id.org/poems-kg/graph/writes> {{
           <{iri}> prov:wasAttributedTo ?agent ; prov:generatedAtTime ?when ; <https://w3id.org/poems-kg/id/writeAction> ?action .
@@ -56,17 +40,17 @@ def test_a_written_claim_is_served_everywhere_with_its_provenance(client: TestCl
     assert record["who"] == "writer" and record["action"] == "create" and record["when"].startswith("20")
 
 
-def test_supersede_adds_a_correction_and_keeps_the_old_claim(client: TestClient) -> None:
-    old = client.post("/api/v1/claims", json=claim(), headers=WRITER).json()["iri"]
+def test_supersede_adds_a_correction_and_keeps_the_old_claim(write_client: TestClient) -> None:
+    old = write_client.post("/api/v1/claims", json=claim(), headers=WRITER).json()["iri"]
     name = old.rsplit("/", 1)[1]
-    response = client.post(f"/api/v1/claims/{name}/supersede", json=claim(key="immune-component-corrected",
+    response = write_client.post(f"/api/v1/claims/{name}/supersede", json=claim(key="immune-component-corrected",
                            certainty="consensus"), headers=WRITER)
     assert response.status_code == 201, response.text
     new = response.json()["iri"]
-    trig = client.get("/" + new.split("/poems-kg/", 1)[1], headers={"Accept": "application/n-quads"}).text
+    trig = write_client.get("/" + new.split("/poems-kg/", 1)[1], headers={"Accept": "application/n-quads"}).text
     assert f"<http://purl.org/nanopub/x/supersedes> <{old}>" in trig
-    assert client.get("/" + old.split("/poems-kg/", 1)[1], headers={"Accept": "application/trig"}).status_code == 200
-    again = client.post(f"/api/v1/claims/{name}/supersede", json=claim(key="third"), headers=WRITER)
+    assert write_client.get("/" + old.split("/poems-kg/", 1)[1], headers={"Accept": "application/trig"}).status_code == 200
+    again = write_client.post(f"/api/v1/claims/{name}/supersede", json=claim(key="third"), headers=WRITER)
     assert again.status_code == 409 and "already superseded" in again.json()["detail"]
 
 
@@ -86,21 +70,21 @@ def test_supersede_adds_a_correction_and_keeps_the_old_claim(client: TestClient)
     (claim(), {"Authorization": "Bearer r-secret"}, 403, "has scope 'read'; this needs 'write'"),
 ], ids=["quote-not-in-source", "unknown-source", "unknown-prefix", "shape-violation", "key-taken", "contradiction",
         "extra-field", "injection-in-key", "no-token", "wrong-token", "read-scope"])
-def test_rejected_writes_change_nothing(client: TestClient, store: KGStore, body: dict[str, Any],
+def test_rejected_writes_change_nothing(write_client: TestClient, writable_store: KGStore, body: dict[str, Any],
                                         headers: dict[str, str], status: int, message: str) -> None:
-    before = contents(store)
-    response = client.post("/api/v1/claims", json=body, headers=headers)
+    before = contents(writable_store)
+    response = write_client.post("/api/v1/claims", json=body, headers=headers)
     assert response.status_code == status and message in json.dumps(response.json())
-    assert contents(store) == before
+    assert contents(writable_store) == before
 
 
-def test_a_shape_violation_comes_with_the_report(client: TestClient) -> None:
-    body = client.post("/api/v1/claims", json=claim(object="poems:an-entity-nobody-defined"), headers=WRITER).json()
+def test_a_shape_violation_comes_with_the_report(write_client: TestClient) -> None:
+    body = write_client.post("/api/v1/claims", json=claim(object="poems:an-entity-nobody-defined"), headers=WRITER).json()
     assert any("label" in v["message"].lower() for v in body["report"])
 
 
-def test_a_contradiction_names_the_claims_it_contradicts(client: TestClient) -> None:
-    body = client.post("/api/v1/claims", json=claim(predicate="biolink:has_mode_of_inheritance",
+def test_a_contradiction_names_the_claims_it_contradicts(write_client: TestClient) -> None:
+    body = write_client.post("/api/v1/claims", json=claim(predicate="biolink:has_mode_of_inheritance",
                        object="poems:germline-inheritance", quote="POEMS syndrome is not an inherited disease"),
                        headers=WRITER).json()
     assert body["report"] and all(c["negated"] for c in body["report"])
@@ -113,23 +97,23 @@ def test_a_contradiction_names_the_claims_it_contradicts(client: TestClient) -> 
     ("/api/v1/claims", b"{not json", 422, "JSON decode error"),
     ("/api/v1/claims/%3E%20%7B%20DROP/supersede", json.dumps(claim()).encode(), 422, "String should match pattern"),
 ], ids=["huge-body", "deeply-nested", "malformed-json", "injection-in-path"])
-def test_hostile_bodies_and_paths_get_4xx_and_change_nothing(client: TestClient, store: KGStore, path: str,
+def test_hostile_bodies_and_paths_get_4xx_and_change_nothing(write_client: TestClient, writable_store: KGStore, path: str,
                                                               content: bytes, status: int, message: str) -> None:
-    before = contents(store)
-    response = client.post(path, content=content, headers={**WRITER, "Content-Type": "application/json"})
+    before = contents(writable_store)
+    response = write_client.post(path, content=content, headers={**WRITER, "Content-Type": "application/json"})
     assert response.status_code == status and message in response.text
-    assert contents(store) == before
+    assert contents(writable_store) == before
 
 
-def test_writes_are_refused_when_no_tokens_are_configured(store: KGStore) -> None:
-    with TestClient(create_app(Settings(reason_on_start=False), store=store)) as c:
+def test_writes_are_refused_when_no_tokens_are_configured(writable_store: KGStore) -> None:
+    with TestClient(create_app(Settings(reason_on_start=False), store=writable_store)) as c:
         response = c.post("/api/v1/claims", json=claim(), headers=WRITER)
     assert response.status_code == 403 and "writes are not configured" in response.json()["detail"]
 
 
-def test_a_streamed_body_over_the_limit_is_cut_off_with_413(client: TestClient, store: KGStore) -> None:
-    before = contents(store)
+def test_a_streamed_body_over_the_limit_is_cut_off_with_413(write_client: TestClient, writable_store: KGStore) -> None:
+    before = contents(writable_store)
     chunks = (b"x" * 100_000 for _ in range(30))  # 3 MB without a Content-Length
-    response = client.post("/api/v1/claims", content=chunks, headers={**WRITER, "Content-Type": "application/json"})
+    response = write_client.post("/api/v1/claims", content=chunks, headers={**WRITER, "Content-Type": "application/json"})
     assert response.status_code == 413 and "larger than the limit" in response.text
-    assert contents(store) == before
+    assert contents(writable_store) == before
