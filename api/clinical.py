@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from api.named_queries import run_query
 from kg.namespaces import BIOLINK, SKOS, Namespaces
-from kg.store import KGStore, select_rows
+from kg.store import KGStore, boolean, select_rows
 
 EXACT = ("skos:exactMatch", "skos:closeMatch")  # matches that identify the same condition (a broader code does not)
 CAUSAL = (BIOLINK + "causes", BIOLINK + "contributes_to")
@@ -157,7 +157,7 @@ def claims(store: KGStore, ns: Namespaces, iris: list[str]) -> list[ClaimOut]:
         out[r["claim"]] = ClaimOut(
             iri=r["claim"], subject=ref(r["subject"], r.get("subjectLabel"), ns),
             predicate=ref(r["predicate"], r.get("predicateLabel"), ns), object=ref(r["object"], r.get("objectLabel"), ns),
-            negated=r["negated"] == "true", certainty=r["certainty"].rsplit("certainty-", 1)[-1].replace("-", "_"),
+            negated=boolean(r["negated"]), certainty=r["certainty"].rsplit("certainty-", 1)[-1].replace("-", "_"),
             frequency=r.get("frequency"), quote=r["quote"], source=r["source"], start=int(r["start"]), end=int(r["end"]))
     return list(out.values())
 

@@ -21,7 +21,7 @@ from api.named_queries import run_query
 from kg.compile import claim_hash, claim_quads
 from kg.curation import CLAIM_DEFAULTS, CurationError, Source, parse_claim
 from kg.namespaces import PROV, RDF, RDFS, XSD, Namespaces
-from kg.store import KGStore, OxigraphStore, data_block, select_rows
+from kg.store import KGStore, OxigraphStore, boolean, select_rows
 from ontology.reason import contradictions
 from shapes.validate import nanopublication_quads, validate_claims
 
@@ -60,8 +60,8 @@ def _contradictions(store: KGStore, ns: Namespaces, claim: Any, superseded: str 
         return []
     rows = select_rows(run_query(store, ns, "same-statement", SUBJECT=claim.subject, PREDICATE=claim.predicate,
                                  OBJECT=claim.object))
-    return [{"claim": r["claim"], "negated": r["negated"] == "true", "quote": r["quote"]} for r in rows
-            if (r["negated"] == "true") != claim.negated and r["claim"] != superseded]
+    return [{"claim": r["claim"], "negated": boolean(r["negated"]), "quote": r["quote"]} for r in rows
+            if boolean(r["negated"]) != claim.negated and r["claim"] != superseded]
 
 
 def _record(claim_iri: str, agent: Agent, action: str, superseded: str | None, ns: Namespaces) -> list[Quad]:
@@ -155,9 +155,7 @@ def change(store: KGStore, ns: Namespaces, agent: Agent, action: str, mutate: Mu
         record = [*_record(node.value, agent, action, None, ns),
                   Quad(node, NamedNode(ns.entity + "quadsAdded"), Literal(str(len(added)), datatype=NamedNode(XSD + "integer")), g),
                   Quad(node, NamedNode(ns.entity + "quadsRemoved"), Literal(str(len(removed)), datatype=NamedNode(XSD + "integer")), g)]
-        parts = [f"DELETE DATA {{\n{data_block(removed)}\n}}"] if removed else []
-        parts.append(f"INSERT DATA {{\n{data_block([*added, *record])}\n}}")
-        store.update(" ;\n".join(parts))
+        store.replace(removed, [*added, *record])
         return len(added), len(removed)
 
 

@@ -33,6 +33,9 @@ class KGStore(Protocol):
     def load(self, quads: Iterable[Quad]) -> None:
         """Add quads atomically: all or nothing."""
 
+    def replace(self, removed: Iterable[Quad], added: Iterable[Quad]) -> None:
+        """Remove some quads and add others atomically: all or nothing."""
+
     def query(self, sparql: str, *, default_graph: list[str] | None = None,
               named_graphs: list[str] | None = None) -> QueryResult:
         """Run a SPARQL query; the default graph is the union of all graphs unless given."""
@@ -74,6 +77,10 @@ class OxigraphStore:
     def load(self, quads: Iterable[Quad]) -> None:
         """Add quads in one transaction."""
         self._store.extend(quads)
+
+    def replace(self, removed: Iterable[Quad], added: Iterable[Quad]) -> None:
+        """Remove and add quads in one update (one transaction)."""
+        self._store.update(diff_update(list(removed), list(added)))
 
     def bulk_load(self, stream: BinaryIO, fmt: RdfFormat, graph: str) -> None:
         """Stream triples into ``graph`` with Oxigraph's bulk loader (fast, memory-bounded, not one transaction)."""
@@ -159,8 +166,12 @@ class RemoteStore:
         self._post(self.update_url, {"update": sparql}, "*/*")
 
     def load(self, quads: Iterable[Quad]) -> None:
-        """Add quads with one ``INSERT DATA`` request (one transaction on the server)."""
-        self.update(f"INSERT DATA {{\n{data_block(quads)}\n}}")
+        """Add quads with one update request (one transaction on the server)."""
+        self.replace([], quads)
+
+    def replace(self, removed: Iterable[Quad], added: Iterable[Quad]) -> None:
+        """Remove and add quads with one update request (one transaction on the server)."""
+        self.update(diff_update(list(removed), list(added)))
 
     def append_to_graph(self, triples: list[Triple], graph: str) -> None:
         """Add triples to one named graph: a Graph Store Protocol POST when configured (fast), else ``INSERT DATA``."""
@@ -188,6 +199,13 @@ class RemoteStore:
         return int(rows[0]["n"])
 
 
+def diff_update(removed: list[Quad], added: list[Quad]) -> str:
+    """One SPARQL update request that deletes ``removed`` and inserts ``added``."""
+    parts = [f"DELETE DATA {{\n{data_block(removed)}\n}}"] if removed else []
+    parts += [f"INSERT DATA {{\n{data_block(added)}\n}}"] if added else []
+    return " ;\n".join(parts)
+
+
 def data_block(quads: Iterable[Quad]) -> str:
     """The body of an ``INSERT DATA`` or ``DELETE DATA`` block holding ``quads``, one ``GRAPH`` block per graph."""
     by_graph: dict[NamedNode | DefaultGraph, list[Triple]] = defaultdict(list)
@@ -198,6 +216,11 @@ def data_block(quads: Iterable[Quad]) -> str:
         body = (serialize(triples, format=RdfFormat.N_TRIPLES) or b"").decode()
         blocks.append(body if isinstance(graph, DefaultGraph) else f"GRAPH {graph} {{\n{body}}}")
     return "\n".join(blocks)
+
+
+def boolean(lexical: str) -> bool:
+    """The value of an ``xsd:boolean`` literal, in either lexical form (``true`` or ``1``)."""
+    return lexical in ("true", "1")
 
 
 def select_rows(result: QueryResult) -> list[dict[str, str]]:
