@@ -3,7 +3,7 @@
 Every write runs the same checks as a build (the claim's fields, its quote located in the source, the SHACL gate on
 the new nanopublication with its context) plus the contradiction check (no current claim states the opposite), and
 is recorded in the graph ``<base>graph/writes`` (who, when, what). A rejected write raises ``WriteRejected`` before
-anything is written; an accepted one is one ``load`` of all its quads (one transaction on every store).
+anything is written; an accepted one is one ``load`` or ``replace`` (one transaction on every store).
 """
 
 import datetime as dt
@@ -19,7 +19,7 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, parse
 from api.auth import Agent
 from api.named_queries import run_query
 from kg.compile import claim_hash, claim_quads
-from kg.curation import CLAIM_DEFAULTS, CurationError, Source, parse_claim
+from kg.curation import CLAIM_DEFAULTS, Claim, CurationError, Source, parse_claim
 from kg.namespaces import PROV, RDF, RDFS, XSD, Namespaces
 from kg.store import KGStore, OxigraphStore, boolean, select_rows
 from ontology.reason import contradictions
@@ -38,7 +38,7 @@ class WriteRejected(Exception):  # noqa: N818 - the name says what happened to t
         self.status, self.message, self.report = status, message, report or []
 
 
-def _claim(fields: dict[str, Any], source: Source, ns: Namespaces, agent: Agent) -> Any:
+def _claim(fields: dict[str, Any], source: Source, ns: Namespaces, agent: Agent) -> Claim:
     try:
         return parse_claim(fields, source, ns, defaults=CLAIM_DEFAULTS, created=dt.datetime.now(dt.UTC).date(),
                            creator=f"{ns.base}agent/{agent.name}", path=REQUEST, line_of=lambda _: 1)
@@ -55,7 +55,7 @@ def _superseded_key(store: KGStore, ns: Namespaces, old: str) -> str:
     return rows[0]["key"]
 
 
-def _contradictions(store: KGStore, ns: Namespaces, claim: Any, superseded: str | None) -> list[dict[str, Any]]:
+def _contradictions(store: KGStore, ns: Namespaces, claim: Claim, superseded: str | None) -> list[dict[str, Any]]:
     if claim.object is None:
         return []
     rows = select_rows(run_query(store, ns, "same-statement", SUBJECT=claim.subject, PREDICATE=claim.predicate,
