@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint bench clean browser
+.PHONY: install run test lint bench clean browser test-virtuoso
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ lint: install
 
 test: lint $(ENGINE)/node_modules/.installed browser
 	$(BIN)/python -m pytest
+
+# Optional: every API test also on Virtuoso open source (Debian package; needs root to install, as on the CI machine).
+test-virtuoso: install
+	@command -v virtuoso-t >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq virtuoso-opensource-7-bin)
+	POEMS_KG_TEST_VIRTUOSO=1 $(BIN)/python -m pytest tests -k virtuoso
 
 bench: install
 	$(BIN)/python -m bench

@@ -2,22 +2,10 @@
 
 import re
 
-# Comments, IRIs and string literals, which may contain any word without meaning it.
-_NOISE = re.compile("|".join((
-    r"#[^\n]*",                                   # comment
-    r"<[^<>\"{}|^`\\\s]*>",                        # IRI
-    r'"""(?:[^"\\]|\\.|"(?!""))*"""',               # long string, double quotes
-    r"'''(?:[^'\\]|\\.|'(?!''))*'''",     # long string, single quotes
-    r'"(?:[^"\\\n]|\\.)*"',                       # string, double quotes
-    r"'(?:[^'\\\n]|\\.)*'",                     # string, single quotes
-)))
+from kg.sparql_text import mentions
+
 _SERVICE = re.compile(r"\bSERVICE\b", re.IGNORECASE)
 _LOAD = re.compile(r"\bLOAD\b", re.IGNORECASE)
-
-
-def _mentions(keyword: re.Pattern[str], sparql: str) -> bool:
-    """Whether ``keyword`` occurs as a word of the SPARQL text itself (not in a comment, IRI or string)."""
-    return bool(keyword.search(_NOISE.sub(" ", sparql)))
 
 
 def uses_service(query: str) -> bool:
@@ -28,7 +16,7 @@ def uses_service(query: str) -> bool:
     >>> uses_service('SELECT * WHERE { ?s ?p "SERVICE" } # SERVICE in a comment')
     False
     """
-    return _mentions(_SERVICE, query)
+    return mentions(_SERVICE, query)
 
 
 def uses_load(update: str) -> bool:
@@ -39,4 +27,4 @@ def uses_load(update: str) -> bool:
     >>> uses_load('INSERT DATA { <http://example.org/s> <http://example.org/p> "LOAD" }')
     False
     """
-    return _mentions(_LOAD, update)
+    return mentions(_LOAD, update)

@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -21,6 +22,7 @@ class Settings(BaseSettings):
     sparql_endpoint: str | None = None  # a SPARQL 1.1 server's query URL: use it instead of the embedded store
     sparql_update_endpoint: str | None = None  # its update URL, when not the same
     sparql_graph_store_endpoint: str | None = None  # its Graph Store Protocol URL, for fast bulk imports
+    sparql_dialect: Literal["standard", "virtuoso"] = "standard"  # what the server needs beyond the standard
     sparql_user: str | None = None  # HTTP basic credentials for the server, if it needs them
     sparql_password: str | None = None
     query_timeout_s: float = 10.0  # a query running longer is stopped (its worker process is killed)

@@ -1,13 +1,17 @@
 """The store interface, the embedded Oxigraph store and a remote SPARQL 1.1 server behind the same interface."""
 
+import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 import httpx
 from pyoxigraph import (
+    BlankNode,
     DefaultGraph,
+    Literal,
     NamedNode,
     Quad,
     QueryBoolean,
@@ -23,6 +27,7 @@ from pyoxigraph import (
 )
 
 from kg.settings import Settings
+from kg.sparql_text import mentions
 
 QueryResult = QuerySolutions | QueryBoolean | QueryTriples | list[Triple]  # a remote CONSTRUCT answers a list
 
@@ -116,17 +121,27 @@ class RemoteStoreError(OSError):
     """The remote SPARQL server refused a request or could not be reached."""
 
 
+# Virtuoso keeps its own metadata as RDF graphs in every dataset; poems-kg's counts and dumps leave them out.
+VIRTUOSO_SYSTEM_GRAPHS = ("http://www.openlinksw.com/schemas/virtrdf#", "http://www.w3.org/ns/ldp#",
+                          "http://localuriqaserver/sparql")
+XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
+GRAPH_FORMS = re.compile(r"\b(CONSTRUCT|DESCRIBE)\b", re.IGNORECASE)
+
+
 class RemoteStore:
     """A SPARQL 1.1 server reached over HTTP: Query and Update protocols only, so any conformant server works.
 
     The server must read its default graph as the union of all named graphs (Oxigraph: ``--union-default-graph``;
-    Virtuoso and Fuseki have the same option), which is the one dialect setting poems-kg relies on.
+    Virtuoso does by default). What differs on Virtuoso (``dialect="virtuoso"``) is handled here and only here: a
+    CONSTRUCT asks for N-Triples alone (it would answer a table), an ASK answered as a one-cell table becomes a
+    boolean, its system graphs stay out of counts and dumps, and long or blank-node insertions are split into
+    statements it accepts (``diff_update``).
     """
 
     def __init__(self, query_url: str, update_url: str | None = None, auth: tuple[str, str] | None = None,
-                 timeout_s: float = 60.0, graph_store_url: str | None = None) -> None:
+                 timeout_s: float = 60.0, graph_store_url: str | None = None, dialect: str = "standard") -> None:
         self.query_url, self.update_url = query_url, update_url or query_url
-        self.graph_store_url = graph_store_url
+        self.graph_store_url, self.dialect = graph_store_url, dialect
         self.client = httpx.Client(auth=auth, timeout=timeout_s)
 
     @classmethod
@@ -135,7 +150,7 @@ class RemoteStore:
         assert settings.sparql_endpoint, "POEMS_KG_SPARQL_ENDPOINT is not set"
         auth = (settings.sparql_user, settings.sparql_password or "") if settings.sparql_user else None
         return cls(settings.sparql_endpoint, settings.sparql_update_endpoint, auth,
-                   graph_store_url=settings.sparql_graph_store_endpoint)
+                   graph_store_url=settings.sparql_graph_store_endpoint, dialect=settings.sparql_dialect)
 
     def _post(self, url: str, data: dict[str, str | list[str]], accept: str) -> httpx.Response:
         try:
@@ -156,10 +171,21 @@ class RemoteStore:
             data["default-graph-uri"] = default_graph
         if named_graphs:
             data["named-graph-uri"] = named_graphs
-        response = self._post(self.query_url, data, "application/sparql-results+json, application/n-triples;q=0.9")
+        virtuoso = self.dialect == "virtuoso"
+        accept = "application/sparql-results+json, application/n-triples;q=0.9"
+        if virtuoso and mentions(GRAPH_FORMS, sparql):
+            accept = "application/n-triples"
+        response = self._post(self.query_url, data, accept)
         if response.headers.get("content-type", "").startswith("application/n-triples"):
-            return [q.triple for q in parse(response.content, format=RdfFormat.N_TRIPLES)]
-        return parse_query_results(response.content, format=QueryResultsFormat.JSON)
+            triples = [q.triple for q in parse(response.content, format=RdfFormat.N_TRIPLES)]
+            return [Triple(t.subject, t.predicate, _canonical(t.object)) for t in triples] if virtuoso else triples
+        body = _virtuoso_results(response.content) if virtuoso else response.content
+        result = parse_query_results(body, format=QueryResultsFormat.JSON)
+        if virtuoso and isinstance(result, QuerySolutions) and [v.value for v in result.variables] == ["__ASK_RETVAL"]:
+            answer = any(boolean(row[0].value) for row in result)  # type: ignore[union-attr]
+            return parse_query_results(b'{"head": {}, "boolean": %s}' % str(answer).lower().encode(),
+                                       format=QueryResultsFormat.JSON)
+        return result
 
     def update(self, sparql: str) -> None:
         """Run a SPARQL update on the server."""
@@ -171,7 +197,7 @@ class RemoteStore:
 
     def replace(self, removed: Iterable[Quad], added: Iterable[Quad]) -> None:
         """Remove and add quads with one update request (one transaction on the server)."""
-        self.update(diff_update(list(removed), list(added)))
+        self.update(diff_update(list(removed), list(added), virtuoso=self.dialect == "virtuoso"))
 
     def append_to_graph(self, triples: list[Triple], graph: str) -> None:
         """Add triples to one named graph: a Graph Store Protocol POST when configured (fast), else ``INSERT DATA``."""
@@ -187,23 +213,90 @@ class RemoteStore:
         if not response.is_success:
             raise RemoteStoreError(f"{self.graph_store_url} answered {response.status_code}: {response.text.strip()[:300]}")
 
+    def _ours(self) -> str:
+        """A filter on ``?g`` that leaves out the server's own system graphs."""
+        if self.dialect != "virtuoso":
+            return ""
+        return "FILTER(?g NOT IN (" + ", ".join(f"<{g}>" for g in VIRTUOSO_SYSTEM_GRAPHS) + "))"
+
     def dump(self, fmt: RdfFormat) -> bytes:
         """Every quad of every named graph, serialized."""
-        rows = self.query("SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+        rows = self.query(f"SELECT ?s ?p ?o ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {self._ours()} }}")
         assert isinstance(rows, QuerySolutions)
         quads = [Quad(r["s"], r["p"], r["o"], r["g"]) for r in rows]  # type: ignore[arg-type]
         return serialize(quads, format=fmt) or b""
 
     def __len__(self) -> int:
-        rows = select_rows(self.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"))
+        rows = select_rows(self.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {self._ours()} }}"))
         return int(rows[0]["n"])
 
 
-def diff_update(removed: list[Quad], added: list[Quad]) -> str:
-    """One SPARQL update request that deletes ``removed`` and inserts ``added``."""
-    parts = [f"DELETE DATA {{\n{data_block(removed)}\n}}"] if removed else []
-    parts += [f"INSERT DATA {{\n{data_block(added)}\n}}"] if added else []
+def _virtuoso_results(body: bytes) -> bytes:
+    """Virtuoso's JSON results made standard: valid blank node labels, canonical booleans.
+
+    It labels blank nodes ``nodeID://b10006`` (here ``b10006``) and answers booleans as ``1`` and ``0``.
+    """
+    data = json.loads(body)
+    for row in data.get("results", {}).get("bindings", []):
+        for term in row.values():
+            if term.get("type") == "bnode":
+                term["value"] = re.sub(r"[^A-Za-z0-9]", "", term["value"].removeprefix("nodeID://"))
+            elif term.get("datatype") == XSD_BOOLEAN:
+                term["value"] = "true" if term["value"] in ("1", "true") else "false"
+    return json.dumps(data).encode()
+
+
+def _canonical(term: Any) -> Any:
+    """A Virtuoso boolean (``"1"^^xsd:boolean``) in its canonical form; any other term as it is."""
+    if isinstance(term, Literal) and term.datatype.value == XSD_BOOLEAN:
+        return Literal("true" if term.value in ("1", "true") else "false", datatype=term.datatype)
+    return term
+
+
+def diff_update(removed: list[Quad], added: list[Quad], *, virtuoso: bool = False) -> str:
+    """One SPARQL update request that deletes ``removed`` and inserts ``added``.
+
+    Virtuoso turns each statement into SQL of bounded length and refuses blank nodes in ``INSERT DATA``: for it the
+    data go in statements of at most 500 quads, and quads with blank nodes in ``INSERT {...} WHERE {}`` statements,
+    the quads that share a blank node in the same statement (each statement mints its own blank nodes).
+    """
+    if not virtuoso:
+        parts = [f"DELETE DATA {{\n{data_block(removed)}\n}}"] if removed else []
+        parts += [f"INSERT DATA {{\n{data_block(added)}\n}}"] if added else []
+        return " ;\n".join(parts)
+    plain = [q for q in added if not _blank(q)]
+    parts = [f"DELETE DATA {{\n{data_block(removed[i:i + 500])}\n}}" for i in range(0, len(removed), 500)]
+    parts += [f"INSERT DATA {{\n{data_block(plain[i:i + 500])}\n}}" for i in range(0, len(plain), 500)]
+    parts += [f"INSERT {{\n{data_block(chunk)}\n}} WHERE {{}}" for chunk in _blank_groups([q for q in added if _blank(q)])]
     return " ;\n".join(parts)
+
+
+def _blank(quad: Quad) -> bool:
+    return isinstance(quad.subject, BlankNode) or isinstance(quad.object, BlankNode)
+
+
+def _blank_groups(quads: list[Quad], size: int = 40) -> list[list[Quad]]:
+    """Quads that share blank nodes, grouped together, packed into chunks of about ``size`` quads."""
+    parent: dict[BlankNode, BlankNode] = {}
+
+    def root(node: BlankNode) -> BlankNode:
+        while parent.setdefault(node, node) != node:
+            node = parent[node]
+        return node
+
+    for q in quads:
+        nodes = [t for t in (q.subject, q.object) if isinstance(t, BlankNode)]
+        for other in nodes[1:]:
+            parent[root(other)] = root(nodes[0])
+    groups: dict[BlankNode, list[Quad]] = defaultdict(list)
+    for q in quads:
+        groups[root(next(t for t in (q.subject, q.object) if isinstance(t, BlankNode)))].append(q)
+    chunks: list[list[Quad]] = [[]]
+    for group in groups.values():
+        if chunks[-1] and len(chunks[-1]) + len(group) > size:
+            chunks.append([])
+        chunks[-1].extend(group)
+    return [c for c in chunks if c]
 
 
 def data_block(quads: Iterable[Quad]) -> str:

@@ -19,7 +19,7 @@ from pyoxigraph import RdfFormat
 from api.app import create_app
 from kg.build import Build, build
 from kg.settings import DEFAULT_BASE_IRI, PACKAGE_ROOT, Settings
-from kg.store import KGStore, OxigraphStore, RemoteStore
+from kg.store import KGStore, OxigraphStore, RemoteStore, select_rows
 
 KG_DIR = PACKAGE_ROOT / "kg"
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -70,6 +70,75 @@ def oxigraph_server_process(folder: Path) -> Iterator[str]:
         process.wait(timeout=30)
 
 
+VIRTUOSO_INI = """[Database]
+DatabaseFile = {folder}/virtuoso.db
+ErrorLogFile = {folder}/virtuoso.log
+LockFile = {folder}/virtuoso.lck
+TransactionFile = {folder}/virtuoso.trx
+xa_persistent_file = {folder}/virtuoso.pxa
+TempStorage = TempDatabase
+[TempDatabase]
+DatabaseFile = {folder}/virtuoso-temp.db
+TransactionFile = {folder}/virtuoso-temp.trx
+[Parameters]
+ServerPort = {sql_port}
+DirsAllowed = ., {folder}
+NumberOfBuffers = 20000
+MaxDirtyBuffers = 15000
+[HTTPServer]
+ServerPort = {http_port}
+ServerRoot = {folder}
+ServerThreads = 8
+[SPARQL]
+ResultSetMaxRows = 1000000
+MaxQueryExecutionTime = 60
+"""
+
+
+@contextmanager
+def virtuoso_server_process(folder: Path) -> Iterator[str]:
+    """Virtuoso open source (Debian package virtuoso-opensource-7-bin) on free loopback ports; yields its SPARQL URL.
+
+    The second server of the remote backend, in the optional target ``make test-virtuoso``. SPARQL Update is granted
+    to its anonymous account, as a deployment behind poems-kg would grant it to poems-kg's account.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    sql_port, http_port = free_port(), free_port()
+    (folder / "virtuoso.ini").write_text(VIRTUOSO_INI.format(folder=folder, sql_port=sql_port, http_port=http_port))
+    process = subprocess.Popen(["virtuoso-t", "-f", "-c", str(folder / "virtuoso.ini")], cwd=folder,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{http_port}/sparql"
+    try:
+        wait_until_up(process, url + "?query=ASK%7B%7D", "Virtuoso", 60)
+        subprocess.run(["isql-vt", str(sql_port), "dba", "dba",
+                        "exec=GRANT SPARQL_UPDATE TO \"SPARQL\"; DB.DBA.RDF_DEFAULT_USER_PERMS_SET('nobody', 7);"],
+                       check=True, capture_output=True, timeout=60)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def emptied(remote: RemoteStore, seed: Build) -> RemoteStore:
+    """``remote`` holding the seed alone (the server's own system graphs, if any, stay)."""
+    for row in select_rows(remote.query(f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {remote._ours()} }}")):
+        remote.update(f"DROP SILENT GRAPH <{row['g']}>")
+    remote.load(seed.quads)
+    return remote
+
+
+@pytest.fixture(scope="session")
+def virtuoso_server(tmp_path_factory: pytest.TempPathFactory, seed: Build) -> Iterator[RemoteStore]:
+    """The remote backend on Virtuoso, holding the seed."""
+    with virtuoso_server_process(tmp_path_factory.mktemp("virtuoso")) as url:
+        yield emptied(RemoteStore(url, url, dialect="virtuoso"), seed)
+
+
+# The servers every API test runs on; Virtuoso only in the optional target (make test-virtuoso).
+BACKENDS = ["embedded", "oxigraph-server", *(["virtuoso"] if os.environ.get("POEMS_KG_TEST_VIRTUOSO") else [])]
+SERVERS = {"oxigraph-server": "oxigraph", "virtuoso": "virtuoso"}
+
+
 @pytest.fixture(scope="session")
 def oxigraph_server(tmp_path_factory: pytest.TempPathFactory, seed: Build) -> Iterator[RemoteStore]:
     """The remote backend: an Oxigraph server holding the seed, reached through ``RemoteStore``."""
@@ -86,17 +155,21 @@ def scratch_oxigraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Remot
         yield RemoteStore(url + "/query", url + "/update")
 
 
-@pytest.fixture(params=["embedded", "oxigraph-server"])
+@pytest.fixture(scope="module")
+def scratch_virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RemoteStore]:
+    """A Virtuoso server of its own for the tests of one module that write to it."""
+    with virtuoso_server_process(tmp_path_factory.mktemp("scratch-virtuoso")) as url:
+        yield RemoteStore(url, url, dialect="virtuoso")
+
+
+@pytest.fixture(params=BACKENDS)
 def writable_store(request: pytest.FixtureRequest, seed: Build) -> KGStore:
-    """A store holding the seed that a test may write to: embedded, and a real Oxigraph server (reset for each test)."""
+    """A store holding the seed that a test may write to: embedded, and real servers (reset for each test)."""
     if request.param == "embedded":
         store = OxigraphStore()
         store.load(seed.quads)
         return store
-    remote: RemoteStore = request.getfixturevalue("scratch_oxigraph")
-    remote.update("CLEAR ALL")
-    remote.load(seed.quads)
-    return remote
+    return emptied(request.getfixturevalue(f"scratch_{SERVERS[request.param]}"), seed)
 
 
 # Bearer tokens of the write tests: name -> (scope, token); the server gets only their hashes.
@@ -116,12 +189,12 @@ def contents(store: KGStore) -> set[str]:
     return set(store.dump(RdfFormat.N_QUADS).decode().splitlines())
 
 
-@pytest.fixture(scope="session", params=["embedded", "oxigraph-server"])
+@pytest.fixture(scope="session", params=BACKENDS)
 def api_store(request: pytest.FixtureRequest, store: OxigraphStore) -> KGStore:
-    """The store behind the API tests: every API test runs on the embedded store and on a real Oxigraph server."""
+    """The store behind the API tests: every API test runs on the embedded store and on real servers."""
     if request.param == "embedded":
         return store
-    remote: RemoteStore = request.getfixturevalue("oxigraph_server")
+    remote: RemoteStore = request.getfixturevalue(f"{SERVERS[request.param]}_server")
     return remote
 
 

@@ -1,12 +1,14 @@
 """poems-kg on an existing SPARQL server: configured by settings alone, it fills an empty server and serves from it."""
 
+import os
 from pathlib import Path
 
 import httpx
+import pytest
 from rdflib import RDFS, Graph, Literal, URIRef
 
 from kg.store import RemoteStore
-from tests.conftest import oxigraph_server_process, running_server
+from tests.conftest import oxigraph_server_process, running_server, virtuoso_server_process
 
 
 def test_serve_on_an_oxigraph_server(tmp_path: Path) -> None:
@@ -21,3 +23,15 @@ def test_serve_on_an_oxigraph_server(tmp_path: Path) -> None:
         assert (URIRef("http://purl.obolibrary.org/obo/MONDO_0017364"), RDFS.label, Literal("POEMS syndrome", lang="en")) in graph
         bad = httpx.get(url + "/sparql", params={"query": "SELECT ?s WHERE { ?s ?p }"})
         assert bad.status_code == 400 and "malformed query" in bad.json()["detail"]
+
+
+@pytest.mark.skipif(not os.environ.get("POEMS_KG_TEST_VIRTUOSO"), reason="optional target: make test-virtuoso")
+def test_serve_on_virtuoso(tmp_path: Path) -> None:
+    with virtuoso_server_process(tmp_path / "virtuoso") as virtuoso, \
+            running_server(tmp_path, sparql_endpoint=virtuoso, sparql_dialect="virtuoso", reason_on_start="false") as url:
+        held = len(RemoteStore(virtuoso, dialect="virtuoso"))
+        assert held > 1500, "the empty server was filled with the built KG"
+        graph = Graph().parse(url + "/entity/MONDO:0017364")
+        assert (URIRef("http://purl.obolibrary.org/obo/MONDO_0017364"), RDFS.label, Literal("POEMS syndrome", lang="en")) in graph
+        ask = httpx.get(url + "/sparql", params={"query": "ASK { ?s ?p ?o }"}, headers={"Accept": "application/sparql-results+json"})
+        assert ask.json()["boolean"] is True

@@ -16,7 +16,7 @@ from kg.queries import example_queries
 from kg.settings import Settings
 from kg.store import KGStore, OxigraphStore
 
-COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+COUNT = 'SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } FILTER(STRSTARTS(STR(?g), "https://w3id.org/poems-kg/")) }'
 
 
 @pytest.fixture(scope="module")

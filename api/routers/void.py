@@ -72,8 +72,8 @@ def void_graph(request: Request, store: KGStore, ns: Namespaces) -> Graph:
     g.add((dataset, DCTERMS.modified, Literal(request.app.state.loaded_at.date().isoformat(), datatype=XSD.date)))
     g.add((dataset, VOID.uriSpace, Literal(ns.base)))
     g.add((dataset, VOID.sparqlEndpoint, URIRef(ns.base + "sparql")))
-    for key, prop in (("triples", VOID.triples), ("entities", VOID.entities), ("classes", VOID.classes),
-                      ("properties", VOID.properties)):
+    g.add((dataset, VOID.triples, Literal(len(store))))
+    for key, prop in (("entities", VOID.entities), ("classes", VOID.classes), ("properties", VOID.properties)):
         g.add((dataset, prop, Literal(int(stats[key]))))
     g.add((dataset, VOID.documents, Literal(int(stats["claims"]))))
     for vocabulary in ("https://w3id.org/biolink/vocab/", "http://www.nanopub.org/nschema#", "http://www.w3.org/ns/oa#",
