@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+from pyoxigraph import QueryTriples, Triple
+
 from kg.namespaces import Namespaces
 from kg.store import KGStore, QueryResult
 
@@ -22,3 +24,13 @@ def run_query(store: KGStore, ns: Namespaces, name: str, *, literals: dict[str, 
     for placeholder, bound in iris.items():
         text = text.replace(placeholder, " ".join(f"<{iri}>" for iri in ([bound] if isinstance(bound, str) else bound)))
     return store.query(text)
+
+
+def run_construct(store: KGStore, ns: Namespaces, name: str, **iris: str | list[str]) -> list[Triple]:
+    """Run a CONSTRUCT or DESCRIBE query file; its triples read to the end here.
+
+    pyoxigraph's result iterators may only be dropped by the thread that made them, so none leaves this function.
+    """
+    result = run_query(store, ns, name, literals=None, **iris)
+    assert isinstance(result, QueryTriples | list), f"{name} is not a CONSTRUCT or DESCRIBE query"
+    return list(result)

@@ -49,14 +49,17 @@ def answer(store: KGStore, request: QueryRequest, max_bytes: int) -> tuple[str, 
     try:
         result = store.query(request.query, default_graph=list(request.default_graphs) or None,
                              named_graphs=list(request.named_graphs) or None)
-        if isinstance(result, QueryTriples | list):
-            choice = negotiate(request.accept, dict(GRAPH_TYPES), "text/turtle")
-            assert isinstance(choice.format, RdfFormat)
-            body = serialize(result, format=choice.format) or b""
-        else:
-            choice = negotiate(request.accept, dict(RESULT_TYPES), "application/sparql-results+json")
-            assert isinstance(choice.format, QueryResultsFormat)
-            body = result.serialize(format=choice.format) or b""
+        try:
+            if isinstance(result, QueryTriples | list):
+                choice = negotiate(request.accept, dict(GRAPH_TYPES), "text/turtle")
+                assert isinstance(choice.format, RdfFormat)
+                body = serialize(result, format=choice.format) or b""
+            else:
+                choice = negotiate(request.accept, dict(RESULT_TYPES), "application/sparql-results+json")
+                assert isinstance(choice.format, QueryResultsFormat)
+                body = result.serialize(format=choice.format) or b""
+        finally:
+            del result  # pyoxigraph's result iterators must be dropped by the thread that made them, not by the error handler
     except SyntaxError as exc:
         raise QueryError(400, f"malformed query: {exc}") from None
     except NotAcceptableError as exc:

@@ -6,8 +6,12 @@ import os
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 
 import httpx
@@ -15,6 +19,7 @@ import psutil
 from pyoxigraph import QuerySolutions
 
 from bench.sparql import BIN, _port
+from kg.bulk import BATCH
 from kg.store import KGStore, OxigraphStore, RemoteStore
 
 GRAPH = "https://w3id.org/poems-kg/graph/import/generated"
@@ -86,6 +91,33 @@ def _query_medians(store: KGStore, mix: dict[str, str], repeat: int) -> dict[str
     return out
 
 
+@contextmanager
+def oxigraph_server(folder: Path) -> Iterator[tuple[str, psutil.Process]]:
+    """An Oxigraph server over a new folder on a free loopback port: its URL and its process."""
+    server = subprocess.Popen([str(BIN / "oxigraph"), "serve", "--location", str(folder), "--bind", f"127.0.0.1:{(port := _port())}",
+                               "--union-default-graph"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            try:
+                if httpx.get(url + "/query", params={"query": "ASK {}"}).is_success:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield url, psutil.Process(server.pid)
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def post_lines(url: str, graph: str, path: Path) -> None:
+    """The reference for the server target: POST an N-Triples file as it is, ``BATCH`` lines a Graph Store request."""
+    with httpx.Client(timeout=None) as client, path.open("rb") as lines:
+        while chunk := b"".join(islice(lines, BATCH)):
+            client.post(url, params={"graph": graph}, content=chunk,
+                        headers={"Content-Type": "application/n-triples"}).raise_for_status()
+
+
 def load(n_triples: int, repeat: int) -> None:
     """Print load throughput and peak memory per target, then query medians at that size."""
     work = Path(tempfile.mkdtemp(prefix="poems-kg-load-"))
@@ -94,43 +126,38 @@ def load(n_triples: int, repeat: int) -> None:
         print(f"generating {n_triples:,} triples ...", flush=True)
         n = generate(data, n_triples)
         print(f"{data.stat().st_size / 2**20:,.0f} MB of N-Triples")
-        print(f"{'target':<36} {'seconds':>9} {'triples/s':>11} {'peak MB':>9}")
-        rows = []
-        seconds, peak = _timed([str(BIN / "poems-kg"), "import", str(data), "--store", str(work / "embedded"),
-                                "--graph", GRAPH], {}, [])
-        rows.append(("poems-kg import -> embedded", seconds, peak))
+        print(f"{'target':<42} {'seconds':>9} {'triples/s':>11} {'peak MB':>9} {'speed / ref':>12}")
+        rows = []  # pairs: a reference, then poems-kg doing the same
         seconds, peak = _timed([str(BIN / "oxigraph"), "load", "--location", str(work / "native"), "--file", str(data),
                                 "--graph", GRAPH], {}, [])
         rows.append(("oxigraph load (reference)", seconds, peak))
-        port = _port()
-        server = subprocess.Popen([str(BIN / "oxigraph"), "serve", "--location", str(work / "server"), "--bind",
-                                   f"127.0.0.1:{port}", "--union-default-graph"], stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            while True:
-                try:
-                    if httpx.get(url + "/query", params={"query": "ASK {}"}).is_success:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+        seconds, peak = _timed([str(BIN / "poems-kg"), "import", str(data), "--store", str(work / "embedded"),
+                                "--graph", GRAPH], {}, [])
+        rows.append(("poems-kg import -> embedded", seconds, peak))
+        with oxigraph_server(work / "raw-post") as (url, server):
+            seconds, peak = _timed([sys.executable, "-m", "bench.load", "post", url + "/store", GRAPH, str(data)], {},
+                                   [server])
+            rows.append(("raw N-Triples POSTs -> server (reference)", seconds, peak))
+        with oxigraph_server(work / "server") as (url, server):
             seconds, peak = _timed([str(BIN / "poems-kg"), "import", str(data), "--graph", GRAPH],
                                    {"POEMS_KG_SPARQL_ENDPOINT": url + "/query", "POEMS_KG_SPARQL_UPDATE_ENDPOINT": url + "/update",
-                                    "POEMS_KG_SPARQL_GRAPH_STORE_ENDPOINT": url + "/store"},
-                                   [psutil.Process(server.pid)])
+                                    "POEMS_KG_SPARQL_GRAPH_STORE_ENDPOINT": url + "/store"}, [server])
             rows.append(("poems-kg import -> server (GSP)", seconds, peak))
-            for name, seconds, peak in rows:
-                print(f"{name:<36} {seconds:>9.1f} {n / seconds:>11,.0f} {peak / 2**20:>9,.0f}")
-            print("(peak MB: the importing process, plus the server for the server target)")
+            for i, (name, seconds, peak) in enumerate(rows):
+                reference = rows[i - i % 2][1]
+                print(f"{name:<42} {seconds:>9.1f} {n / seconds:>11,.0f} {peak / 2**20:>9,.0f} {reference / seconds:>12.2f}")
+            print("(peak MB: the importing process, plus the server for the server targets; the raw POSTs send the "
+                  f"file as it is, {BATCH:,} lines a request, with no parsing: the server's own rate)")
             mix = queries(n // 5)
             embedded = _query_medians(OxigraphStore(work / "embedded"), mix, repeat)
             remote = _query_medians(RemoteStore(url + "/query"), mix, repeat)
-        finally:
-            server.terminate()
-            server.wait()
         print(f"\nqueries at {n:,} triples (median of {repeat})")
         print(f"{'query':<14} {'embedded ms':>12} {'server ms':>10} {'server/embedded':>16}")
         for name in mix:
             print(f"{name:<14} {embedded[name] * 1000:>12.1f} {remote[name] * 1000:>10.1f} {remote[name] / embedded[name]:>16.2f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":  # python -m bench.load post URL GRAPH FILE: the reference, as its own process
+    post_lines(sys.argv[2], sys.argv[3], Path(sys.argv[4]))

@@ -13,16 +13,16 @@ from dataclasses import dataclass
 from email.utils import format_datetime
 from itertools import groupby, pairwise
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
-from pyoxigraph import NamedNode, Quad, QuerySolutions, QueryTriples, RdfFormat, Triple, serialize
+from pyoxigraph import NamedNode, Quad, QuerySolutions, RdfFormat, Triple, serialize
 
 from api.deps import app_settings, get_store
 from api.jsonld import compact, context
-from api.named_queries import QUERIES, run_query
+from api.named_queries import run_construct, run_query
 from api.negotiation import FORMAT_ALIASES, NotAcceptableError, charset, negotiate
 from kg.namespaces import BIOLINK, CurieError, Namespaces
 from kg.settings import Settings
@@ -99,7 +99,10 @@ def page_path(iri: str, ns: Namespaces) -> str:
     return f"/entity/{compact}" if compact != iri else iri
 
 
-def _serialize(statements: list[Quad] | list[Triple] | QueryTriples, media_type: str, formats: dict[str, RdfFormat | None],
+Statement = TypeVar("Statement", Quad, Triple)
+
+
+def _serialize(statements: list[Statement], media_type: str, formats: dict[str, RdfFormat | None],
                ns: Namespaces) -> bytes:
     """Serialize in a stable order, so that an unchanged description keeps its ETag."""
     fmt = formats[media_type]
@@ -119,8 +122,7 @@ def _entity(request: Request, store: KGStore, settings: Settings, iri: str, name
         return RedirectResponse(f"{request.url.path}.{MEDIA_EXTENSIONS[media_type]}", status_code=303,
                                 headers={"Vary": "Accept"})
     if media_type != "text/html":
-        triples = run_query(store, ns, "describe-entity", ENTITY=iri)
-        assert isinstance(triples, QueryTriples | list)
+        triples = run_construct(store, ns, "describe-entity", ENTITY=iri)
         return _respond(request, _serialize(triples, media_type, TRIPLE_TYPES, ns), media_type)
     label = next((f["value"] for f in facts if f["predicate"].endswith("#label")), name)
     for row in claims:
@@ -199,16 +201,14 @@ def source(name: str, request: Request, store: Annotated[KGStore, Depends(get_st
     """The source's metadata and text with every quoted span linked to its claims."""
     ns = Namespaces(settings.base_iri)
     iri, _, fixed = _resolve(name, TRIPLE_TYPES, ns.source, "source")
-    described = run_query(store, ns, "describe-source", SOURCE=iri)
-    assert isinstance(described, QueryTriples | list)
-    triples = list(described)
+    triples = run_construct(store, ns, "describe-source", SOURCE=iri)
     if not triples:
         raise _not_found(f"the source <{iri}>")
     media_type = _choose(request, TRIPLE_TYPES, fixed)
     if media_type != "text/html":
         return _respond(request, _serialize(triples, media_type, TRIPLE_TYPES, ns), media_type)
     about = {t.predicate.value.rsplit("/", 1)[-1].rsplit("#", 1)[-1]: t.object.value for t in triples
-             if t.subject == NamedNode(iri)}
+             if t.subject == NamedNode(iri) and not isinstance(t.object, Triple)}
     spans = select_rows(run_query(store, ns, "source-claims", SOURCE=iri))
     html = templates.get_template("source.html").render(request=request, iri=iri, about=about,
                                                          segments=_segments(about.get("text", ""), spans, ns))
@@ -232,10 +232,9 @@ def ontology(request: Request, store: Annotated[KGStore, Depends(get_store)],
     ns = Namespaces(settings.base_iri)
     media_type = _choose(request, TRIPLE_TYPES, None)
     if media_type != "text/html":
-        result = store.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{ns.graph}ontology> {{ ?s ?p ?o }} }}")
-        assert isinstance(result, QueryTriples | list)
-        return _respond(request, _serialize(result, media_type, TRIPLE_TYPES, ns), media_type)
-    terms = [dict(r, path=page_path(r["term"], ns)) for r in select_rows(store.query(ns.rebase(QUERIES["ontology-terms"])))]
+        triples = run_construct(store, ns, "ontology-graph")
+        return _respond(request, _serialize(triples, media_type, TRIPLE_TYPES, ns), media_type)
+    terms = [dict(r, path=page_path(r["term"], ns)) for r in select_rows(run_query(store, ns, "ontology-terms"))]
     return _respond(request, templates.get_template("ontology.html").render(request=request, terms=terms).encode(), media_type)
 
 
@@ -251,7 +250,7 @@ def home(request: Request, store: Annotated[KGStore, Depends(get_store)],
          settings: Annotated[Settings, Depends(app_settings)]) -> HTMLResponse:
     """The dataset overview with links to the query page, the entities, the sources and the API docs."""
     ns = Namespaces(settings.base_iri)
-    rows = select_rows(store.query(ns.rebase(QUERIES["overview"])))
+    rows = select_rows(run_query(store, ns, "overview"))
     entities = [dict(r, path=page_path(r["entity"], ns)) for r in rows if r.get("entity")]
     sources = [dict(r, path=page_path(r["source"], ns)) for r in rows if r.get("source")]
     return templates.TemplateResponse(request, "home.html", {"entities": entities, "sources": sources})
