@@ -16,7 +16,7 @@ from kg.compile import write_dataset
 from kg.curation import CurationError
 from kg.namespaces import Namespaces
 from kg.settings import get_settings
-from kg.store import KGStore, OxigraphStore, RemoteStore
+from kg.store import KGStore, OxigraphStore, RemoteStore, RemoteStoreError
 from ontology.reason import ReasoningError, Report, reason
 from shapes.validate import ValidationError, Violation, nanopublication_quads, validate_claims, validate_dataset
 
@@ -195,7 +195,7 @@ def import_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False,
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     target: KGStore = OxigraphStore(store) if store else RemoteStore.from_settings(settings)
-    graph = graph or f"{Namespaces(settings.base_iri).graph}import/{file.name.split('.')[0]}"
+    graph = graph or Namespaces(settings.base_iri).imports + file.name.split(".")[0]
     with Progress(*Progress.get_default_columns(), DownloadColumn(), console=err) as bar:
         task = bar.add_task(f"importing {file.name}", total=file.stat().st_size)
         try:
@@ -273,14 +273,14 @@ def serve(host: str | None = typer.Option(None, help="Interface (default from se
     """Serve SPARQL and the web interfaces with uvicorn."""
     import uvicorn
 
-    from api.app import create_app
+    from api.app import create_app, open_store
 
     settings = get_settings()
     if store:
         settings = settings.model_copy(update={"store_path": store})
     try:
-        application = create_app(settings)
-    except CurationError as exc:
+        application = create_app(settings, store=open_store(settings))
+    except (CurationError, ReasoningError, RemoteStoreError) as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
     uvicorn.run(application, host=host or settings.host, port=port or settings.port)

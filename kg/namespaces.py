@@ -99,6 +99,11 @@ class Namespaces:
         return self.base + "graph/"
 
     @property
+    def imports(self) -> str:
+        """Namespace of the graphs that hold imported ontologies (``poems-kg import``): queryable, never re-published."""
+        return self.graph + "import/"
+
+    @property
     def ontology(self) -> str:
         """IRI of the project's ontology."""
         return self.base + "ontology"

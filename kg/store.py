@@ -48,8 +48,8 @@ class KGStore(Protocol):
     def update(self, sparql: str) -> None:
         """Run a SPARQL update."""
 
-    def dump(self, fmt: RdfFormat) -> bytes:
-        """Serialize the whole dataset."""
+    def dump(self, fmt: RdfFormat, *, without: str | None = None) -> bytes:
+        """Serialize the whole dataset; with ``without``, leave out the named graphs whose IRI starts with it."""
 
     def __len__(self) -> int:
         """Number of quads."""
@@ -104,9 +104,12 @@ class OxigraphStore:
         """Run a SPARQL update (atomic in Oxigraph)."""
         self._store.update(sparql)
 
-    def dump(self, fmt: RdfFormat) -> bytes:
-        """Serialize all quads."""
-        return self._store.dump(format=fmt) or b""
+    def dump(self, fmt: RdfFormat, *, without: str | None = None) -> bytes:
+        """Serialize all quads, or those of every graph but the ones whose IRI starts with ``without``."""
+        if without is None:
+            return self._store.dump(format=fmt) or b""
+        kept = [DefaultGraph(), *(g for g in self._store.named_graphs() if not g.value.startswith(without))]
+        return serialize((q for g in kept for q in self._store.quads_for_pattern(None, None, None, g)), format=fmt) or b""
 
     def flush(self) -> None:
         """Make on-disk writes durable."""
@@ -124,8 +127,12 @@ class RemoteStoreError(OSError):
 # Virtuoso keeps its own metadata as RDF graphs in every dataset; poems-kg's counts and dumps leave them out.
 VIRTUOSO_SYSTEM_GRAPHS = ("http://www.openlinksw.com/schemas/virtrdf#", "http://www.w3.org/ns/ldp#",
                           "http://localuriqaserver/sparql")
+VIRTUOSO_INSERT_BATCH = 10_000
 XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
 GRAPH_FORMS = re.compile(r"\b(CONSTRUCT|DESCRIBE)\b", re.IGNORECASE)
+# One statement of a named graph (IRIs only, so that it can be asked back), and whether the default graph has it.
+SOME_NAMED_STATEMENT = "SELECT ?s ?p ?o WHERE {{ GRAPH ?g {{ ?s ?p ?o FILTER(isIRI(?s) && isIRI(?o)) }} {ours} }} LIMIT 1"
+IN_DEFAULT_GRAPH = "ASK {{ <{s}> <{p}> <{o}> }}"
 
 
 class RemoteStore:
@@ -200,9 +207,15 @@ class RemoteStore:
         self.update(diff_update(list(removed), list(added), virtuoso=self.dialect == "virtuoso"))
 
     def append_to_graph(self, triples: list[Triple], graph: str) -> None:
-        """Add triples to one named graph: a Graph Store Protocol POST when configured (fast), else ``INSERT DATA``."""
+        """Add triples to one named graph: a Graph Store Protocol POST when configured (fast), else ``INSERT DATA``.
+
+        Virtuoso refuses an update request over 10 MB, so for it ``INSERT DATA`` goes in requests of
+        ``VIRTUOSO_INSERT_BATCH`` triples (about 1.3 MB for a typical ontology).
+        """
         if not self.graph_store_url:
-            self.load(Quad(t.subject, t.predicate, t.object, NamedNode(graph)) for t in triples)
+            batch = VIRTUOSO_INSERT_BATCH if self.dialect == "virtuoso" else max(len(triples), 1)
+            for i in range(0, len(triples), batch):
+                self.load(Quad(t.subject, t.predicate, t.object, NamedNode(graph)) for t in triples[i:i + batch])
             return
         try:
             response = self.client.post(self.graph_store_url, params={"graph": graph},
@@ -213,15 +226,28 @@ class RemoteStore:
         if not response.is_success:
             raise RemoteStoreError(f"{self.graph_store_url} answered {response.status_code}: {response.text.strip()[:300]}")
 
+    def check_union_default_graph(self) -> None:
+        """Fail unless the server reads its default graph as the union of its named graphs, as every query here assumes.
+
+        Two small queries: a statement of some named graph, then whether a query without ``GRAPH`` sees it.
+        """
+        rows = select_rows(self.query(SOME_NAMED_STATEMENT.format(ours=self._ours())))
+        if rows and not self.query(IN_DEFAULT_GRAPH.format(**rows[0])):
+            raise RemoteStoreError(
+                f"{self.query_url} does not read its default graph as the union of its named graphs, so no query would "
+                "see the knowledge graph; configure the server so (Oxigraph: serve --union-default-graph; Jena Fuseki: "
+                "tdb2:unionDefaultGraph true on the dataset)")
+
     def _ours(self) -> str:
         """A filter on ``?g`` that leaves out the server's own system graphs."""
         if self.dialect != "virtuoso":
             return ""
         return "FILTER(?g NOT IN (" + ", ".join(f"<{g}>" for g in VIRTUOSO_SYSTEM_GRAPHS) + "))"
 
-    def dump(self, fmt: RdfFormat) -> bytes:
-        """Every quad of every named graph, serialized."""
-        rows = self.query(f"SELECT ?s ?p ?o ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {self._ours()} }}")
+    def dump(self, fmt: RdfFormat, *, without: str | None = None) -> bytes:
+        """Every quad of every named graph (but those whose IRI starts with ``without``), serialized."""
+        leave_out = f"FILTER(!STRSTARTS(STR(?g), {json.dumps(without)}))" if without else ""
+        rows = self.query(f"SELECT ?s ?p ?o ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {self._ours()} {leave_out} }}")
         assert isinstance(rows, QuerySolutions)
         quads = [Quad(r["s"], r["p"], r["o"], r["g"]) for r in rows]  # type: ignore[arg-type]
         return serialize(quads, format=fmt) or b""

@@ -52,14 +52,15 @@ def wait_until_up(process: subprocess.Popen[bytes], url: str, what: str, seconds
 
 
 @contextmanager
-def oxigraph_server_process(folder: Path) -> Iterator[str]:
+def oxigraph_server_process(folder: Path, union_default_graph: bool = True) -> Iterator[str]:
     """A real Oxigraph server (the `oxigraph` package) on a free loopback port over ``folder``; yields its URL.
 
     A server is needed because the remote backend speaks the SPARQL 1.1 protocols over HTTP to a separate process.
     """
     port = free_port()
+    union = ["--union-default-graph"] if union_default_graph else []
     process = subprocess.Popen([str(Path(sys.executable).parent / "oxigraph"), "serve", "--location", str(folder),
-                                "--bind", f"127.0.0.1:{port}", "--union-default-graph", "--timeout-s", "30"],
+                                "--bind", f"127.0.0.1:{port}", *union, "--timeout-s", "30"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -152,14 +153,14 @@ def oxigraph_server(tmp_path_factory: pytest.TempPathFactory, seed: Build) -> It
 def scratch_oxigraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RemoteStore]:
     """An Oxigraph server of its own for the tests of one module that write to it."""
     with oxigraph_server_process(tmp_path_factory.mktemp("scratch-oxigraph")) as url:
-        yield RemoteStore(url + "/query", url + "/update")
+        yield RemoteStore(url + "/query", url + "/update", graph_store_url=url + "/store")
 
 
 @pytest.fixture(scope="module")
 def scratch_virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RemoteStore]:
     """A Virtuoso server of its own for the tests of one module that write to it."""
     with virtuoso_server_process(tmp_path_factory.mktemp("scratch-virtuoso")) as url:
-        yield RemoteStore(url, url, dialect="virtuoso")
+        yield RemoteStore(url, url, dialect="virtuoso", graph_store_url=url + "-graph-crud")
 
 
 @pytest.fixture(params=BACKENDS)
@@ -169,6 +170,12 @@ def writable_store(request: pytest.FixtureRequest, seed: Build) -> KGStore:
         store = OxigraphStore()
         store.load(seed.quads)
         return store
+    return emptied(request.getfixturevalue(f"scratch_{SERVERS[request.param]}"), seed)
+
+
+@pytest.fixture(params=[backend for backend in BACKENDS if backend in SERVERS])
+def server_store(request: pytest.FixtureRequest, seed: Build) -> RemoteStore:
+    """A real server holding the seed that a test may write to (reset for each test), Graph Store Protocol configured."""
     return emptied(request.getfixturevalue(f"scratch_{SERVERS[request.param]}"), seed)
 
 

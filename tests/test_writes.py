@@ -1,10 +1,12 @@
 """Curation writes through /api/v1: authenticated, validated, transactional, recorded; rejected writes change nothing."""
 
+import gzip
 import json
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from rdflib import Graph, URIRef
 
 from api.app import create_app
 from kg.settings import Settings
@@ -38,6 +40,20 @@ def test_a_written_claim_is_served_everywhere_with_its_provenance(write_client: 
           <{iri}> prov:wasAttributedTo ?agent ; prov:generatedAtTime ?when ; <https://w3id.org/poems-kg/id/writeAction> ?action .
           ?agent rdfs:label ?who }} }}"""))
     assert record["who"] == "writer" and record["action"] == "create" and record["when"].startswith("20")
+
+
+def test_dumps_and_void_follow_a_write(write_client: TestClient) -> None:
+    def published() -> tuple[str, int]:
+        dump = gzip.decompress(write_client.get("/dumps/dataset.nq.gz").content).decode()
+        void = Graph().parse(data=write_client.get("/void", headers={"Accept": "text/turtle"}).text, format="turtle")
+        return dump, int(void.value(URIRef("https://w3id.org/poems-kg/void#dataset"), URIRef("http://rdfs.org/ns/void#triples")))
+
+    dump, size = published()  # the dumps are made before the write
+    assert size == dump.count("\n")
+    iri = write_client.post("/api/v1/claims", json=claim(), headers=WRITER).json()["iri"]
+    dump_after, size_after = published()
+    assert f"<{iri}#assertion>" in dump_after and iri not in dump
+    assert size_after == dump_after.count("\n") > size
 
 
 def test_supersede_adds_a_correction_and_keeps_the_old_claim(write_client: TestClient) -> None:

@@ -1,10 +1,5 @@
 """The dataset itself: its VoID description (``/void``) and gzip-compressed dumps (``/dumps/``)."""
 
-import gzip
-import hashlib
-import tempfile
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
@@ -14,7 +9,8 @@ from rdflib import RDF, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, XSD
 
 from api.deps import app_settings, get_store
-from api.named_queries import QUERIES
+from api.dumps import DUMP_FORMATS, dumps
+from api.named_queries import run_query
 from api.negotiation import GRAPH_TYPES, NotAcceptableError, charset, negotiate
 from api.routers.linked_data import templates
 from kg.compile import LICENSE
@@ -26,37 +22,9 @@ router = APIRouter(tags=["dataset"])
 VOID = Namespace("http://rdfs.org/ns/void#")
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
 SPDX = Namespace("http://spdx.org/rdf/terms#")
-DUMP_FORMATS = {"dataset.trig.gz": (RdfFormat.TRIG, "application/trig"),
-                "dataset.nq.gz": (RdfFormat.N_QUADS, "application/n-quads"),
-                "dataset.jsonld.gz": (RdfFormat.JSON_LD, "application/ld+json")}
 NAMESPACE_TITLES = {"http://purl.obolibrary.org/obo/MONDO_": "MONDO", "http://purl.obolibrary.org/obo/HP_": "HPO",
                     "http://identifiers.org/hgnc/": "HGNC", "http://purl.obolibrary.org/obo/GO_": "GO",
                     "http://purl.obolibrary.org/obo/CL_": "CL"}
-
-
-@dataclass(frozen=True)
-class Dump:
-    """One compressed dump file."""
-
-    name: str
-    path: Path
-    media_type: str
-    size: int
-    sha256: str
-
-
-def dumps(request: Request, store: KGStore) -> dict[str, Dump]:
-    """The dumps of the loaded store, written once per process into a temporary folder."""
-    if getattr(request.app.state, "dumps", None) is None:
-        folder = Path(tempfile.mkdtemp(prefix="poems-kg-dumps-"))
-        made = {}
-        for name, (fmt, media_type) in DUMP_FORMATS.items():
-            path = folder / name
-            path.write_bytes(gzip.compress(store.dump(fmt), mtime=0))
-            made[name] = Dump(name, path, media_type, path.stat().st_size, hashlib.sha256(path.read_bytes()).hexdigest())
-        request.app.state.dumps = made
-    result: dict[str, Dump] = request.app.state.dumps
-    return result
 
 
 def void_graph(request: Request, store: KGStore, ns: Namespaces) -> Graph:
@@ -65,21 +33,22 @@ def void_graph(request: Request, store: KGStore, ns: Namespaces) -> Graph:
     g.bind("void", VOID)
     g.bind("dcat", DCAT)
     dataset = URIRef(ns.base + "void#dataset")
-    stats = select_rows(store.query(QUERIES["void-stats"]))[0]
+    stats = select_rows(run_query(store, ns, "void-stats"))[0]
+    published = dumps(request, store)
     g.add((dataset, RDF.type, VOID.Dataset))
     g.add((dataset, DCTERMS.title, Literal("poems-kg: curated claims about the cause of POEMS syndrome", lang="en")))
     g.add((dataset, DCTERMS.license, URIRef(LICENSE)))
     g.add((dataset, DCTERMS.modified, Literal(request.app.state.loaded_at.date().isoformat(), datatype=XSD.date)))
     g.add((dataset, VOID.uriSpace, Literal(ns.base)))
     g.add((dataset, VOID.sparqlEndpoint, URIRef(ns.base + "sparql")))
-    g.add((dataset, VOID.triples, Literal(len(store))))
+    g.add((dataset, VOID.triples, Literal(published.quads)))
     for key, prop in (("entities", VOID.entities), ("classes", VOID.classes), ("properties", VOID.properties)):
         g.add((dataset, prop, Literal(int(stats[key]))))
     g.add((dataset, VOID.documents, Literal(int(stats["claims"]))))
     for vocabulary in ("https://w3id.org/biolink/vocab/", "http://www.nanopub.org/nschema#", "http://www.w3.org/ns/oa#",
                        "http://www.w3.org/ns/prov#"):
         g.add((dataset, VOID.vocabulary, URIRef(vocabulary)))
-    for dump in dumps(request, store).values():
+    for dump in published.files.values():
         url = URIRef(ns.base + "dumps/" + dump.name)
         checksum = BNode()
         g.add((dataset, VOID.dataDump, url))
@@ -89,7 +58,7 @@ def void_graph(request: Request, store: KGStore, ns: Namespaces) -> Graph:
         g.add((url, SPDX.checksum, checksum))
         g.add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
         g.add((checksum, SPDX.checksumValue, Literal(dump.sha256, datatype=XSD.hexBinary)))
-    for row in select_rows(store.query(QUERIES["void-linksets"])):
+    for row in select_rows(run_query(store, ns, "void-linksets")):
         linkset, target = BNode(), BNode()
         g.add((dataset, VOID.subset, linkset))
         g.add((linkset, RDF.type, VOID.Linkset))
@@ -123,13 +92,13 @@ def void(request: Request, store: Annotated[KGStore, Depends(get_store)],
 @router.get("/dumps/", summary="The list of dumps")
 def dump_list(request: Request, store: Annotated[KGStore, Depends(get_store)]) -> HTMLResponse:
     """Links to every dump with its size and sha256."""
-    return templates.TemplateResponse(request, "dumps.html", {"dumps": list(dumps(request, store).values())})
+    return templates.TemplateResponse(request, "dumps.html", {"dumps": list(dumps(request, store).files.values())})
 
 
 @router.get("/dumps/{name}", summary="One gzip-compressed dump of the whole dataset")
 def dump_file(name: str, request: Request, store: Annotated[KGStore, Depends(get_store)]) -> FileResponse:
     """``dataset.trig.gz``, ``dataset.nq.gz`` or ``dataset.jsonld.gz``."""
-    dump = dumps(request, store).get(name)
+    dump = dumps(request, store).files.get(name)
     if dump is None:
         raise HTTPException(404, f"no dump named '{name}'; available: {', '.join(DUMP_FORMATS)}")
     return FileResponse(dump.path, media_type="application/gzip", filename=name)
