@@ -1,4 +1,7 @@
-"""The dumps of the dataset: gzip-compressed files in every dump format, made once and again after each write."""
+"""What is derived from the whole store and kept until the next write: the dumps with their VoID statistics, the size.
+
+The dumps are gzip-compressed files in every dump format; the size is the store's number of quads.
+"""
 
 import gzip
 import hashlib
@@ -12,8 +15,9 @@ from fastapi import Request
 from pyoxigraph import RdfFormat, parse, serialize
 from starlette.datastructures import State
 
+from api.named_queries import run_query
 from kg.namespaces import Namespaces
-from kg.store import KGStore
+from kg.store import KGStore, OxigraphStore, select_rows
 
 DUMP_FORMATS = {"dataset.trig.gz": (RdfFormat.TRIG, "application/trig"),
                 "dataset.nq.gz": (RdfFormat.N_QUADS, "application/n-quads"),
@@ -33,11 +37,13 @@ class Dump:
 
 @dataclass(frozen=True)
 class Dumps:
-    """The dumps of the store as it was when they were made, in every format, and the number of quads they hold."""
+    """The dumps of the store as it was when they were made, in every format, with what VoID says of them."""
 
     folder: Path
     files: dict[str, Dump]
     quads: int
+    stats: dict[str, str]  # entities, classes, properties, claims
+    linksets: list[dict[str, str]]  # space, predicate, links
 
 
 DUMPS_LOCK = threading.Lock()
@@ -47,7 +53,8 @@ def dumps(request: Request, store: KGStore) -> Dumps:
     """The dumps of the store, made on first use after start-up or a write, in a temporary folder.
 
     They hold poems-kg's own graphs; ontologies brought in with ``poems-kg import`` stay out (they are queryable, but
-    not poems-kg's to re-publish under its license). Every format is written from one read of the store.
+    not poems-kg's to re-publish under its license). Every format is written from one read of the store, and the
+    VoID statistics are counted on that same read, so they describe exactly what the dumps hold.
     """
     with DUMPS_LOCK:
         current: Dumps | None = getattr(request.app.state, "dumps", None)
@@ -60,14 +67,26 @@ def dumps(request: Request, store: KGStore) -> Dumps:
                 path = folder / name
                 path.write_bytes(gzip.compress(serialize(quads, format=fmt) or b"", mtime=0))
                 files[name] = Dump(name, path, media_type, path.stat().st_size, hashlib.sha256(path.read_bytes()).hexdigest())
-            current = request.app.state.dumps = Dumps(folder, files, len(quads))
+            snapshot = OxigraphStore()
+            snapshot.load(quads)
+            current = request.app.state.dumps = Dumps(folder, files, len(snapshot),
+                                                      select_rows(run_query(snapshot, ns, "void-stats"))[0],
+                                                      select_rows(run_query(snapshot, ns, "void-linksets")))
         return current
 
 
+def store_size(state: State, store: KGStore) -> int:
+    """The store's number of quads, imports included (a full scan, or a request to the server): counted once per write."""
+    size: int | None = getattr(state, "size", None)
+    if size is None:
+        size = state.size = len(store)
+    return size
+
+
 def forget_dumps(state: State) -> None:
-    """Delete the dumps (after a write, at shut-down); the next request makes new ones."""
+    """Forget the dumps and the size (after a write, at shut-down), deleting the files; the next request counts anew."""
     with DUMPS_LOCK:
         old: Dumps | None = getattr(state, "dumps", None)
-        state.dumps = None
+        state.dumps = state.size = None
     if old is not None:
         shutil.rmtree(old.folder, ignore_errors=True)

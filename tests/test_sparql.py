@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psutil
 import pytest
 from fastapi.testclient import TestClient
-from rdflib import Graph
+from rdflib import Graph, URIRef
 
 from api.app import create_app
 from kg.queries import example_queries
@@ -97,10 +97,11 @@ def test_service_to_outside_is_refused(client: TestClient) -> None:
     assert "SERVICE" in response.json()["detail"]
 
 
-def test_service_description_and_query_page(client: TestClient) -> None:
+def test_service_description_and_query_page(client: TestClient, api_store: KGStore) -> None:
     sd = client.get("/sparql", headers={"Accept": "text/turtle"})
     graph = Graph().parse(data=sd.text, format="turtle")
     assert any("sparql-service-description#Service" in str(o) for o in graph.objects())
+    assert [int(n) for n in graph.objects(None, URIRef("http://rdfs.org/ns/void#triples"))] == [len(api_store)]
     page = client.get("/sparql", headers={"Accept": "text/html"})
     assert page.headers["content-type"].startswith("text/html")
     assert "Mechanism chain" in page.text

@@ -43,17 +43,20 @@ def test_a_written_claim_is_served_everywhere_with_its_provenance(write_client: 
 
 
 def test_dumps_and_void_follow_a_write(write_client: TestClient) -> None:
-    def published() -> tuple[str, int]:
+    triples = URIRef("http://rdfs.org/ns/void#triples")
+
+    def published() -> tuple[str, int, int]:
         dump = gzip.decompress(write_client.get("/dumps/dataset.nq.gz").content).decode()
         void = Graph().parse(data=write_client.get("/void", headers={"Accept": "text/turtle"}).text, format="turtle")
-        return dump, int(void.value(URIRef("https://w3id.org/poems-kg/void#dataset"), URIRef("http://rdfs.org/ns/void#triples")))
+        service = Graph().parse(data=write_client.get("/sparql", headers={"Accept": "text/turtle"}).text, format="turtle")
+        return dump, int(void.value(URIRef("https://w3id.org/poems-kg/void#dataset"), triples)), int(next(service.objects(None, triples)))
 
-    dump, size = published()  # the dumps are made before the write
-    assert size == dump.count("\n")
+    dump, size, served = published()  # the dumps and counts are made before the write
+    assert size == dump.count("\n") == served
     iri = write_client.post("/api/v1/claims", json=claim(), headers=WRITER).json()["iri"]
-    dump_after, size_after = published()
+    dump_after, size_after, served_after = published()
     assert f"<{iri}#assertion>" in dump_after and iri not in dump
-    assert size_after == dump_after.count("\n") > size
+    assert size_after == dump_after.count("\n") == served_after > size
 
 
 def test_supersede_adds_a_correction_and_keeps_the_old_claim(write_client: TestClient) -> None:

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from api import writes
 from api.auth import require
 from api.deps import app_settings, get_pool, get_store
+from api.dumps import store_size
 from api.negotiation import FORMAT_ALIASES, GRAPH_TYPES, NotAcceptableError, charset, negotiate
 from api.query_pool import QueryError, QueryPool, QueryRequest, RemoteRunner
 from api.sparql_guard import uses_load, uses_service
@@ -79,9 +80,10 @@ async def _update(request: Request, update: str, settings: Settings) -> Response
 
 
 def _service_description(request: Request, store: KGStore) -> Response:
+    """The SPARQL 1.1 service description (blocking: run it in a thread)."""
     endpoint = str(request.url.replace(query=""))
     formats = ", ".join(f"<{iri}>" for iri in FORMAT_IRIS.values())
-    turtle = SD_TEMPLATE.format(endpoint=endpoint, formats=formats, triples=len(store))
+    turtle = SD_TEMPLATE.format(endpoint=endpoint, formats=formats, triples=store_size(request.app.state, store))
     choice = negotiate(request.headers.get("accept"), dict(GRAPH_TYPES), "text/turtle")
     assert isinstance(choice.format, RdfFormat)
     body = serialize(parse(turtle.encode(), format=RdfFormat.TURTLE), format=choice.format) or b""
@@ -104,7 +106,7 @@ async def sparql_get(request: Request, store: Annotated[KGStore, Depends(get_sto
         if choice.format is None:
             return templates.TemplateResponse(request, "query.html", {"examples": example_queries()},
                                               headers={"Vary": "Accept"})
-        return _service_description(request, store)
+        return await run_in_threadpool(_service_description, request, store)
     return await _answer(request, pool, settings, query, default_graph_uri, named_graph_uri)
 
 

@@ -10,13 +10,12 @@ from rdflib.namespace import DCTERMS, XSD
 
 from api.deps import app_settings, get_store
 from api.dumps import DUMP_FORMATS, dumps
-from api.named_queries import run_query
 from api.negotiation import GRAPH_TYPES, NotAcceptableError, charset, negotiate
 from api.routers.linked_data import templates
 from kg.compile import LICENSE
 from kg.namespaces import Namespaces
 from kg.settings import Settings
-from kg.store import KGStore, select_rows
+from kg.store import KGStore
 
 router = APIRouter(tags=["dataset"])
 VOID = Namespace("http://rdfs.org/ns/void#")
@@ -33,8 +32,8 @@ def void_graph(request: Request, store: KGStore, ns: Namespaces) -> Graph:
     g.bind("void", VOID)
     g.bind("dcat", DCAT)
     dataset = URIRef(ns.base + "void#dataset")
-    stats = select_rows(run_query(store, ns, "void-stats"))[0]
     published = dumps(request, store)
+    stats = published.stats
     g.add((dataset, RDF.type, VOID.Dataset))
     g.add((dataset, DCTERMS.title, Literal("poems-kg: curated claims about the cause of POEMS syndrome", lang="en")))
     g.add((dataset, DCTERMS.license, URIRef(LICENSE)))
@@ -58,7 +57,7 @@ def void_graph(request: Request, store: KGStore, ns: Namespaces) -> Graph:
         g.add((url, SPDX.checksum, checksum))
         g.add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
         g.add((checksum, SPDX.checksumValue, Literal(dump.sha256, datatype=XSD.hexBinary)))
-    for row in select_rows(run_query(store, ns, "void-linksets")):
+    for row in published.linksets:
         linkset, target = BNode(), BNode()
         g.add((dataset, VOID.subset, linkset))
         g.add((linkset, RDF.type, VOID.Linkset))
