@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.dumps import forget_dumps
+from api.dumps import forget_derived
 from api.query_pool import QueryPool, RemoteRunner
 from api.routers import api_v1, cds, fhir, graph_store, linked_data, sparql, void
 from kg import __version__
@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None, store: KGStore | None = None) -
             yield
         finally:
             await app.state.pool.close()
-            forget_dumps(app.state)
+            forget_derived(app.state)
 
     app = FastAPI(title="poems-kg", version=__version__, lifespan=lifespan,
                   description="Curated claims about the cause of POEMS syndrome: SPARQL, linked data and JSON.")

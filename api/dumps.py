@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import Request
-from pyoxigraph import RdfFormat, parse, serialize
+from pyoxigraph import RdfFormat, serialize
 from starlette.datastructures import State
 
 from api.named_queries import run_query
@@ -60,13 +60,13 @@ def dumps(request: Request, store: KGStore) -> Dumps:
         current: Dumps | None = getattr(request.app.state, "dumps", None)
         if current is None:
             ns = Namespaces(request.app.state.settings.base_iri)
-            quads = list(parse(store.dump(RdfFormat.N_QUADS, without=ns.imports), format=RdfFormat.N_QUADS))
+            quads = store.quads(without=ns.imports)
             folder = Path(tempfile.mkdtemp(prefix="poems-kg-dumps-"))
             files = {}
             for name, (fmt, media_type) in DUMP_FORMATS.items():
-                path = folder / name
-                path.write_bytes(gzip.compress(serialize(quads, format=fmt) or b"", mtime=0))
-                files[name] = Dump(name, path, media_type, path.stat().st_size, hashlib.sha256(path.read_bytes()).hexdigest())
+                body = gzip.compress(serialize(quads, format=fmt) or b"", mtime=0)
+                (folder / name).write_bytes(body)
+                files[name] = Dump(name, folder / name, media_type, len(body), hashlib.sha256(body).hexdigest())
             snapshot = OxigraphStore()
             snapshot.load(quads)
             current = request.app.state.dumps = Dumps(folder, files, len(snapshot),
@@ -83,7 +83,7 @@ def store_size(state: State, store: KGStore) -> int:
     return size
 
 
-def forget_dumps(state: State) -> None:
+def forget_derived(state: State) -> None:
     """Forget the dumps and the size (after a write, at shut-down), deleting the files; the next request counts anew."""
     with DUMPS_LOCK:
         old: Dumps | None = getattr(state, "dumps", None)

@@ -17,7 +17,7 @@ from fastapi import Request
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, parse
 
 from api.auth import Agent
-from api.dumps import forget_dumps
+from api.dumps import forget_derived
 from api.named_queries import run_query
 from kg.compile import claim_hash, claim_quads
 from kg.curation import CLAIM_DEFAULTS, Claim, CurationError, Source, parse_claim
@@ -163,7 +163,7 @@ def change(store: KGStore, ns: Namespaces, agent: Agent, action: str, mutate: Mu
 async def after_write(request: Request) -> None:
     """Make the next answers see the write: new Last-Modified, new dumps, query workers on a fresh snapshot."""
     request.app.state.loaded_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    forget_dumps(request.app.state)
+    forget_derived(request.app.state)
     try:
         await request.app.state.pool.refresh(request.app.state.store)
     except (RuntimeError, OSError) as exc:  # the write is committed; queries answer from the older snapshot meanwhile

@@ -48,8 +48,11 @@ class KGStore(Protocol):
     def update(self, sparql: str) -> None:
         """Run a SPARQL update."""
 
-    def dump(self, fmt: RdfFormat, *, without: str | None = None) -> bytes:
-        """Serialize the whole dataset; with ``without``, leave out the named graphs whose IRI starts with it."""
+    def dump(self, fmt: RdfFormat) -> bytes:
+        """Serialize the whole dataset."""
+
+    def quads(self, *, without: str) -> list[Quad]:
+        """Every quad but those of the named graphs whose IRI starts with ``without``."""
 
     def __len__(self) -> int:
         """Number of quads."""
@@ -104,12 +107,14 @@ class OxigraphStore:
         """Run a SPARQL update (atomic in Oxigraph)."""
         self._store.update(sparql)
 
-    def dump(self, fmt: RdfFormat, *, without: str | None = None) -> bytes:
-        """Serialize all quads, or those of every graph but the ones whose IRI starts with ``without``."""
-        if without is None:
-            return self._store.dump(format=fmt) or b""
+    def dump(self, fmt: RdfFormat) -> bytes:
+        """Serialize all quads."""
+        return self._store.dump(format=fmt) or b""
+
+    def quads(self, *, without: str) -> list[Quad]:
+        """The quads of the default graph and of every named graph whose IRI does not start with ``without``."""
         kept = [DefaultGraph(), *(g for g in self._store.named_graphs() if not g.value.startswith(without))]
-        return serialize((q for g in kept for q in self._store.quads_for_pattern(None, None, None, g)), format=fmt) or b""
+        return [q for g in kept for q in self._store.quads_for_pattern(None, None, None, g)]
 
     def flush(self) -> None:
         """Make on-disk writes durable."""
@@ -244,13 +249,16 @@ class RemoteStore:
             return ""
         return "FILTER(?g NOT IN (" + ", ".join(f"<{g}>" for g in VIRTUOSO_SYSTEM_GRAPHS) + "))"
 
-    def dump(self, fmt: RdfFormat, *, without: str | None = None) -> bytes:
-        """Every quad of every named graph (but those whose IRI starts with ``without``), serialized."""
+    def dump(self, fmt: RdfFormat) -> bytes:
+        """Every quad of every named graph, serialized."""
+        return serialize(self.quads(), format=fmt) or b""
+
+    def quads(self, *, without: str | None = None) -> list[Quad]:
+        """Every quad of every named graph but those whose IRI starts with ``without`` (and the server's own)."""
         leave_out = f"FILTER(!STRSTARTS(STR(?g), {json.dumps(without)}))" if without else ""
         rows = self.query(f"SELECT ?s ?p ?o ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {self._ours()} {leave_out} }}")
         assert isinstance(rows, QuerySolutions)
-        quads = [Quad(r["s"], r["p"], r["o"], r["g"]) for r in rows]  # type: ignore[arg-type]
-        return serialize(quads, format=fmt) or b""
+        return [Quad(r["s"], r["p"], r["o"], r["g"]) for r in rows]  # type: ignore[arg-type]
 
     def __len__(self) -> int:
         rows = select_rows(self.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {self._ours()} }}"))
