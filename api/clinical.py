@@ -2,14 +2,20 @@
 
 The JSON API, FHIR and CDS Hooks routers all call these functions; each answer is a pydantic model built from the
 named queries in ``api/queries``. Nothing here is specific to one condition: sections of the etiology summary are
-chosen by predicate and certainty, so a new source or claim changes the answers without a code change.
+chosen by direction and predicate, so a new source or claim changes the answers without a code change.
 """
+
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from api.named_queries import run_query
+from kg.direction import HYPOTHESIS, INSUFFICIENT, SUPPORTS, by_iri, certainty_keyword, opposing
 from kg.namespaces import BIOLINK, SKOS, Namespaces
 from kg.store import KGStore, boolean, select_rows
+
+DirectionName = Literal["supports", "disputes", "insufficient_evidence", "hypothesis"]
+CertaintyName = Literal["established", "consensus"]
 
 EXACT = ("skos:exactMatch", "skos:closeMatch")  # matches that identify the same condition (a broader code does not)
 CAUSAL = (BIOLINK + "causes", BIOLINK + "contributes_to")
@@ -54,19 +60,43 @@ class Match(BaseModel):
 
 
 class ClaimOut(BaseModel):
-    """One claim: what it states, whether it is denied, how certain the source is, and its exact quote."""
+    """One claim: the statement, the direction of its source towards it, how firmly, and the source's exact words."""
 
     iri: str = Field(description="The claim's nanopublication; dereference it for the full provenance")
     subject: EntityRef
     predicate: EntityRef
     object: EntityRef
-    negated: bool = Field(description="True when the source denies the statement")
-    certainty: str = Field(examples=["established", "consensus", "hypothesis", "no_evidence"])
-    frequency: str | None = None
+    direction: DirectionName = Field(description="supports; disputes (the source says it is not so); "
+                                                 "insufficient_evidence (not established, and not denied); hypothesis "
+                                                 "(under investigation)")
+    negated: bool = Field(description="True only when the source disputes the statement (biolink:negated)")
+    certainty: CertaintyName | None = Field(None, description="How firmly the source supports or disputes it; none for "
+                                                              "insufficient_evidence and hypothesis")
+    frequency: str | None = Field(None, description="The source's own frequency words")
     quote: str = Field(description="The source's exact words")
     source: str = Field(description="IRI of the source document")
+    source_title: str | None = None
     start: int
     end: int
+
+
+class Side(BaseModel):
+    """One side of a disagreement: the claim, its source and its exact words."""
+
+    claim: str
+    source: str
+    source_title: str | None = None
+    quote: str | None = None
+
+
+class Disagreement(BaseModel):
+    """One statement that one source supports and another disputes; both are kept."""
+
+    subject: EntityRef
+    predicate: EntityRef
+    object: EntityRef
+    supporting: Side
+    disputing: Side
 
 
 class ClaimPage(BaseModel):
@@ -82,12 +112,16 @@ class Etiology(BaseModel):
     """What the sources say about the cause of a condition, one list of claims per question."""
 
     condition: EntityRef
-    mechanism: list[ClaimOut] = Field(description="Asserted causal claims: what causes the condition and what that leads to")
-    inheritance: list[ClaimOut] = Field(description="Mode-of-inheritance claims, denied ones included")
-    etiology_status: list[ClaimOut] = Field(description="Attributes of the condition and its causes (e.g. idiopathic)")
-    risk_factors: list[ClaimOut]
-    hypotheses: list[ClaimOut] = Field(description="Claims the source states as hypotheses under study")
-    no_evidence: list[ClaimOut] = Field(description="What the source says there is no definitive evidence for")
+    mechanism: list[ClaimOut] = Field(description="Supported causal claims: what causes the condition and what that leads to")
+    inheritance: list[ClaimOut] = Field(description="Mode-of-inheritance claims, supported and disputed")
+    etiology_status: list[ClaimOut] = Field(description="Supported attributes of the condition and its causes (e.g. idiopathic)")
+    risk_factors: list[ClaimOut] = Field(description="Supported risk factors (associated with increased likelihood of it)")
+    disputed: list[ClaimOut] = Field(description="Other statements a source disputes (says are not so)")
+    hypotheses: list[ClaimOut] = Field(description="Statements a source presents as hypotheses under investigation")
+    insufficient_evidence: list[ClaimOut] = Field(description="Statements a source says the evidence is insufficient for: "
+                                                              "not established, and not denied")
+    no_evidence: list[ClaimOut] = Field(deprecated=True, description="Deprecated: the same list as insufficient_evidence")
+    disagreements: list[Disagreement] = Field(description="Statements one source supports and another disputes")
 
 
 class UnknownEntityError(LookupError):
@@ -157,30 +191,59 @@ def claims(store: KGStore, ns: Namespaces, iris: list[str]) -> list[ClaimOut]:
         out[r["claim"]] = ClaimOut(
             iri=r["claim"], subject=ref(r["subject"], r.get("subjectLabel"), ns),
             predicate=ref(r["predicate"], r.get("predicateLabel"), ns), object=ref(r["object"], r.get("objectLabel"), ns),
-            negated=boolean(r["negated"]), certainty=r["certainty"].rsplit("certainty-", 1)[-1].replace("-", "_"),
-            frequency=r.get("frequency"), quote=r["quote"], source=r["source"], start=int(r["start"]), end=int(r["end"]))
+            direction=by_iri(r["direction"], ns).keyword,  # type: ignore[arg-type]
+            negated=boolean(r["negated"]), certainty=certainty_keyword(r.get("certainty")),  # type: ignore[arg-type]
+            frequency=r.get("frequency"), quote=r["quote"], source=r["source"], source_title=r.get("sourceTitle"),
+            start=int(r["start"]), end=int(r["end"]))
     return list(out.values())
+
+
+def source_titles(store: KGStore, ns: Namespaces, sources: set[str]) -> dict[str, str]:
+    """The title of each source document."""
+    return {s: r["title"] for s in sources for r in select_rows(run_query(store, ns, "source-citation", SOURCE=s))}
+
+
+def disagreements(store: KGStore, ns: Namespaces, focus: list[str] | None = None) -> list[Disagreement]:
+    """Statements (about the ``focus`` entities, or any) that one source supports and another disputes."""
+    found = [o for o in opposing(store, ns, focus) if not o.same_source]
+    labels = {i: _label(store, ns, i) for o in found for i in (o.subject, o.predicate, o.object)}
+    titles = source_titles(store, ns, {s for o in found for s in (o.supporting_source, o.disputing_source)})
+    return [Disagreement(subject=ref(o.subject, labels[o.subject], ns), predicate=ref(o.predicate, labels[o.predicate], ns),
+                         object=ref(o.object, labels[o.object], ns),
+                         supporting=Side(claim=o.supporting, source=o.supporting_source, quote=o.supporting_quote,
+                                         source_title=titles.get(o.supporting_source)),
+                         disputing=Side(claim=o.disputing, source=o.disputing_source, quote=o.disputing_quote,
+                                        source_title=titles.get(o.disputing_source))) for o in found]
 
 
 def etiology(store: KGStore, ns: Namespaces, iri: str) -> Etiology:
     """The etiology summary of a condition, from the claims about it, its causes and what they lead to."""
     condition = entity(store, ns, iri)
     focus = [r["focus"] for r in select_rows(run_query(store, ns, "etiology-focus", ENTITY=iri))]
-    sections: dict[str, list[ClaimOut]] = {k: [] for k in
-                                           ("mechanism", "inheritance", "etiology_status", "risk_factors", "hypotheses",
-                                            "no_evidence")}
+    sections: dict[str, list[ClaimOut]] = {k: [] for k in ("mechanism", "inheritance", "etiology_status", "risk_factors",
+                                                            "disputed", "hypotheses", "insufficient_evidence", "other")}
     for claim in claims(store, ns, focus):
-        predicate = claim.predicate.iri
-        if claim.certainty == "hypothesis":
-            sections["hypotheses"].append(claim)
-        elif claim.certainty == "no_evidence":
-            sections["no_evidence"].append(claim)
-        elif predicate == BIOLINK + "has_mode_of_inheritance" and claim.subject.iri == iri:
-            sections["inheritance"].append(claim)
-        elif predicate == BIOLINK + "has_attribute":
-            sections["etiology_status"].append(claim)
-        elif predicate == BIOLINK + "associated_with_increased_likelihood_of" and claim.object.iri == iri:
-            sections["risk_factors"].append(claim)
-        elif predicate in CAUSAL and not claim.negated:
-            sections["mechanism"].append(claim)
-    return Etiology(condition=EntityRef(curie=condition.curie, iri=iri, label=condition.label), **sections)
+        sections[_section(claim, iri)].append(claim)
+    del sections["other"]  # supported claims that answer none of the summary's questions (classification, ...)
+    return Etiology(condition=EntityRef(curie=condition.curie, iri=iri, label=condition.label), **sections,
+                    no_evidence=sections["insufficient_evidence"], disagreements=disagreements(store, ns, focus))
+
+
+def _section(claim: ClaimOut, condition: str) -> str:
+    """The section of the etiology summary a claim belongs to: by direction first, then by predicate."""
+    predicate = claim.predicate.iri
+    if claim.direction == HYPOTHESIS.keyword:
+        return "hypotheses"
+    if claim.direction == INSUFFICIENT.keyword:
+        return "insufficient_evidence"
+    if predicate == BIOLINK + "has_mode_of_inheritance" and claim.subject.iri == condition:
+        return "inheritance"
+    if claim.direction != SUPPORTS.keyword:
+        return "disputed"
+    if predicate == BIOLINK + "has_attribute":
+        return "etiology_status"
+    if predicate in CAUSAL:
+        return "mechanism"
+    if predicate == BIOLINK + "associated_with_increased_likelihood_of" and claim.object.iri == condition:
+        return "risk_factors"
+    return "other"

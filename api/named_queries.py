@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from pyoxigraph import QueryTriples, Triple
+from pyoxigraph import Quad, QuerySolutions, QueryTriples, Triple
 
 from kg.namespaces import Namespaces
 from kg.store import KGStore, QueryResult
@@ -34,3 +34,11 @@ def run_construct(store: KGStore, ns: Namespaces, name: str, **iris: str | list[
     result = run_query(store, ns, name, literals=None, **iris)
     assert isinstance(result, QueryTriples | list), f"{name} is not a CONSTRUCT or DESCRIBE query"
     return list(result)
+
+
+def stored_claim_quads(store: KGStore, ns: Namespaces, iri: str) -> list[Quad]:
+    """Every quad of one nanopublication (its four graphs), in a stable order; empty for an unknown claim."""
+    result = run_query(store, ns, "claim-quads", CLAIM=iri)
+    assert isinstance(result, QuerySolutions)
+    return sorted((Quad(row["s"], row["p"], row["o"], row["g"]) for row in result),  # type: ignore[arg-type]
+                  key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object)))

@@ -1,8 +1,9 @@
 """Curation writes: a claim in the curated fields becomes a nanopublication, checked, then committed in one transaction.
 
 Every write runs the same checks as a build (the claim's fields, its quote located in the source, the SHACL gate on
-the new nanopublication with its context) plus the contradiction check (no current claim states the opposite), and
-is recorded in the graph ``<base>graph/writes`` (who, when, what). A rejected write raises ``WriteRejected`` before
+the new nanopublication with its context, and the rule that a source may not both support and dispute a statement,
+``kg/queries/opposing-claims.rq``; another source disputing a statement is a disagreement, and is accepted), and is
+recorded in the graph ``<base>graph/writes`` (who, when, what). A rejected write raises ``WriteRejected`` before
 anything is written; an accepted one is one ``load`` or ``replace`` (one transaction on every store).
 """
 
@@ -18,12 +19,12 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, parse
 
 from api.auth import Agent
 from api.dumps import forget_derived
-from api.named_queries import run_query
+from api.named_queries import run_query, stored_claim_quads
 from kg.compile import claim_hash, claim_quads
-from kg.curation import CLAIM_DEFAULTS, Claim, CurationError, Source, parse_claim
+from kg.curation import Claim, CurationError, Source, parse_claim
+from kg.direction import Opposition, contradictions
 from kg.namespaces import PROV, RDF, RDFS, XSD, Namespaces
-from kg.store import KGStore, OxigraphStore, boolean, select_rows
-from ontology.reason import contradictions
+from kg.store import KGStore, OxigraphStore, select_rows
 from shapes.validate import nanopublication_quads, validate_claims
 
 LOG = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ class WriteRejected(Exception):  # noqa: N818 - the name says what happened to t
 
 def _claim(fields: dict[str, Any], source: Source, ns: Namespaces, agent: Agent) -> Claim:
     try:
-        return parse_claim(fields, source, ns, defaults=CLAIM_DEFAULTS, created=dt.datetime.now(dt.UTC).date(),
+        return parse_claim(fields, source, ns, defaults={}, created=dt.datetime.now(dt.UTC).date(),
                            creator=f"{ns.base}agent/{agent.name}", path=REQUEST, line_of=lambda _: 1)
     except CurationError as exc:
         raise WriteRejected(422, exc.message) from None
@@ -56,13 +57,20 @@ def _superseded_key(store: KGStore, ns: Namespaces, old: str) -> str:
     return rows[0]["key"]
 
 
-def _contradictions(store: KGStore, ns: Namespaces, claim: Claim, superseded: str | None) -> list[dict[str, Any]]:
+def _contradictions(store: KGStore, ns: Namespaces, quads: list[Quad], claim: Claim) -> list[Opposition]:
+    """The rule run on the new claim beside the current claims on the same statement (their nanopublications only)."""
     if claim.object is None:
         return []
-    rows = select_rows(run_query(store, ns, "same-statement", SUBJECT=claim.subject, PREDICATE=claim.predicate,
+    same = select_rows(run_query(store, ns, "same-statement", SUBJECT=claim.subject, PREDICATE=claim.predicate,
                                  OBJECT=claim.object))
-    return [{"claim": r["claim"], "negated": boolean(r["negated"]), "quote": r["quote"]} for r in rows
-            if boolean(r["negated"]) != claim.negated and r["claim"] != superseded]
+    trial = OxigraphStore()
+    trial.load([*quads, *(q for row in same for q in stored_claim_quads(store, ns, row["claim"]))])
+    return contradictions(trial, ns)
+
+
+def _report(found: list[Opposition]) -> list[dict[str, Any]]:
+    return [{"supporting": o.supporting, "disputing": o.disputing, "source": o.supporting_source,
+             "supporting_quote": o.supporting_quote, "disputing_quote": o.disputing_quote} for o in found]
 
 
 def _record(claim_iri: str, agent: Agent, action: str, superseded: str | None, ns: Namespaces) -> list[Quad]:
@@ -101,10 +109,10 @@ def add_claim(store: KGStore, ns: Namespaces, sources: dict[str, Source], fields
         if not report.conforms:
             raise WriteRejected(422, "the claim violates the shapes; nothing was written",
                                 [{"shape": v.shape, "message": v.message, "value": v.value} for v in report.violations])
-        opposing = _contradictions(store, ns, claim, supersedes)
-        if opposing:
-            raise WriteRejected(422, "the claim contradicts current claims (same statement, opposite negation); "
-                                "supersede them instead; nothing was written", opposing)
+        found = _contradictions(store, ns, quads, claim)
+        if found:
+            raise WriteRejected(422, "the claim contradicts a current claim of the same source (one supports what the "
+                                "other disputes); supersede that claim instead; nothing was written", _report(found))
         store.load([*quads, *_record(iri, agent, "supersede" if supersedes else "create", supersedes, ns)])
     return iri
 
@@ -147,10 +155,10 @@ def change(store: KGStore, ns: Namespaces, agent: Agent, action: str, mutate: Mu
             raise WriteRejected(422, "the change breaks nanopublications' shapes; nothing was written",
                                 [{"shape": v.shape, "message": v.message, "value": v.value, "claim": v.claim}
                                  for v in report.violations])
-        new = set(contradictions(trial)) - set(contradictions(store))
+        new = set(contradictions(trial, ns)) - set(contradictions(store, ns))
         if new:
-            raise WriteRejected(422, "the change makes current claims contradict each other; nothing was written",
-                                [{"positive": c.positive, "negative": c.negative} for c in new])
+            raise WriteRejected(422, "the change makes a source contradict itself (one of its claims supports what "
+                                "another disputes); nothing was written", _report(sorted(new, key=str)))
         g = NamedNode(ns.graph + "writes")
         node = NamedNode(f"{ns.base}change/{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%S%fZ')}")
         record = [*_record(node.value, agent, action, None, ns),

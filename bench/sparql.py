@@ -45,9 +45,9 @@ QUERIES: dict[str, str] = {
                                   biolink:object ?object ; biolink:negated ?negated }
   GRAPH ?provenance { ?assertion prov:wasDerivedFrom ?target . ?target oa:hasSelector ?selector . ?selector oa:exact ?quote }
 }""",
-    "aggregate": """SELECT ?predicate ?certainty (COUNT(?association) AS ?claims) WHERE {
-  ?association biolink:predicate ?predicate ; poems:certainty ?certainty
-} GROUP BY ?predicate ?certainty ORDER BY ?predicate ?certainty""",
+    "aggregate": """SELECT ?predicate ?direction (COUNT(?association) AS ?claims) WHERE {
+  ?association biolink:predicate ?predicate ; poems:direction ?direction
+} GROUP BY ?predicate ?direction ORDER BY ?predicate ?direction""",
     "negated-filter": """SELECT ?association ?subjectLabel ?objectLabel WHERE {
   ?association biolink:negated true ; biolink:subject ?subject ; biolink:object ?object .
   ?object rdfs:label ?objectLabel . ?subject rdfs:label ?subjectLabel

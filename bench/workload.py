@@ -10,7 +10,8 @@ from pyoxigraph import Literal, NamedNode, Quad
 
 from kg.build import ontology_quads
 from kg.compile import compile_dataset
-from kg.curation import CERTAINTIES, Claim, Source
+from kg.curation import Claim, Source
+from kg.direction import DIRECTIONS
 from kg.namespaces import BIOLINK, RDFS, Namespaces
 
 PREDICATES = ("causes", "contributes_to", "has_mode_of_inheritance", "associated_with", "subclass_of")
@@ -30,11 +31,14 @@ def synthetic(n_claims: int, ns: Namespaces) -> tuple[dict[str, Source], list[Cl
         cause = i % 997
         # "causes" claims also link causes to causes, so that causal paths have two hops
         obj = f"synthetic-cause-{(cause + 1) % 997}" if predicate == "causes" and i % 2 else f"synthetic-condition-{i % 1009}"
+        # one source: a statement is disputed by all its claims or by none of them (no contradictions)
+        disputed = zlib.crc32(f"{cause} {predicate} {obj}".encode()) % 7 == 0
+        direction = "disputes" if disputed else ("supports", "supports", "insufficient_evidence", "hypothesis")[i % 4]
         claims.append(Claim(
             key=f"synthetic-{i}", source="synthetic", subject=f"{ns.entity}synthetic-cause-{cause}",
             predicate=BIOLINK + predicate, object=ns.entity + obj, value=None,
-            negated=zlib.crc32(f"{cause} {predicate} {obj}".encode()) % 7 == 0,  # one polarity per triple: no contradictions
-            certainty=CERTAINTIES[i % len(CERTAINTIES)], frequency="often" if i % 11 == 0 else None,
+            direction=direction, certainty="established" if DIRECTIONS[direction].takes_certainty else None,
+            frequency="often" if i % 11 == 0 else None,
             evidence="http://purl.obolibrary.org/obo/ECO_0000303", quote=sentence, start=offset, note="synthetic",
             supersedes=None, created=dt.date(2026, 1, 1), creator=ns.entity + "curation-team",
             file=Path("synthetic.yaml"), line=i + 1))

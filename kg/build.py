@@ -5,11 +5,12 @@ from pathlib import Path
 
 from pyoxigraph import CanonicalizationAlgorithm, Dataset, DefaultGraph, NamedNode, Quad, RdfFormat, parse
 
-from kg.compile import compile_dataset
+from kg.compile import claim_iris, compile_dataset
 from kg.crosswalk import load_mappings, mapping_quads
-from kg.curation import Claim, Source, load_all
+from kg.curation import Claim, CurationError, Source, load_all
+from kg.direction import contradictions
 from kg.namespaces import Namespaces
-from kg.store import OxigraphStore
+from kg.store import KGStore, OxigraphStore
 from ontology import ONTOLOGY_FILES
 from shapes.validate import ValidationError, nanopublication_quads, validate_claims
 
@@ -39,16 +40,39 @@ def ontology_quads(ns: Namespaces) -> list[Quad]:
 def build(kg_dir: Path, base_iri: str, *, validate: bool = True) -> Build:
     """Load, compile and (unless told not to) validate everything under ``kg_dir``.
 
-    Raises ``CurationError`` on bad curated input and ``ValidationError`` when the compiled graph violates a shape.
+    Raises ``CurationError`` on bad curated input, a source that contradicts itself included, and ``ValidationError``
+    when the compiled graph violates a shape.
     """
     ns = Namespaces(base_iri)
     sources, claims = load_all(kg_dir, ns)
     static = [*ontology_quads(ns), *mapping_quads(load_mappings(kg_dir, ns), ns)]
     result = Build(ns, sources, claims, compile_dataset(sources, claims, ns, static))
+    store = OxigraphStore()
+    store.load(result.quads)
+    refuse_contradictions(store, claim_places(claims, ns), ns)
     if validate:
-        store = OxigraphStore()
-        store.load(result.quads)
         report = validate_claims(nanopublication_quads(result.quads, ns), store, ns)
         if not report.conforms:
             raise ValidationError(report)
     return result
+
+
+Location = tuple[Path, int, str]  # curated file, line, claim key
+
+
+def claim_places(claims: list[Claim], ns: Namespaces) -> dict[str, Location]:
+    """Nanopublication IRI -> where its claim was curated."""
+    iris = claim_iris(claims, ns)
+    return {iris[c.key]: (c.file, c.line, c.key) for c in claims}
+
+
+def refuse_contradictions(store: KGStore, where: dict[str, Location], ns: Namespaces) -> None:
+    """``CurationError`` at the later of two current claims of one source that support and dispute the same statement."""
+    for found in contradictions(store, ns):
+        supporting, disputing = where[found.supporting], where[found.disputing]
+        later, earlier = sorted((supporting, disputing), key=lambda w: (str(w[0]), w[1]), reverse=True)
+        raise CurationError(later[0], later[1],
+                            f"source <{found.supporting_source}> contradicts itself: claim '{supporting[2]}' supports "
+                            f"and claim '{disputing[2]}' disputes the same statement (the other is at "
+                            f"{earlier[0]}:{earlier[1]}); correct one with a new claim (supersedes:), or give each the "
+                            "direction its text gives it")

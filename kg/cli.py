@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import DownloadColumn, Progress
 from rich.table import Table
 
-from kg.build import Build, build
+from kg.build import Build, build, refuse_contradictions
 from kg.bulk import BulkImportError, import_file, rdf_format
 from kg.compile import write_dataset
 from kg.curation import CurationError
@@ -18,7 +18,7 @@ from kg.namespaces import Namespaces
 from kg.settings import get_settings
 from kg.store import KGStore, OxigraphStore, RemoteStore, RemoteStoreError
 from ontology.reason import ReasoningError, Report, reason
-from shapes.validate import ValidationError, Violation, nanopublication_quads, validate_claims, validate_dataset
+from shapes.validate import ValidationError, Violation, claim_locations, nanopublication_quads, validate_claims, validate_dataset
 
 app = typer.Typer(help="poems-kg: curated claims about POEMS syndrome as a nanopublication knowledge graph.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -71,9 +71,6 @@ def _reason(result: Build) -> Report:
     except ReasoningError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
-    for c in report.contradictions:
-        err.print(f"[yellow]contradiction:[/] {c.positive} ('{c.positive_quote}') vs its negation {c.negative} "
-                  f"('{c.negative_quote}')", highlight=False, soft_wrap=True)
     if not report.consistent:
         err.print(f"[bold red]inconsistent:[/] {report.explanation}", highlight=False, soft_wrap=True)
         for claim in report.offending_claims:
@@ -90,7 +87,7 @@ def build_cmd(out: Path = typer.Option(Path("build"), help="Folder for dataset.t
     quads = result.quads
     if with_reasoning:
         report = _reason(result)
-        if not report.consistent or report.contradictions:
+        if not report.consistent:
             raise typer.Exit(1)
         quads = sorted([*quads, *report.inferred], key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object)))
     paths = write_dataset(quads, out, result.ns)
@@ -132,16 +129,15 @@ def validate_cmd(kg_dir: Path | None = typer.Option(None, help="Folder with sour
 
 @app.command("reason")
 def reason_cmd(kg_dir: Path | None = typer.Option(None, help="Folder with sources/ and claims/.")) -> None:
-    """Check consistency with HermiT, list inferred facts and contradicting claims; exit 1 on any problem."""
+    """Check consistency with HermiT and list inferred facts; exit 1 on any problem (bad curation stops the build first)."""
     result = _build(kg_dir)
     report = _reason(result)
     if report.consistent:
         for q in report.inferred:
             print(f"{result.ns.compact(str(getattr(q.subject, 'value', q.subject)))} {result.ns.compact(q.predicate.value)} "
                   f"{result.ns.compact(getattr(q.object, 'value', str(q.object)))}")
-    err.print(f"consistent: {report.consistent}; {len(report.inferred)} inferred triples; "
-              f"{len(report.contradictions)} contradictions; {report.seconds:.2f} s")
-    if not report.consistent or report.contradictions:
+    err.print(f"consistent: {report.consistent}; {len(report.inferred)} inferred triples; {report.seconds:.2f} s")
+    if not report.consistent:
         raise typer.Exit(1)
 
 
@@ -176,6 +172,12 @@ def _read_dump(path: Path) -> list[Quad]:
     if not report.conforms:
         _print_violations(report.violations)
         raise typer.Exit(1)
+    where = {iri: (Path(w["file"]), int(w["line"]), w["key"]) for iri, w in claim_locations(quads, ns).items()}
+    try:
+        refuse_contradictions(context, where, ns)
+    except CurationError as exc:
+        err.print(f"[bold red]error:[/] {path}: {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
     return quads
 
 

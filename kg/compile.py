@@ -10,6 +10,7 @@ from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, serialize
 
 from kg import __version__
 from kg.curation import Claim, Source
+from kg.direction import DIRECTIONS, direction_iri
 from kg.namespaces import BIOLINK, DCTERMS, NP, NPX, OA, PAV, PROV, RDF, RDFS, SPDX, XSD, Namespaces
 
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
@@ -26,7 +27,7 @@ def claim_hash(claim: Claim) -> str:
     """Trusty-URI style content hash (``RA`` + base64url sha256) of what a claim states."""
     content = {
         "source": claim.source, "subject": claim.subject, "predicate": claim.predicate,
-        "object": claim.object, "value": claim.value, "negated": claim.negated,
+        "object": claim.object, "value": claim.value, "direction": claim.direction,
         "certainty": claim.certainty, "frequency": claim.frequency, "evidence": claim.evidence,
         "quote": claim.quote, "start": claim.start, "supersedes": claim.supersedes,
     }
@@ -92,10 +93,13 @@ def claim_quads(claim: Claim, source: Source, iris: dict[str, str], ns: Namespac
     yield Quad(assoc, N(BIOLINK + "subject"), N(claim.subject), assertion)
     yield Quad(assoc, N(BIOLINK + "predicate"), N(claim.predicate), assertion)
     yield Quad(assoc, N(BIOLINK + "object"), obj, assertion)
-    yield Quad(assoc, N(BIOLINK + "negated"), _literal(claim.negated), assertion)
-    yield Quad(assoc, N(BIOLINK + "knowledge_level"), N(BIOLINK + "knowledge_assertion"), assertion)
+    direction = DIRECTIONS[claim.direction]
+    yield Quad(assoc, N(ns.entity + "direction"), N(direction_iri(direction, ns)), assertion)
+    yield Quad(assoc, N(BIOLINK + "negated"), _literal(direction.negated), assertion)
+    yield Quad(assoc, N(BIOLINK + "knowledge_level"), N(direction.knowledge_level), assertion)
     yield Quad(assoc, N(BIOLINK + "agent_type"), N(BIOLINK + "manual_agent"), assertion)
-    yield Quad(assoc, N(ns.entity + "certainty"), N(f"{ns.entity}certainty-{claim.certainty.replace('_', '-')}"), assertion)
+    if claim.certainty:
+        yield Quad(assoc, N(ns.entity + "certainty"), N(f"{ns.entity}certainty-{claim.certainty}"), assertion)
     if claim.frequency:
         yield Quad(assoc, N(BIOLINK + "frequency_qualifier"), Literal(claim.frequency), assertion)
     if claim.asserted:

@@ -12,14 +12,15 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
+from kg.direction import CERTAINTIES, DIRECTIONS, DISPUTES, FORMER_CERTAINTIES, SUPPORTS, Direction
 from kg.namespaces import CurieError, Namespaces
 
-CERTAINTIES = ("established", "consensus", "hypothesis", "no_evidence")
-CLAIM_DEFAULTS = {"evidence": "ECO:0000303", "negated": False, "certainty": "established"}
+CLAIM_DEFAULTS = {"evidence": "ECO:0000303"}
 CLAIM_FIELDS = {
-    "key", "subject", "predicate", "object", "value", "negated", "certainty", "frequency",
+    "key", "subject", "predicate", "object", "value", "direction", "negated", "certainty", "frequency",
     "evidence", "quote", "occurrence", "note", "supersedes",
 }
+
 REQUIRED_CLAIM_FIELDS = ("key", "subject", "predicate", "quote", "note")
 SOURCE_FIELDS = ("id", "title", "publisher", "document_types", "review_status", "modified", "sha256")
 
@@ -63,8 +64,8 @@ class Claim:
     predicate: str
     object: str | None
     value: Any
-    negated: bool
-    certainty: str
+    direction: str
+    certainty: str | None
     frequency: str | None
     evidence: str
     quote: str
@@ -82,9 +83,14 @@ class Claim:
         return self.start + len(self.quote)
 
     @property
+    def negated(self) -> bool:
+        """``biolink:negated``: true only when the source disputes the statement."""
+        return DIRECTIONS[self.direction].negated
+
+    @property
     def asserted(self) -> bool:
-        """Whether the direct triple is stated: positive and not hedged."""
-        return not self.negated and self.certainty in ("established", "consensus")
+        """Whether the direct triple is stated: only for what the source supports (as established or consensus)."""
+        return self.direction == SUPPORTS.keyword
 
 
 def _yaml_load(path: Path) -> Any:
@@ -158,7 +164,7 @@ def parse_claim(entry: Mapping[str, Any], source: Source, ns: Namespaces, *, def
     unknown = set(entry) - CLAIM_FIELDS
     if unknown:
         raise CurationError(path, line, f"unknown field(s) {sorted(unknown)}; allowed: {sorted(CLAIM_FIELDS)}")
-    item = {**defaults, **entry}
+    item = {**CLAIM_DEFAULTS, **defaults, **entry}
     for name in REQUIRED_CLAIM_FIELDS:
         if item.get(name) in (None, ""):
             raise CurationError(path, line, f"claim is missing required field '{name}'")
@@ -172,11 +178,8 @@ def parse_claim(entry: Mapping[str, Any], source: Source, ns: Namespaces, *, def
         except CurieError as exc:
             raise CurationError(path, line_of(name), f"{name}: {exc}") from None
 
-    if item.get("certainty") not in CERTAINTIES:
-        raise CurationError(path, line_of("certainty"),
-                            f"certainty '{item.get('certainty')}' must be one of {', '.join(CERTAINTIES)}")
-    if not isinstance(item.get("negated"), bool):
-        raise CurationError(path, line_of("negated"), "negated must be true or false")
+    direction = _direction(item, path, line_of)
+    certainty = _certainty(item, direction, path, line_of)
     quote = str(item["quote"])
     occurrence = item.get("occurrence", 1)
     if not isinstance(occurrence, int) or occurrence < 1:
@@ -191,12 +194,48 @@ def parse_claim(entry: Mapping[str, Any], source: Source, ns: Namespaces, *, def
         key=key, source=source.id, subject=iri("subject"), predicate=iri("predicate"),
         object=iri("object") if "object" in item else None,
         value=value.isoformat() if isinstance(value, dt.date) else value,
-        negated=item["negated"], certainty=str(item["certainty"]),
+        direction=direction.keyword, certainty=certainty,
         frequency=str(item["frequency"]) if item.get("frequency") is not None else None,
         evidence=iri("evidence"), quote=quote, start=start, note=str(item["note"]),
         supersedes=str(item["supersedes"]) if item.get("supersedes") else None,
         created=created, creator=creator, file=path, line=line,
     )
+
+
+def _direction(item: Mapping[str, Any], path: Path, line_of: Callable[[str | None], int]) -> Direction:
+    """The claim's direction; ``negated`` (true: disputes) may say the same, never the opposite."""
+    negated = item.get("negated")
+    if negated is not None and not isinstance(negated, bool):
+        raise CurationError(path, line_of("negated"), "negated must be true or false")
+    if "direction" not in item:
+        return DISPUTES if negated else SUPPORTS
+    keyword = item["direction"]
+    if keyword not in DIRECTIONS:
+        raise CurationError(path, line_of("direction"),
+                            f"direction '{keyword}' must be one of {', '.join(DIRECTIONS)}")
+    direction = DIRECTIONS[keyword]
+    if negated is not None and negated != direction.negated:
+        raise CurationError(path, line_of("negated"),
+                            f"negated: {str(negated).lower()} conflicts with direction '{keyword}' (negated is true for "
+                            "'disputes' only: absence of evidence is not a denial); give one of them")
+    return direction
+
+
+def _certainty(item: Mapping[str, Any], direction: Direction, path: Path,
+               line_of: Callable[[str | None], int]) -> str | None:
+    """How firmly the source states a claim it supports or disputes (default: established); none for the others."""
+    certainty = item.get("certainty")
+    if certainty in FORMER_CERTAINTIES:
+        raise CurationError(path, line_of("certainty"), f"certainty '{certainty}' is a direction: write "
+                            f"direction: {FORMER_CERTAINTIES[certainty]} (certainty is one of {', '.join(CERTAINTIES)})")
+    if certainty is not None and certainty not in CERTAINTIES:
+        raise CurationError(path, line_of("certainty"), f"certainty '{certainty}' must be one of {', '.join(CERTAINTIES)}")
+    if not direction.takes_certainty:
+        if certainty is not None:
+            raise CurationError(path, line_of("certainty"), f"a claim of direction '{direction.keyword}' has no certainty: "
+                                "certainty says how firmly a source supports or disputes a statement")
+        return None
+    return str(certainty or "established")
 
 
 def load_claims(path: Path, sources: dict[str, Source], ns: Namespaces) -> list[Claim]:
@@ -244,7 +283,7 @@ def load_all(kg_dir: Path, ns: Namespaces) -> tuple[dict[str, Source], list[Clai
             first = seen_keys[claim.key]
             raise CurationError(claim.file, claim.line, f"duplicate claim key '{claim.key}' (first at {first.file}:{first.line})")
         seen_keys[claim.key] = claim
-        content = (claim.source, claim.subject, claim.predicate, claim.object, claim.value, claim.negated,
+        content = (claim.source, claim.subject, claim.predicate, claim.object, claim.value, claim.direction,
                    claim.certainty, claim.frequency, claim.start, claim.quote)
         if content in seen_content:
             first = seen_content[content]

@@ -11,6 +11,7 @@ EXTERNAL_PREFIXES: dict[str, tuple[str, str]] = {
     "CL": ("http://purl.obolibrary.org/obo/CL_", r"\d{7}"),
     "ECO": ("http://purl.obolibrary.org/obo/ECO_", r"\d{7}"),
     "RO": ("http://purl.obolibrary.org/obo/RO_", r"\d{7}"),
+    "SEPIO": ("http://purl.obolibrary.org/obo/SEPIO_", r"\d{7}"),
     "HGNC": ("http://identifiers.org/hgnc/", r"\d+"),
     "Orphanet": ("http://www.orpha.net/ORDO/Orphanet_", r"\d+"),
     "MESH": ("http://id.nlm.nih.gov/mesh/", r"[CD]\d{6,9}"),
@@ -61,6 +62,7 @@ OWL = "http://www.w3.org/2002/07/owl#"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 PAV = "http://purl.org/pav/"
 SPDX = "http://spdx.org/rdf/terms#"
+SEPIO = "http://purl.obolibrary.org/obo/SEPIO_"
 
 LOCAL_NAME = r"[A-Za-z][A-Za-z0-9_.-]*"
 CURIE_RE = re.compile(r"^(?P<prefix>[A-Za-z][A-Za-z0-9_]*):(?P<local>\S+)$")

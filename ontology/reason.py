@@ -20,25 +20,13 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF, RDFS
 
 from kg.namespaces import BIOLINK, PROV, Namespaces
-from kg.store import KGStore, OxigraphStore, select_rows
-from ontology import ONTOLOGY_DIR, ONTOLOGY_FILES
+from ontology import ONTOLOGY_FILES
 
-CONTRADICTIONS_QUERY = (ONTOLOGY_DIR / "checks" / "contradicting-claims.rq").read_text(encoding="utf-8")
 SUBCLASS_OF = BIOLINK + "subclass_of"
 
 
 class ReasoningError(RuntimeError):
     """Reasoning could not run (for example, Java is missing)."""
-
-
-@dataclass(frozen=True)
-class Contradiction:
-    """A current claim and its current negation."""
-
-    positive: str
-    negative: str
-    positive_quote: str
-    negative_quote: str
 
 
 @dataclass
@@ -49,7 +37,6 @@ class Report:
     explanation: str = ""
     offending_claims: list[str] = field(default_factory=list)
     inferred: list[Quad] = field(default_factory=list)
-    contradictions: list[Contradiction] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -155,24 +142,15 @@ def _offenders(triples: dict[tuple[str, str, str], set[str]], ns: Namespaces) ->
     return sorted(offending)
 
 
-def contradictions(store: KGStore) -> list[Contradiction]:
-    """Current claims whose negation is also current, found with ``ontology/checks/contradicting-claims.rq``."""
-    return [Contradiction(r["positive"], r["negative"], r["positiveQuote"], r["negativeQuote"])
-            for r in select_rows(store.query(CONTRADICTIONS_QUERY))]
-
-
 def reason(quads: list[Quad], ns: Namespaces) -> Report:
-    """Check consistency, infer the hierarchy and property values, and find contradictions."""
+    """Check consistency and infer the hierarchy and property values (a source contradicting itself: ``kg.build``)."""
     started = time.perf_counter()
-    store = OxigraphStore()
-    store.load(quads)
-    found = contradictions(store)
     triples = asserted_triples(quads)
     graph, back = reasoning_input(triples, ns)
     try:
         world = _hermit(graph)
     except owlready2.OwlReadyInconsistentOntologyError as exc:
         return Report(False, str(exc) or "HermiT: the ontology is inconsistent", _offenders(triples, ns),
-                      contradictions=found, seconds=time.perf_counter() - started)
+                      seconds=time.perf_counter() - started)
     inferred = _inferred_quads(world, back, set(triples), ns)
-    return Report(True, inferred=inferred, contradictions=found, seconds=time.perf_counter() - started)
+    return Report(True, inferred=inferred, seconds=time.perf_counter() - started)

@@ -214,6 +214,12 @@ def kg_copy(tmp_path: Path) -> Path:
     return target
 
 
+def add_second_opinion(kg_dir: Path) -> None:
+    """Add the fixture source that disputes a statement the seed supports (``tests/fixtures/second-opinion``)."""
+    for part in ("sources", "claims"):
+        shutil.copytree(FIXTURES / "second-opinion" / part, kg_dir / part, dirs_exist_ok=True)
+
+
 def append_claims(kg_dir: Path, yaml_entries: str) -> None:
     """Append claim entries (YAML list items, two-space indented) to the seed claims file."""
     path = kg_dir / "claims" / "poems-cause-summary.yaml"

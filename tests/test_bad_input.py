@@ -31,10 +31,20 @@ def run_build(kg_dir: Path, out: Path):
     ("object: poems:vegf-overproduction", "object: FOO:0000001", "unknown prefix 'FOO'"),
     ("object: MONDO:0017364", "object: MONDO:17364", "does not match MONDO identifiers"),
     ("object: MONDO:0017364", "object: MONDO 0017364", "is not a CURIE"),
-    ("certainty: hypothesis", "certainty: likely", "certainty 'likely' must be one of"),
+    ("certainty: consensus", "certainty: likely", "certainty 'likely' must be one of"),
+    ("direction: hypothesis", "direction: maybe", "direction 'maybe' must be one of supports, disputes, insufficient_evidence, hypothesis"),
+    ("direction: insufficient_evidence", "direction: insufficient_evidence\n    negated: true",
+     "negated: true conflicts with direction 'insufficient_evidence'"),
+    ("direction: disputes\n    certainty: consensus", "direction: disputes\n    negated: false",
+     "negated: false conflicts with direction 'disputes'"),
+    ("direction: hypothesis", "certainty: hypothesis", "certainty 'hypothesis' is a direction: write direction: hypothesis"),
+    ("direction: insufficient_evidence", "certainty: no_evidence",
+     "certainty 'no_evidence' is a direction: write direction: insufficient_evidence"),
+    ("direction: hypothesis", "direction: hypothesis\n    certainty: established",
+     "a claim of direction 'hypothesis' has no certainty"),
 ])
 def test_bad_field_is_reported_with_file_and_line(kg_copy: Path, tmp_path: Path, old: str, new: str, expected: str) -> None:
-    line = edit(kg_copy, old, new)
+    line = edit(kg_copy, old, new) + new.count("\n")  # the line of the field that is wrong: the last one written
     result = run_build(kg_copy, tmp_path / "out")
     assert result.exit_code == 1
     assert f"{kg_copy / CLAIMS}:{line}:" in result.output.replace("\n", "")
@@ -98,7 +108,7 @@ def test_a_new_source_needs_no_code_change(kg_copy: Path, tmp_path: Path) -> Non
     (kg_copy / "claims" / "second-source.yaml").write_text(
         "source: second-source\ncreated: 2026-11-24\ncreator: poems:curation-team\nclaims:\n"
         "  - key: second-rare\n    subject: MONDO:0017364\n    predicate: biolink:subclass_of\n    object: poems:rare-disease\n"
-        "    negated: false\n    certainty: established\n    evidence: ECO:0000303\n"
+        "    direction: supports\n    certainty: established\n    evidence: ECO:0000303\n"
         "    quote: POEMS syndrome is rare\n    note: Second source.\n")
     result = run_build(kg_copy, tmp_path / "out")
     assert result.exit_code == 0, result.output

@@ -1,10 +1,12 @@
 """The benchmark's synthetic workload has the same shape as curated claims."""
 
 from bench.workload import synthetic, synthetic_quads
+from kg.direction import DIRECTIONS, contradictions
 from kg.namespaces import Namespaces
 from kg.settings import DEFAULT_BASE_IRI
 from kg.store import OxigraphStore
 from ontology.reason import reason
+from shapes.validate import nanopublication_quads, validate_claims
 
 NS = Namespaces(DEFAULT_BASE_IRI)
 
@@ -23,3 +25,14 @@ def test_synthetic_dataset_is_nanopublications_and_reasons() -> None:
     assert next(iter(count))["n"].value == "60"
     report = reason(quads, NS)
     assert report.consistent
+    assert contradictions(store, NS) == []
+
+
+def test_synthetic_claims_take_every_direction_and_conform_to_the_shapes() -> None:
+    _, claims = synthetic(40, NS)
+    assert {c.direction for c in claims} == set(DIRECTIONS)
+    quads = synthetic_quads(40, NS)
+    store = OxigraphStore()
+    store.load(quads)
+    report = validate_claims(nanopublication_quads(quads, NS), store, NS)
+    assert report.conforms, [str(v) for v in report.violations[:3]]

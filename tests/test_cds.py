@@ -1,6 +1,7 @@
 """CDS Hooks 2.0: discovery, cards for a patient with POEMS syndrome, none for others, 400 for malformed requests."""
 
 import copy
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,6 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.routers.cds import HEADINGS
+from kg.build import Build
+from kg.direction import CERTAINTIES, DIRECTIONS
 from kg.settings import Settings
 from kg.store import KGStore
 
@@ -64,29 +68,72 @@ def test_discovery_names_the_service_and_its_prefetch(client: TestClient) -> Non
     assert service["prefetch"] == {"conditions": "Condition?patient={{context.patientId}}"}
 
 
-def test_patient_with_poems_syndrome_gets_valid_cards(client: TestClient) -> None:
+LINE = re.compile(r'^- "(?P<quote>.+)" \((?P<framing>.+)\)$')
+SUMMARY = re.compile(r'^(Inheritance|Mechanism|Per the source|Cause): "(?P<quote>.+?)…?"$')
+
+
+def assert_only_the_sources_words(card: dict[str, Any], seed: Build) -> None:
+    """Every sentence of a card is a quote of a source or the card's fixed framing of direction and certainty."""
+    texts = [s.text for s in seed.sources.values()]
+    titles = {s.title for s in seed.sources.values()}
+    framings = {d.framing for d in DIRECTIONS.values()} | set(CERTAINTIES.values())
+    summary = SUMMARY.match(card["summary"])
+    if summary:
+        assert any(summary["quote"] in t for t in texts), card["summary"]
+    else:
+        assert card["summary"] == HEADINGS["disagreements"], card["summary"]
+    for line in card["detail"].splitlines():
+        if line in HEADINGS.values():
+            continue
+        if line.startswith("Also from: "):
+            assert any(line.startswith(f"Also from: {t} <") for t in titles), line
+            continue
+        match = LINE.match(line)
+        assert match, f"a card sentence that is neither framing nor a quote: {line!r}"
+        assert any(match["quote"] in t for t in texts), f"not the source's words: {match['quote']!r}"
+        framing = match["framing"]
+        assert framing in framings or any(framing in (f"supported by: {t}", f"disputed by: {t}") for t in titles), line
+
+
+def test_patient_with_poems_syndrome_gets_valid_cards(client: TestClient, seed: Build) -> None:
     response = client.post(SERVICE, json=hook_request(HYPERTENSION, POEMS))
     assert response.status_code == 200
     body = response.json()
     jsonschema.validate(body, RESPONSE_SCHEMA, format_checker=jsonschema.FormatChecker())
     cards = body["cards"]
-    assert len(cards) == 3
-    inheritance, mechanism, unknown = cards
-    assert "not inherited" in inheritance["summary"] and "no basis for germline testing of relatives" in inheritance["detail"]
-    assert "plasma cell dyscrasia" in mechanism["summary"] and "VEGF" in mechanism["summary"]
-    assert "not fully understood" in unknown["summary"]
+    assert [c["summary"].split(":")[0] for c in cards] == ["Inheritance", "Mechanism", "Per the source", "Cause"]
+    inheritance, mechanism, disputed, cause = cards
+    assert inheritance["summary"] == 'Inheritance: "POEMS syndrome is not an inherited disease"'
+    assert "germline testing" not in inheritance["detail"], "the source makes no recommendation about relatives"
+    assert mechanism["summary"] == 'Mechanism: "caused by an underlying plasma cell dyscrasia"'
+    assert '"causing blood vessels to leak"' in mechanism["detail"]
+    assert "not typically linked to germline mutations" in disputed["summary"]
+    assert cause["summary"] == 'Cause: "the etiology of POEMS syndrome remains elusive"'
     for card in cards:
+        assert_only_the_sources_words(card, seed)
         assert card["source"] == {"label": "What is the underlying cause of POEMS syndrome?",
                                   "url": "https://w3id.org/poems-kg/source/poems-cause-summary"}
 
 
-def test_cards_are_never_more_certain_than_the_source(client: TestClient) -> None:
-    [_, _, unknown] = client.post(SERVICE, json=hook_request(POEMS)).json()["cards"]
-    hypothesis = next(line for line in unknown["detail"].splitlines() if "chronic immune stimulation" in line)
+def test_card_sentence_check_catches_words_the_source_does_not_say(seed: Build) -> None:
+    card = {"summary": 'Inheritance: "POEMS syndrome is not an inherited disease"', "detail":
+            HEADINGS["inheritance"] + "\nThis source gives no basis for germline testing of relatives."}
+    with pytest.raises(AssertionError, match="neither framing nor a quote"):
+        assert_only_the_sources_words(card, seed)
+
+
+def test_cards_keep_the_direction_and_certainty_of_the_source(client: TestClient) -> None:
+    cards = client.post(SERVICE, json=hook_request(POEMS)).json()["cards"]
+    inheritance, cause = cards[0]["detail"].splitlines(), cards[-1]["detail"].splitlines()
+    assert '- "POEMS syndrome is not an inherited disease" (stated as established)' in inheritance
+    assert '- "it is not considered an inherited genetic condition" (stated as the medical consensus)' in inheritance
+    hypothesis = next(line for line in cause if "chronic immune stimulation" in line)
     assert hypothesis.endswith("(a hypothesis under investigation, not established)")
-    assert "Hypotheses under investigation (not established):" in unknown["detail"]
-    lifestyle = next(line for line in unknown["detail"].splitlines() if "lifestyle" in line)
-    assert lifestyle.endswith("(no definitive evidence)")
+    assert cause.index(HEADINGS["hypotheses"]) < cause.index(hypothesis)
+    lifestyle = next(line for line in cause if "lifestyle" in line)
+    assert lifestyle.endswith("(the source says the evidence is insufficient: not established, and not denied)")
+    assert cause.index(HEADINGS["insufficient_evidence"]) < cause.index(lifestyle)
+    assert "not so" not in lifestyle and "denied)" in lifestyle
 
 
 @pytest.mark.parametrize("entries", [

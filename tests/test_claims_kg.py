@@ -22,9 +22,11 @@ PREFIX dcterms: <http://purl.org/dc/terms/>
 """
 
 CLAIMS_QUERY = PREFIXES + """
-SELECT ?key ?s ?p ?o ?negated ?certainty ?quote ?start ?end WHERE {
+SELECT ?key ?s ?p ?o ?direction ?negated ?level ?certainty ?frequency ?quote ?start ?end WHERE {
   ?np np:hasAssertion ?g ; np:hasProvenance ?pg .
-  GRAPH ?g { ?a biolink:subject ?s ; biolink:predicate ?p ; biolink:object ?o ; biolink:negated ?negated ; poems:certainty ?certainty }
+  GRAPH ?g { ?a biolink:subject ?s ; biolink:predicate ?p ; biolink:object ?o ; poems:direction ?direction ;
+                biolink:negated ?negated ; biolink:knowledge_level ?level
+             OPTIONAL { ?a poems:certainty ?certainty } OPTIONAL { ?a biolink:frequency_qualifier ?frequency } }
   GRAPH ?pg { ?g poems:claimKey ?key ; prov:wasDerivedFrom ?t . ?t oa:hasSelector ?q, ?pos .
               ?q oa:exact ?quote . ?pos oa:start ?start ; oa:end ?end }
 }"""
@@ -32,35 +34,50 @@ SELECT ?key ?s ?p ?o ?negated ?certainty ?quote ?start ?end WHERE {
 P = "https://w3id.org/poems-kg/id/"
 BL = "https://w3id.org/biolink/vocab/"
 POEMS = "http://purl.obolibrary.org/obo/MONDO_0017364"
+SEPIO = "http://purl.obolibrary.org/obo/SEPIO_"
+DIRECTION_IRIS = {"supports": SEPIO + "0000403", "disputes": SEPIO + "0000404", "insufficient_evidence": SEPIO + "0000405",
+                  "hypothesis": P + "hypothesis-under-investigation"}
+LEVELS = {"supports": "knowledge_assertion", "disputes": "knowledge_assertion", "insufficient_evidence": "not_provided",
+          "hypothesis": "prediction"}
 
-# (key, subject, predicate, object, negated, certainty) for every claim the issue lists.
+# Every claim of the seed: (key, subject, predicate, object, direction, certainty, frequency) as the source gives them.
 EXPECTED = [
-    ("poems-is-paraneoplastic", POEMS, BL + "subclass_of", P + "paraneoplastic-syndrome", "false", "established"),
-    ("poems-is-rare", POEMS, BL + "subclass_of", P + "rare-disease", "false", "established"),
-    ("pcd-causes-poems", P + "plasma-cell-dyscrasia", BL + "causes", POEMS, "false", "established"),
-    ("poems-most-patients-monoclonal", POEMS, BL + "associated_with", P + "monoclonal-plasma-cell-disorder", "false", "established"),
-    ("pcd-causes-vegf-overproduction", P + "plasma-cell-dyscrasia", BL + "causes", P + "vegf-overproduction", "false", "established"),
-    ("pcd-causes-cytokine-overproduction", P + "plasma-cell-dyscrasia", BL + "causes", P + "cytokine-overproduction", "false", "established"),
-    ("vegf-normally-grows-vessels", "http://identifiers.org/hgnc/12680", BL + "actively_involved_in",
-     "http://purl.obolibrary.org/obo/GO_0001525", "false", "established"),
-    ("vegf-excess-causes-vascular-leak", P + "vegf-overproduction", BL + "causes", P + "vascular-leakage", "false", "established"),
-    ("vegf-excess-causes-nerve-inflammation", P + "vegf-overproduction", BL + "causes", P + "nerve-inflammation", "false", "established"),
-    ("vegf-excess-causes-organ-malfunction", P + "vegf-overproduction", BL + "causes", P + "organ-system-malfunction", "false", "established"),
-    ("poems-not-inherited", POEMS, BL + "has_mode_of_inheritance", P + "germline-inheritance", "true", "established"),
-    ("poems-not-germline-mutations", POEMS, BL + "associated_with", P + "germline-mutation", "true", "established"),
-    ("poems-somatic-abnormalities", POEMS, BL + "has_mode_of_inheritance", "http://purl.obolibrary.org/obo/HP_0001428", "false", "established"),
-    ("pcd-trigger-unknown", P + "plasma-cell-dyscrasia", BL + "has_attribute", P + "unknown-trigger", "false", "established"),
-    ("poems-idiopathic-consensus", POEMS, BL + "has_attribute", P + "idiopathic-etiology", "false", "consensus"),
-    ("lifestyle-no-evidence", P + "lifestyle", BL + "causes", POEMS, "true", "no-evidence"),
-    ("diet-no-evidence", P + "diet", BL + "causes", POEMS, "true", "no-evidence"),
-    ("environment-no-evidence", P + "environmental-exposure", BL + "causes", POEMS, "true", "no-evidence"),
-    ("viral-infection-not-clear-trigger", P + "viral-infection", BL + "causes", POEMS, "true", "no-evidence"),
-    ("toxin-not-clear-trigger", P + "environmental-toxin", BL + "causes", POEMS, "true", "no-evidence"),
-    ("chronic-immune-stimulation-hypothesis", P + "chronic-immune-stimulation", BL + "contributes_to", P + "plasma-cell-dyscrasia", "false", "hypothesis"),
-    ("viral-trigger-hypothesis", P + "viral-infection", BL + "contributes_to", P + "plasma-cell-dyscrasia", "false", "hypothesis"),
-    ("pcd-primary-risk-factor", P + "plasma-cell-dyscrasia", BL + "associated_with_increased_likelihood_of", POEMS, "false", "established"),
-    ("lambda-pcd-risk-factor", P + "lambda-restricted-plasma-cell-dyscrasia", BL + "associated_with_increased_likelihood_of", POEMS,
-     "false", "established"),
+    ("poems-is-paraneoplastic", "MONDO:0017364", "biolink:subclass_of", "poems:paraneoplastic-syndrome", "supports", "established", None),
+    ("poems-is-rare", "MONDO:0017364", "biolink:subclass_of", "poems:rare-disease", "supports", "established", None),
+    ("pcd-causes-poems", "poems:plasma-cell-dyscrasia", "biolink:causes", "MONDO:0017364", "supports", "established", None),
+    ("pcd-drives-poems", "poems:plasma-cell-dyscrasia", "biolink:causes", "MONDO:0017364", "supports", "established", None),
+    ("poems-clonal-plasma-cells", "MONDO:0017364", "biolink:associated_with", "poems:monoclonal-plasma-cell-disorder", "supports", "established", None),
+    ("poems-most-patients-monoclonal", "MONDO:0017364", "biolink:associated_with", "poems:monoclonal-plasma-cell-disorder", "supports", "established", "most patients"),
+    ("pcd-causes-vegf-overproduction", "poems:plasma-cell-dyscrasia", "biolink:causes", "poems:vegf-overproduction", "supports", "established", None),
+    ("pcd-causes-cytokine-overproduction", "poems:plasma-cell-dyscrasia", "biolink:causes", "poems:cytokine-overproduction", "supports", "established", None),
+    ("vegf-overproduction-is-cytokine-overproduction", "poems:vegf-overproduction", "biolink:subclass_of", "poems:cytokine-overproduction", "supports", "established", None),
+    ("vegf-normally-grows-vessels", "HGNC:12680", "biolink:actively_involved_in", "GO:0001525", "supports", "established", None),
+    ("vegf-excess-causes-vascular-leak", "poems:vegf-overproduction", "biolink:causes", "poems:vascular-leakage", "supports", "established", None),
+    ("vegf-excess-causes-nerve-inflammation", "poems:vegf-overproduction", "biolink:causes", "poems:nerve-inflammation", "supports", "established", None),
+    ("vegf-excess-causes-organ-malfunction", "poems:vegf-overproduction", "biolink:causes", "poems:organ-system-malfunction", "supports", "established", None),
+    ("poems-not-inherited-tldr", "MONDO:0017364", "biolink:has_mode_of_inheritance", "poems:germline-inheritance", "disputes", "consensus", None),
+    ("poems-not-inherited", "MONDO:0017364", "biolink:has_mode_of_inheritance", "poems:germline-inheritance", "disputes", "established", None),
+    ("poems-not-passed-to-children", "MONDO:0017364", "biolink:has_mode_of_inheritance", "poems:germline-inheritance", "disputes", "established", None),
+    ("poems-not-germline-mutations", "MONDO:0017364", "biolink:associated_with", "poems:germline-mutation", "disputes", "established", "typically"),
+    ("poems-somatic-abnormalities", "MONDO:0017364", "biolink:has_mode_of_inheritance", "HP:0001428", "supports", "established", None),
+    ("pcd-trigger-unknown", "poems:plasma-cell-dyscrasia", "biolink:has_attribute", "poems:unknown-trigger", "supports", "established", None),
+    ("pcd-genetic-spark-under-investigation", "poems:vegf-overproduction", "biolink:has_attribute", "poems:unknown-trigger", "supports", "established", None),
+    ("poems-etiology-elusive", "MONDO:0017364", "biolink:has_attribute", "poems:idiopathic-etiology", "supports", "established", None),
+    ("poems-idiopathic-consensus", "MONDO:0017364", "biolink:has_attribute", "poems:idiopathic-etiology", "supports", "consensus", None),
+    ("viral-infection-not-clear-trigger", "poems:viral-infection", "biolink:causes", "MONDO:0017364", "insufficient_evidence", None, None),
+    ("toxin-not-clear-trigger", "poems:environmental-toxin", "biolink:causes", "MONDO:0017364", "insufficient_evidence", None, None),
+    ("lifestyle-no-evidence", "poems:lifestyle", "biolink:causes", "MONDO:0017364", "insufficient_evidence", None, None),
+    ("diet-no-evidence", "poems:diet", "biolink:causes", "MONDO:0017364", "insufficient_evidence", None, None),
+    ("environment-no-evidence", "poems:environmental-exposure", "biolink:causes", "MONDO:0017364", "insufficient_evidence", None, None),
+    ("poems-immune-component", "MONDO:0017364", "biolink:associated_with", "poems:immune-system-involvement", "supports", "established", None),
+    ("chronic-immune-stimulation-hypothesis", "poems:chronic-immune-stimulation", "biolink:contributes_to", "poems:plasma-cell-dyscrasia", "hypothesis", None, None),
+    ("viral-trigger-hypothesis", "poems:viral-infection", "biolink:contributes_to", "poems:plasma-cell-dyscrasia", "hypothesis", None, None),
+    ("pcd-primary-risk-factor", "poems:plasma-cell-dyscrasia", "biolink:associated_with_increased_likelihood_of", "MONDO:0017364", "supports", "established", None),
+    ("poems-often-lambda-restricted", "MONDO:0017364", "biolink:associated_with", "poems:lambda-restricted-plasma-cell-dyscrasia", "supports", "established", "often"),
+    ("doc-review-status", "source:poems-cause-summary", "poems:reviewStatus", "Medically reviewed summary", "supports", "established", None),
+    ("doc-last-updated", "source:poems-cause-summary", "dcterms:modified", "2026-04-07", "supports", "established", None),
+    ("doc-first-person-count", "source:poems-cause-summary", "poems:firstPersonReportCount", "1", "supports", "established", None),
+    ("doc-community-member-count", "source:poems-cause-summary", "poems:communityMemberCount", "59", "supports", "established", None),
 ]
 
 
@@ -69,11 +86,19 @@ def rows(store: OxigraphStore) -> dict[str, dict[str, str]]:
     return {r["key"]: r for r in select_rows(store.query(CLAIMS_QUERY))}
 
 
-@pytest.mark.parametrize(("key", "s", "p", "o", "negated", "certainty"), EXPECTED)
-def test_claim_present_with_exact_quote_and_offsets(rows, seed: Build, key, s, p, o, negated, certainty) -> None:
-    row = rows[key]
-    assert (row["s"], row["p"], row["o"], row["negated"]) == (s, p, o, negated)
-    assert row["certainty"] == P + "certainty-" + certainty
+def test_the_expected_table_is_the_whole_seed(seed: Build) -> None:
+    assert sorted(e[0] for e in EXPECTED) == sorted(c.key for c in seed.claims)
+
+
+@pytest.mark.parametrize(("key", "s", "p", "o", "direction", "certainty", "frequency"), EXPECTED)
+def test_claim_keeps_direction_certainty_frequency_and_quote(rows, seed: Build, key, s, p, o, direction, certainty, frequency) -> None:
+    row, ns = rows[key], seed.ns
+    assert (ns.compact(row["s"]), ns.compact(row["p"]), ns.compact(row["o"])) == (s, p, o)
+    assert row["direction"] == DIRECTION_IRIS[direction]
+    assert row["negated"] == ("true" if direction == "disputes" else "false"), "negated only for what the source disputes"
+    assert row["level"] == BL + LEVELS[direction]
+    assert row.get("certainty") == (None if certainty is None else P + "certainty-" + certainty)
+    assert row.get("frequency") == frequency
     text = seed.sources["poems-cause-summary"].text
     assert text[int(row["start"]):int(row["end"])] == row["quote"]
 
@@ -85,25 +110,28 @@ def test_every_claim_quote_slices_the_source(rows, seed: Build) -> None:
         assert text[int(row["start"]):int(row["end"])] == row["quote"]
 
 
-def test_negated_and_hedged_claims_state_no_direct_triple(store: OxigraphStore) -> None:
+def test_only_supported_claims_state_their_direct_triple(store: OxigraphStore) -> None:
     leaks = select_rows(store.query(PREFIXES + """
         SELECT ?g ?s ?p ?o WHERE {
-          GRAPH ?g { ?a biolink:subject ?s ; biolink:predicate ?p ; biolink:object ?o ; poems:certainty ?c ; biolink:negated ?n .
-                     ?s ?p ?o }
-          FILTER (?n = true || ?c IN (poems:certainty-hypothesis, poems:certainty-no-evidence))
+          GRAPH ?g { ?a biolink:subject ?s ; biolink:predicate ?p ; biolink:object ?o ; poems:direction ?d . ?s ?p ?o }
+          FILTER (?d != <http://purl.obolibrary.org/obo/SEPIO_0000403>)
         }"""))
     assert leaks == []
-    assert bool(store.query(PREFIXES + "ASK { ?a biolink:negated true }"))
-
-
-def test_positive_established_claims_state_their_direct_triple(store: OxigraphStore) -> None:
     missing = select_rows(store.query(PREFIXES + """
         SELECT ?g WHERE {
-          GRAPH ?g { ?a biolink:subject ?s ; biolink:predicate ?p ; biolink:object ?o ; biolink:negated false ;
-                        poems:certainty ?c FILTER NOT EXISTS { ?s ?p ?o } }
-          FILTER (?c IN (poems:certainty-established, poems:certainty-consensus))
+          GRAPH ?g { ?a biolink:subject ?s ; biolink:predicate ?p ; biolink:object ?o ;
+                        poems:direction <http://purl.obolibrary.org/obo/SEPIO_0000403> FILTER NOT EXISTS { ?s ?p ?o } }
         }"""))
     assert missing == []
+
+
+def test_no_definitive_evidence_is_never_a_denial_or_a_fact(store: OxigraphStore) -> None:
+    """The seed says there is no definitive evidence that diet causes POEMS syndrome: neither "diet causes it" nor
+    "diet does not cause it" may be readable from the graph."""
+    assert not bool(store.query(PREFIXES + "ASK { poems:diet biolink:causes MONDO:0017364 }"))
+    assert not bool(store.query(PREFIXES + "ASK { ?a biolink:subject poems:diet ; biolink:negated true }"))
+    assert bool(store.query(PREFIXES + "ASK { ?a biolink:subject poems:diet ; biolink:negated false ; "
+                                       "poems:direction <http://purl.obolibrary.org/obo/SEPIO_0000405> }"))
 
 
 def test_not_inherited_is_never_readable_as_inherited(store: OxigraphStore) -> None:

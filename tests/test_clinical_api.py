@@ -97,6 +97,7 @@ def test_claims_are_filtered_and_paged(client: TestClient) -> None:
     inheritance = client.get(f"/api/v1/entities/{POEMS}/claims",
                              params={"predicate": "biolink:has_mode_of_inheritance", "certainty": "established"}).json()
     assert {c["object"]["curie"] for c in inheritance["items"]} == {"poems:germline-inheritance", "HP:0001428"}
+    assert {c["certainty"] for c in inheritance["items"]} == {"established"}
     page = client.get(f"/api/v1/entities/{POEMS}/claims", params={"limit": 5, "offset": 5}).json()
     assert [c["iri"] for c in page["items"]] == [c["iri"] for c in everything["items"][5:10]]
     claim = everything["items"][0]
@@ -117,22 +118,42 @@ def test_bad_requests_get_clear_errors(client: TestClient, path: str, status: in
     assert response.status_code == status and message in str(response.json()["detail"])
 
 
-def test_etiology_summary_keeps_negation_and_hedging(client: TestClient) -> None:
+def test_etiology_summary_keeps_every_direction(client: TestClient) -> None:
     summary = client.get(f"/api/v1/conditions/{POEMS}/etiology").json()
     germline = [c for c in summary["inheritance"] if c["object"]["curie"] == "poems:germline-inheritance"]
-    assert germline and all(c["negated"] for c in germline)
-    assert [c["negated"] for c in summary["inheritance"] if c["object"]["curie"] == "HP:0001428"] == [False]
+    assert germline and all(c["direction"] == "disputes" and c["negated"] for c in germline)
+    assert {c["certainty"] for c in germline} == {"established", "consensus"}
+    somatic = [c for c in summary["inheritance"] if c["object"]["curie"] == "HP:0001428"]
+    assert [(c["direction"], c["negated"]) for c in somatic] == [("supports", False)]
     mechanism = {(c["subject"]["curie"], c["object"]["curie"]) for c in summary["mechanism"]}
     assert ("poems:plasma-cell-dyscrasia", POEMS) in mechanism
     assert ("poems:plasma-cell-dyscrasia", "poems:vegf-overproduction") in mechanism
     assert ("poems:vegf-overproduction", "poems:vascular-leakage") in mechanism
+    assert all(c["direction"] == "supports" for c in summary["mechanism"])
     assert {c["subject"]["curie"] for c in summary["hypotheses"]} == {"poems:chronic-immune-stimulation", "poems:viral-infection"}
-    assert all(c["certainty"] == "hypothesis" for c in summary["hypotheses"])
-    assert {c["subject"]["curie"] for c in summary["no_evidence"]} >= {"poems:lifestyle", "poems:diet"}
-    assert all(c["negated"] for c in summary["no_evidence"])
-    assert {c["subject"]["curie"] for c in summary["risk_factors"]} == {"poems:plasma-cell-dyscrasia",
-                                                                       "poems:lambda-restricted-plasma-cell-dyscrasia"}
+    assert all(c["direction"] == "hypothesis" and c["certainty"] is None and not c["negated"] for c in summary["hypotheses"])
+    insufficient = summary["insufficient_evidence"]
+    assert {c["subject"]["curie"] for c in insufficient} == {"poems:lifestyle", "poems:diet", "poems:environmental-exposure",
+                                                              "poems:viral-infection", "poems:environmental-toxin"}
+    assert all(c["direction"] == "insufficient_evidence" and not c["negated"] and c["certainty"] is None for c in insufficient)
+    assert summary["no_evidence"] == insufficient, "the deprecated name keeps answering the same list"
+    assert [c["object"]["curie"] for c in summary["disputed"]] == ["poems:germline-mutation"]
+    assert summary["disputed"][0]["frequency"] == "typically"
+    assert {c["subject"]["curie"] for c in summary["risk_factors"]} == {"poems:plasma-cell-dyscrasia"}
     assert {c["object"]["curie"] for c in summary["etiology_status"]} == {"poems:idiopathic-etiology", "poems:unknown-trigger"}
+    assert summary["disagreements"] == []
+
+
+def test_claims_filter_by_direction_and_the_deprecated_certainty_values(client: TestClient) -> None:
+    def keys(**params: str) -> set[str]:
+        page = client.get(f"/api/v1/entities/{POEMS}/claims", params={"limit": "500", **params}).json()
+        return {c["iri"] for c in page["items"]}
+    insufficient = keys(direction="insufficient_evidence")
+    assert len(insufficient) == 5 and keys(certainty="no_evidence") == insufficient
+    assert keys(direction="disputes") == keys(negated="true")
+    assert not insufficient & keys(negated="true"), "no definitive evidence is never a denial"
+    conflicting = client.get(f"/api/v1/entities/{POEMS}/claims", params={"direction": "supports", "certainty": "hypothesis"})
+    assert conflicting.status_code == 422 and "direction=hypothesis" in conflicting.json()["detail"]
 
 
 @pytest.mark.parametrize(("path", "model"), [
@@ -152,6 +173,15 @@ def test_code_system_holds_the_projects_terms(client: TestClient) -> None:
     body = client.get("/fhir/CodeSystem/poems-kg").json()
     concepts = {c["code"]: c["display"] for c in body["concept"]}
     assert body["url"] == DEFAULT_BASE_IRI + "ontology" and concepts["plasma-cell-dyscrasia"] == "plasma cell dyscrasia"
+
+
+def test_code_system_carries_the_direction_and_certainty_terms_a_fhir_client_meets(client: TestClient) -> None:
+    """The one direction poems-kg mints is a FHIR code with its definition; certainty codes no longer hold directions."""
+    concepts = {c["code"]: c for c in client.get("/fhir/CodeSystem/poems-kg").json()["concept"]}
+    hypothesis = concepts["hypothesis-under-investigation"]
+    assert hypothesis["display"] == "hypothesis under investigation" and "without supporting or disputing" in hypothesis["definition"]
+    assert {c for c in concepts if c.startswith("certainty-")} == {"certainty-established", "certainty-consensus"}
+    assert "direction" in concepts and "Direction" in concepts
 
 
 def test_citation_describes_the_source(client: TestClient) -> None:

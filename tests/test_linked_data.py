@@ -1,6 +1,7 @@
 """Linked data: entity, claim and source IRIs dereference by content negotiation, as RDF and as pages."""
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from tests.conftest import running_server
 BASE = "https://w3id.org/poems-kg/"
 POEMS = URIRef("http://purl.obolibrary.org/obo/MONDO_0017364")
 BIOLINK = "https://w3id.org/biolink/vocab/"
+P = "https://w3id.org/poems-kg/id/"
+SEPIO = "http://purl.obolibrary.org/obo/SEPIO_"
 NS = Namespaces(BASE)
 CONTEXT_IRI = BASE + "context.jsonld"
 RDFLIB_FORMATS = {"ttl": "turtle", "jsonld": "json-ld", "nt": "nt", "rdf": "xml", "trig": "trig", "nq": "nquads"}
@@ -56,8 +59,11 @@ def test_external_entity_description_in_every_format(client: TestClient, ext: st
     assert response.status_code == 200
     data = parse(response.content, ext)
     assert (POEMS, RDFS.label, Literal("POEMS syndrome", lang="en")) in data
-    negated = {s for s in data.subjects(URIRef(BIOLINK + "negated"), Literal(True))}
-    assert any((s, URIRef(BIOLINK + "subject"), POEMS) in data for s in negated), "negated claims are in the description"
+    disputed = set(data.subjects(URIRef(P + "direction"), URIRef(SEPIO + "0000404")))
+    assert disputed and disputed == set(data.subjects(URIRef(BIOLINK + "negated"), Literal(True))), "negated = disputed"
+    assert any((s, URIRef(BIOLINK + "subject"), POEMS) in data for s in disputed), "disputed claims are in the description"
+    insufficient = set(data.subjects(URIRef(P + "direction"), URIRef(SEPIO + "0000405")))
+    assert insufficient and all((s, URIRef(BIOLINK + "negated"), Literal(False)) in data for s in insufficient)
 
 
 @pytest.mark.parametrize("ext", ["ttl", "jsonld", "nt", "rdf"])
@@ -121,25 +127,54 @@ def test_unacceptable_format_is_406(client: TestClient) -> None:
     assert client.get("/entity/MONDO:0017364", headers={"Accept": "image/png"}).status_code == 406
 
 
-def test_negated_claim_page_says_negated(client: TestClient, seed: Build) -> None:
+def readable(page: str) -> str:
+    """What a reader reads of a page: its text without styles and tags, before a claim page's raw graphs."""
+    page = re.sub(r"<style>.*?</style>", " ", page.split("<h2>Graph")[0], flags=re.S)
+    return re.sub(r"<[^>]+>", " ", page)
+
+
+def test_disputed_claim_page_says_the_source_disputes_it(client: TestClient, seed: Build) -> None:
     page = client.get(claim_path(seed, "poems-not-inherited"), headers={"Accept": "text/html"})
     assert page.headers["content-type"].startswith("text/html")
-    assert "This claim is negated" in page.text and "POEMS syndrome is not an inherited disease" in page.text
+    assert "The source disputes that" in page.text and "the source disputes this: it says it is not so" in page.text
+    assert "POEMS syndrome is not an inherited disease" in page.text and "(stated as established)" in page.text
 
 
-def test_entity_page_groups_claims_and_marks_negation_and_hypotheses(client: TestClient) -> None:
+@pytest.mark.parametrize("key", ["diet-no-evidence", "viral-infection-not-clear-trigger"])
+def test_insufficient_evidence_claim_page_is_never_called_negated_or_denied(client: TestClient, seed: Build, key: str) -> None:
+    text = client.get(claim_path(seed, key), headers={"Accept": "text/html"}).text
+    assert "The source states there is no definitive evidence that" in text
+    assert "not established, and not denied" in text
+    for word in ("NOT ", "negated", "denied:", "disputes", "is not so"):
+        assert word not in readable(text), word
+
+
+def test_hypothesis_claim_page_says_hypothesis(client: TestClient, seed: Build) -> None:
+    text = client.get(claim_path(seed, "viral-trigger-hypothesis"), headers={"Accept": "text/html"}).text
+    assert "The source presents as a hypothesis under investigation that" in text and "not established" in text
+    assert "negated" not in readable(text)
+
+
+def test_entity_page_words_and_styles_each_direction(client: TestClient) -> None:
     page = client.get("/entity/MONDO:0017364.html").text
     assert "<h1>POEMS syndrome</h1>" in page
     assert "<h3>has mode of inheritance</h3>" in page
-    assert 'class="negated">NOT</span>' in page
-    assert 'class="hedged"' in page, "hypotheses and no-evidence claims are marked as hedged"
+    for direction in ("supports", "disputes", "insufficient_evidence"):
+        assert f'<li class="claim claim-{direction}">' in page, direction
+    diet = page[page.index('href="/id/diet"') - 400:page.index('href="/id/diet"')]
+    assert "The source states there is no definitive evidence that" in diet and "direction-insufficient_evidence" in diet
+    assert "NOT" not in readable(page) and "negated" not in readable(page)
+    assert 'id="disagreements"' not in page, "one source never disagrees with itself"
+    pcd = client.get("/id/plasma-cell-dyscrasia.html").text
+    assert '<li class="claim claim-hypothesis">' in pcd and "The source presents as a hypothesis under investigation that" in pcd
 
 
 def test_source_page_links_every_quoted_span_to_its_claim(client: TestClient, seed: Build) -> None:
     page = client.get("/source/poems-cause-summary", headers={"Accept": "text/html"}).text
     for claim in seed.claims:
         assert f'href="{claim_path(seed, claim.key)}"' in page, claim.key
-    assert 'class="negated-span"' in page
+    for direction in ("supports", "disputes", "insufficient_evidence", "hypothesis"):
+        assert f'<mark class="span-{direction} ' in page, direction
 
 
 def test_caching_headers_and_not_modified(client: TestClient) -> None:
@@ -176,8 +211,10 @@ def test_json_ld_uses_the_published_context_with_short_keys(client: TestClient, 
     assert document["@context"] == CONTEXT_IRI
     text = json.dumps(document)
     assert '"negated": "true"' in text and '"subject": "MONDO:0017364"' in text and '"exact": "POEMS syndrome is not an inherited disease"' in text
+    assert '"direction": "SEPIO:0000404"' in text
     served = client.get("/context.jsonld")
-    assert served.headers["content-type"].startswith("application/ld+json") and "negated" in served.json()["@context"]
+    assert served.headers["content-type"].startswith("application/ld+json")
+    assert {"negated", "direction", "certainty"} <= set(served.json()["@context"])
 
 
 VOID = "http://rdfs.org/ns/void#"

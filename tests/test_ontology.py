@@ -8,8 +8,10 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
-from kg.build import Build, build
-from kg.compile import claim_iris
+from kg.build import Build, ontology_quads
+from kg.compile import claim_iris, compile_dataset
+from kg.curation import load_all
+from kg.namespaces import Namespaces
 from kg.settings import DEFAULT_BASE_IRI
 from kg.store import OxigraphStore, select_rows
 from ontology import ONTOLOGY_FILES
@@ -19,14 +21,6 @@ from tests.conftest import append_claims
 BASE = DEFAULT_BASE_IRI
 POEMS = "http://purl.obolibrary.org/obo/MONDO_0017364"
 ONTOLOGY_IRI = BASE + "ontology"
-# A positive claim whose negation the seed states (claim lifestyle-no-evidence).
-LIFESTYLE_CAUSES = """
-  - key: fixture-lifestyle-causes
-    subject: poems:lifestyle
-    predicate: biolink:causes
-    object: MONDO:0017364
-    quote: "There is no definitive evidence suggesting that lifestyle, diet, or specific environmental exposures cause the syndrome."
-"""
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +28,8 @@ def seed_report(seed: Build) -> Report:
     return reason(seed.quads, seed.ns)
 
 
-def test_seed_is_consistent_without_contradictions(seed_report: Report) -> None:
+def test_seed_is_consistent(seed_report: Report) -> None:
     assert seed_report.consistent, seed_report.explanation
-    assert seed_report.contradictions == []
 
 
 def test_inferred_graph_is_separate_and_marked(seed_report: Report) -> None:
@@ -70,31 +63,32 @@ def test_somatic_and_germline_origin_is_inconsistent_and_names_the_claims(kg_cop
     quote: "POEMS syndrome is not an inherited disease"
     note: Deliberately wrong fixture claim (drops the negation).
 """)
-    result = build(kg_copy, BASE)
-    report = reason(result.quads, result.ns)
+    # compiled without the build's checks, which refuse this file first (the source would contradict itself)
+    ns = Namespaces(BASE)
+    sources, claims = load_all(kg_copy, ns)
+    report = reason(compile_dataset(sources, claims, ns, ontology_quads(ns)), ns)
     assert not report.consistent
     assert "inconsistent" in report.explanation.lower()
-    iris = claim_iris(result.claims, result.ns)
+    iris = claim_iris(claims, ns)
     assert iris["fixture-poems-germline"] in report.offending_claims
     assert iris["poems-somatic-abnormalities"] in report.offending_claims
     assert iris["pcd-causes-poems"] not in report.offending_claims
 
 
-def test_claim_and_its_negation_is_a_contradiction(kg_copy: Path) -> None:
-    append_claims(kg_copy, LIFESTYLE_CAUSES + "    note: Deliberately contradicting fixture claim.\n")
-    result = build(kg_copy, BASE)
-    report = reason(result.quads, result.ns)
-    assert len(report.contradictions) == 1
-    found = report.contradictions[0]
-    assert found.positive_quote == found.negative_quote
-    assert found.positive != found.negative
-
-
-def test_superseded_negation_is_no_contradiction(kg_copy: Path) -> None:
-    append_claims(kg_copy, LIFESTYLE_CAUSES + "    supersedes: lifestyle-no-evidence\n"
-                  "    note: Fixture correction that replaces the negated claim.\n")
-    result = build(kg_copy, BASE)
-    assert reason(result.quads, result.ns).contradictions == []
+def test_directions_reuse_sepio_and_the_minted_one_is_mapped_to_it() -> None:
+    """Supporting, disputing and inconclusive are SEPIO's own individuals; only the hypothesis stance is minted."""
+    graph = Graph()
+    for path in ONTOLOGY_FILES:
+        graph.parse(path, format="turtle")
+    sepio = "http://purl.obolibrary.org/obo/SEPIO_"
+    labels = {n: str(graph.value(URIRef(sepio + n), RDFS.label)) for n in ("0000403", "0000404", "0000405")}
+    assert labels == {"0000403": "supporting", "0000404": "disputing", "0000405": "inconclusive"}
+    minted = URIRef(BASE + "id/hypothesis-under-investigation")
+    assert (minted, SKOS.broadMatch, URIRef(sepio + "0000405")) in graph
+    assert (minted, SKOS.relatedMatch, URIRef(sepio + "0000432")) in graph
+    assert (URIRef(BASE + "id/direction"), SKOS.closeMatch, URIRef(sepio + "0000183")) in graph
+    certainties = set(graph.subjects(RDF.type, URIRef(BASE + "id/Certainty")))
+    assert certainties == {URIRef(BASE + "id/certainty-established"), URIRef(BASE + "id/certainty-consensus")}
 
 
 def test_missing_java_is_a_clear_error(seed: Build, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -82,9 +82,18 @@ CASES: list[tuple[str, str, Edit, str, str]] = [
     ("nanopublication", "pcd-causes-poems", drop(NP + "hasProvenance"), "NanopublicationStructureShape", "exactly one provenance graph"),
     ("nanopublication-head", "pcd-causes-poems", second_head, "NanopublicationHeadShape", "more than one head graph"),
     ("assertion-content", "pcd-causes-poems", extra_assertion, "AssertionGraphContentShape", "neither the association nor"),
-    ("association", "chronic-immune-stimulation-hypothesis", replace_object(
+    ("association", "pcd-causes-poems", replace_object(
         "https://w3id.org/poems-kg/id/certainty", NamedNode("https://w3id.org/poems-kg/id/certainty-maybe")),
-     "AssociationShape", "certainty must be one of"),
+     "AssociationShape", "certainty, when given, must be one of"),
+    ("direction", "pcd-causes-poems", drop("https://w3id.org/poems-kg/id/direction"), "AssociationShape",
+     "direction must be exactly one of"),
+    ("absence-of-evidence-as-denial", "diet-no-evidence", replace_object(BIOLINK + "negated", Literal(True)),
+     "DirectionImplicationsShape", "negated only when disputing"),
+    ("hypothesis-as-assertion", "viral-trigger-hypothesis", replace_object(
+        BIOLINK + "knowledge_level", NamedNode(BIOLINK + "knowledge_assertion")),
+     "DirectionImplicationsShape", "prediction (hypothesis)"),
+    ("insufficient-direct-triple", "diet-no-evidence", add_direct_triple, "UnsupportedClaimTripleShape",
+     "a claim the source does not support states its triple"),
     ("provenance-evidence", "pcd-causes-poems", drop(BIOLINK + "has_evidence"), "AssertionProvenanceShape", "evidence type"),
     ("provenance-source", "pcd-causes-poems", replace_object(OA + "hasSource", NamedNode("https://w3id.org/poems-kg/source/unknown")),
      "AssertionProvenanceShape+QuoteTargetShape", "quoted passage of a known source"),
@@ -94,7 +103,8 @@ CASES: list[tuple[str, str, Edit, str, str]] = [
     ("evidence-pattern", "pcd-causes-poems", replace_object(BIOLINK + "has_evidence", NamedNode("http://purl.obolibrary.org/obo/ECO_303")),
      "EvidencePatternShape", "ECO term with seven digits"),
     ("label", "pcd-causes-poems", unlabelled_object, "EntityLabelShape", "has no rdfs:label"),
-    ("negated-direct-triple", "poems-not-inherited", add_direct_triple, "HedgedClaimTripleShape", "negated or hedged claim states its triple"),
+    ("disputed-direct-triple", "poems-not-inherited", add_direct_triple, "UnsupportedClaimTripleShape",
+     "a claim the source does not support states its triple"),
     ("missing-direct-triple", "pcd-causes-poems", drop_direct_triple, "AssertedClaimTripleShape", "must state its triple directly"),
     ("source-checksum", "pcd-causes-poems", replace_object(SPDX + "checksumValue", Literal("0" * 64, datatype=NamedNode(XSD + "hexBinary")),
                                                            graph="https://w3id.org/poems-kg/graph/sources"),
@@ -180,11 +190,14 @@ SECOND_ENGINE = Path(__file__).resolve().parent.parent / "shapes" / "engine-chec
 
 
 def test_second_engine_agrees(seed: Build, tmp_path: Path) -> None:
-    """shacl-engine (JavaScript, SHACL-SPARQL through Comunica) gives the same verdict as pyshacl, on the seed and on a
-    broken quote: the shapes use standard SHACL only. The test command installs it with npm."""
+    """shacl-engine (JavaScript, SHACL-SPARQL through Comunica) gives the same verdict as pyshacl, on the seed, on a
+    broken quote and on absence of evidence written as a denial: the shapes use standard SHACL only. The test command
+    installs it with npm."""
     from pyoxigraph import RdfFormat, serialize
     np, broken = edited(seed, "pcd-causes-poems", replace_object(OA + "exact", Literal("a quote the source never wrote")))
-    for name, quads, conforms in (("seed", seed.quads, True), ("broken", broken, False)):
+    denial, denied = edited(seed, "diet-no-evidence", replace_object(BIOLINK + "negated", Literal(True)))
+    for name, quads, conforms, focus in (("seed", seed.quads, True, ""), ("broken", broken, False, np + "#text-quote"),
+                                         ("denial", denied, False, denial + "#association")):
         data = tmp_path / f"{name}.nq"
         serialize(quads, output=str(data), format=RdfFormat.N_QUADS)
         run = subprocess.run(["node", str(SECOND_ENGINE / "validate.mjs"), str(data)], capture_output=True, text=True,
@@ -193,4 +206,4 @@ def test_second_engine_agrees(seed: Build, tmp_path: Path) -> None:
         verdict = json.loads(run.stdout)
         assert verdict["conforms"] is conforms, verdict
         if not conforms:
-            assert {r["focusNode"] for r in verdict["results"]} == {np + "#text-quote"}
+            assert {r["focusNode"] for r in verdict["results"]} == {focus}

@@ -81,14 +81,18 @@ def test_supersede_adds_a_correction_and_keeps_the_old_claim(write_client: TestC
     (claim(key="poems-not-inherited", predicate="biolink:has_mode_of_inheritance", object="poems:germline-inheritance",
            quote="POEMS syndrome is not an inherited disease"), WRITER, 409, "claim key 'poems-not-inherited' is taken"),
     (claim(predicate="biolink:has_mode_of_inheritance", object="poems:germline-inheritance",
-           quote="POEMS syndrome is not an inherited disease"), WRITER, 422, "contradicts current claims"),
+           quote="POEMS syndrome is not an inherited disease"), WRITER, 422, "contradicts a current claim of the same source"),
+    (claim(direction="insufficient_evidence", negated=True), WRITER, 422, "negated: true conflicts with direction"),
+    (claim(direction="maybe"), WRITER, 422, "direction"),
+    (claim(certainty="hypothesis"), WRITER, 422, "certainty"),
+    (claim(direction="hypothesis", certainty="established"), WRITER, 422, "has no certainty"),
     (claim(extra="field"), WRITER, 422, "Extra inputs are not permitted"),
     (claim(key="bad key with spaces"), WRITER, 422, "String should match pattern"),
     (claim(), {}, 401, "Authorization: Bearer"),
     (claim(), {"Authorization": "Bearer wrong"}, 401, "not valid"),
     (claim(), {"Authorization": "Bearer r-secret"}, 403, "has scope 'read'; this needs 'write'"),
 ], ids=["quote-not-in-source", "unknown-source", "unknown-prefix", "shape-violation", "key-taken", "contradiction",
-        "extra-field", "injection-in-key", "no-token", "wrong-token", "read-scope"])
+        "direction-conflicts-with-negated", "unknown-direction", "former-certainty", "certainty-of-a-hypothesis", "extra-field", "injection-in-key", "no-token", "wrong-token", "read-scope"])
 def test_rejected_writes_change_nothing(write_client: TestClient, writable_store: KGStore, body: dict[str, Any],
                                         headers: dict[str, str], status: int, message: str) -> None:
     before = contents(writable_store)
@@ -106,8 +110,21 @@ def test_a_contradiction_names_the_claims_it_contradicts(write_client: TestClien
     body = write_client.post("/api/v1/claims", json=claim(predicate="biolink:has_mode_of_inheritance",
                        object="poems:germline-inheritance", quote="POEMS syndrome is not an inherited disease"),
                        headers=WRITER).json()
-    assert body["report"] and all(c["negated"] for c in body["report"])
-    assert "POEMS syndrome is not an inherited disease" in {c["quote"] for c in body["report"]}
+    assert len(body["report"]) == 3, "the three claims of the source that dispute it"
+    assert {c["disputing_quote"] for c in body["report"]} >= {"POEMS syndrome is not an inherited disease",
+                                                                "You cannot pass this condition to your children"}
+    assert all(c["source"].endswith("source/poems-cause-summary") for c in body["report"])
+
+
+def test_a_hypothesis_about_what_the_source_calls_not_established_is_accepted(write_client: TestClient) -> None:
+    """The seed says a viral cause is not clearly shown (insufficient evidence); a hypothesis on it conflicts with nothing."""
+    response = write_client.post("/api/v1/claims", json=claim(
+        key="viral-cause-hypothesis", subject="poems:viral-infection", predicate="biolink:causes", object=POEMS,
+        direction="hypothesis", quote="unidentified viral triggers might play a role"), headers=WRITER)
+    assert response.status_code == 201, response.text
+    written = write_client.get(f"/api/v1/entities/{POEMS}/claims", params={"direction": "hypothesis", "limit": 500}).json()
+    assert response.json()["iri"] in {c["iri"] for c in written["items"]}
+    assert write_client.get("/api/v1/disagreements").json() == []
 
 
 @pytest.mark.parametrize(("path", "content", "status", "message"), [

@@ -11,6 +11,7 @@ from api import clinical, writes
 from api.auth import Agent, require
 from api.deps import app_settings, get_store
 from api.routers.linked_data import SAFE_NAME
+from kg.direction import FORMER_CERTAINTIES
 from kg.namespaces import CurieError, Namespaces
 from kg.settings import Settings
 from kg.store import KGStore
@@ -74,11 +75,14 @@ def entity_claims(curie: CurieParam, store: Annotated[KGStore, Depends(get_store
                   settings: Annotated[Settings, Depends(app_settings)],
                   predicate: Annotated[str | None, Query(description="Only claims with this predicate (CURIE)",
                                                          examples=["biolink:has_mode_of_inheritance"], max_length=200)] = None,
-                  negated: Annotated[bool | None, Query(description="Only denied (true) or only affirmed (false) claims")] = None,
-                  certainty: Annotated[Literal["established", "consensus", "hypothesis", "no_evidence"] | None, Query()] = None,
+                  direction: Annotated[clinical.DirectionName | None, Query(description="Only claims of this direction")] = None,
+                  negated: Annotated[bool | None, Query(description="Only disputed (true) or only not disputed (false) claims")] = None,
+                  certainty: Annotated[Literal["established", "consensus", "hypothesis", "no_evidence"] | None, Query(
+                      description="established or consensus; 'hypothesis' and 'no_evidence' are deprecated aliases of "
+                                  "direction=hypothesis and direction=insufficient_evidence")] = None,
                   limit: Annotated[int, Query(ge=1, le=500)] = 50,
                   offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> clinical.ClaimPage:
-    """The claims about an entity, each with its quote, source and claim IRI; filtered, then paged."""
+    """The claims about an entity, each with its direction, quote, source and claim IRI; filtered, then paged."""
     ns = _ns(settings)
     iri = _resolve(store, ns, curie)
     predicate_iri = None
@@ -87,8 +91,13 @@ def entity_claims(curie: CurieParam, store: Annotated[KGStore, Depends(get_store
             predicate_iri = ns.expand(predicate)
         except CurieError as exc:
             raise HTTPException(422, f"predicate: {exc}") from None
+    if certainty in FORMER_CERTAINTIES:
+        if direction not in (None, FORMER_CERTAINTIES[certainty]):
+            raise HTTPException(422, f"certainty={certainty} means direction={FORMER_CERTAINTIES[certainty]}, "
+                                     f"which conflicts with direction={direction}")
+        direction, certainty = FORMER_CERTAINTIES[certainty], None  # type: ignore[assignment]
     found = [c for c in clinical.claims(store, ns, [iri])
-             if (predicate_iri is None or c.predicate.iri == predicate_iri)
+             if (predicate_iri is None or c.predicate.iri == predicate_iri) and (direction is None or c.direction == direction)
              and (negated is None or c.negated == negated) and (certainty is None or c.certainty == certainty)]
     return clinical.ClaimPage(total=len(found), offset=offset, limit=limit, items=found[offset:offset + limit])
 
@@ -98,11 +107,25 @@ def etiology(curie: CurieParam, store: Annotated[KGStore, Depends(get_store)],
              settings: Annotated[Settings, Depends(app_settings)]) -> clinical.Etiology:
     """What the sources say about the cause of a condition, in one call.
 
-    Mechanism, inheritance, etiology status, risk factors, hypotheses under study and what there is no evidence for.
-    Negated and hedged claims stay negated and hedged.
+    Mechanism, inheritance, etiology status, risk factors, what a source disputes, hypotheses under investigation, what
+    a source says the evidence is insufficient for, and where sources disagree. Every claim keeps its direction.
     """
     ns = _ns(settings)
     return clinical.etiology(store, ns, _resolve(store, ns, curie))
+
+
+@router.get("/disagreements", response_model=list[clinical.Disagreement], responses=ERRORS)
+def disagreements(store: Annotated[KGStore, Depends(get_store)], settings: Annotated[Settings, Depends(app_settings)],
+                  entity: Annotated[str | None, Query(description="Only statements about this entity (CURIE or mapped code)",
+                                                      examples=["MONDO:0017364"], max_length=200)] = None,
+                  ) -> list[clinical.Disagreement]:
+    """Statements that one source supports and another disputes, with both claims, sources and quotes.
+
+    Disagreement between sources is kept, not refused: this lists it. (A source that contradicts itself is refused at
+    build and write time, and never appears here.)
+    """
+    ns = _ns(settings)
+    return clinical.disagreements(store, ns, None if entity is None else [_resolve(store, ns, entity)])
 
 
 class ClaimIn(BaseModel):
@@ -116,8 +139,11 @@ class ClaimIn(BaseModel):
     predicate: str = Field(max_length=200, examples=["biolink:has_mode_of_inheritance"])
     object: str | None = Field(None, max_length=200, examples=["poems:germline-inheritance"])
     value: str | int | None = Field(None, description="A literal instead of an object (document facts)")
-    negated: bool = False
-    certainty: Literal["established", "consensus", "hypothesis", "no_evidence"] = "established"
+    direction: clinical.DirectionName | None = Field(None, description="How the source stands towards the statement "
+                                                                       "(default supports)")
+    negated: bool | None = Field(None, description="Optional; if given, true exactly for direction disputes")
+    certainty: clinical.CertaintyName | None = Field(None, description="For supports and disputes: established "
+                                                                       "(default) or consensus; none for the others")
     frequency: str | None = Field(None, max_length=200)
     evidence: str = Field("ECO:0000303", max_length=200)
     quote: str = Field(min_length=1, max_length=5000, description="Exact text of the source")
@@ -140,8 +166,8 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "The claim to supersede does not exist"},
     409: {"description": "The key is taken, or the claim is already superseded"},
     413: {"description": "The body is larger than the limit (setting max_body_bytes)"},
-    422: {"description": "The claim is malformed, its quote is not in the source, it violates a shape or contradicts "
-                         "a current claim; the body holds the report and nothing was written"},
+    422: {"description": "The claim is malformed, its quote is not in the source, it violates a shape, or its source "
+                         "would contradict itself; the body holds the report and nothing was written"},
 }
 
 
@@ -163,7 +189,11 @@ async def _write(request: Request, body: ClaimIn, agent: Agent, store: KGStore, 
 async def create_claim(request: Request, body: ClaimIn, agent: Annotated[Agent, Depends(require("write"))],
                        store: Annotated[KGStore, Depends(get_store)],
                        settings: Annotated[Settings, Depends(app_settings)]) -> Response:
-    """Add a claim (scope ``write``): checked like a build, plus the SHACL gate and the contradiction check."""
+    """Add a claim (scope ``write``): checked like a build (fields, quote, SHACL gate, no source contradicting itself).
+
+    Another source's claim in the opposite direction is a disagreement, not an error: the claim is accepted and listed
+    at ``/api/v1/disagreements``.
+    """
     return await _write(request, body, agent, store, settings)
 
 

@@ -2,8 +2,9 @@
 
 A condition is recognised when one of its codings is the entity's own code or an exact match of it (a broader code,
 such as ICD-10-CM D47.2 for POEMS syndrome, also covers other conditions and is not enough). The cards quote the
-source and keep its certainty: hypotheses are labelled as hypotheses, and nothing is stated more firmly than the
-source states it. The service never calls back to a FHIR server: the ``conditions`` prefetch is required.
+source and keep its direction and certainty: every sentence of a card is either the source's own words or the
+card's fixed framing (``HEADINGS``, the direction and certainty words of ``kg.direction``, source titles), so a card
+never says anything the source does not. The service never calls back to a FHIR server: the ``conditions`` prefetch is required.
 """
 
 from typing import Annotated, Any, Literal
@@ -14,17 +15,25 @@ from starlette.concurrency import run_in_threadpool
 
 from api import clinical
 from api.deps import app_settings, get_store
-from api.named_queries import run_query
+from kg.direction import CERTAINTIES, DIRECTIONS
 from kg.namespaces import CurieError, Namespaces
 from kg.settings import Settings
-from kg.store import KGStore, select_rows
+from kg.store import KGStore
 
 router = APIRouter(prefix="/cds-services", tags=["CDS Hooks"])
 SERVICE_ID = "poems-kg-etiology"
 SUMMARY_MAX = 139  # CDS Hooks: a card summary is under 140 characters
-CERTAINTY_WORDS = {"established": "stated as established", "consensus": "stated as medical consensus",
-                   "hypothesis": "a hypothesis under investigation, not established",
-                   "no_evidence": "no definitive evidence"}
+# The cards' own words: these headings, the framing of direction and certainty (kg.direction), source titles; every
+# other sentence is a quote of the source.
+HEADINGS = {
+    "inheritance": "What the source says about inheritance:",
+    "mechanism": "The mechanism, in the source's words:",
+    "disputed": "What the source says is not so:",
+    "etiology_status": "What the source says about the cause:",
+    "hypotheses": "Hypotheses under investigation (not established):",
+    "insufficient_evidence": "Not established (the source says the evidence is insufficient; this is not a denial):",
+    "disagreements": "Sources disagree:",
+}
 IGNORED_VERIFICATION = {"refuted", "entered-in-error"}
 
 
@@ -102,51 +111,54 @@ def discovery() -> dict[str, Any]:
     return DISCOVERY
 
 
-def _summary(text: str) -> str:
-    return text if len(text) <= SUMMARY_MAX else text[: SUMMARY_MAX - 1].rstrip() + "…"
+def _framing(claim: clinical.ClaimOut) -> str:
+    """How firmly the source says what the quote says, or, without a certainty, what its direction is."""
+    return CERTAINTIES[claim.certainty] if claim.certainty else DIRECTIONS[claim.direction].framing
 
 
 def _line(claim: clinical.ClaimOut) -> str:
-    return f'- "{claim.quote}" ({CERTAINTY_WORDS[claim.certainty]})'
+    return f'- "{claim.quote}" ({_framing(claim)})'
 
 
-def _card(summary: str, lines: list[str], claims: list[clinical.ClaimOut], titles: dict[str, str]) -> dict[str, Any]:
-    source = claims[0].source
-    others = sorted({c.source for c in claims} - {source})
+def _summary(heading: str, claims: list[clinical.ClaimOut], condition: str) -> str:
+    """The heading and the source's own words: the shortest quote about the condition itself stated as established."""
+    lead = min(claims, key=lambda c: (condition not in (c.subject.iri, c.object.iri), c.certainty != "established",
+                                      len(c.quote), c.quote))
+    text = f'{heading}: "{lead.quote}"'
+    return text if len(text) <= SUMMARY_MAX else text[: SUMMARY_MAX - 2].rstrip() + '…"'
+
+
+def _card(summary: str, lines: list[str], sources: list[str], titles: dict[str, str]) -> dict[str, Any]:
+    source, others = sources[0], sorted(set(sources[1:]) - {sources[0]})
     detail = "\n".join(dict.fromkeys([*lines, *(f"Also from: {titles.get(s, s)} <{s}>" for s in others)]))
-    return {"summary": _summary(summary), "indicator": "info", "detail": detail,
+    return {"summary": summary, "indicator": "info", "detail": detail,
             "source": {"label": titles.get(source, source), "url": source}}
 
 
 def _cards(e: clinical.Etiology, titles: dict[str, str]) -> list[dict[str, Any]]:
-    cond = e.condition.label or e.condition.curie
+    """One card per question the sources answer, each in their words with the fixed framing of direction and certainty."""
     cards = []
-    denied = [c for c in e.inheritance if c.negated]
-    if denied:
-        modes = sorted({c.object.label or c.object.curie for c in denied})
-        stated = sorted({c.object.label or c.object.curie for c in e.inheritance if not c.negated})
-        lines = [f"The source states that {cond} is not inherited:", *map(_line, e.inheritance)]
-        if stated:
-            lines.append(f"What it names instead: {', '.join(stated)}.")
-        lines.append("This source gives no basis for germline testing of relatives.")
-        cards.append(_card(f"{cond} is not inherited (no {', '.join(modes)}), per the source", lines, e.inheritance, titles))
-    if e.mechanism:
-        direct = {c.subject.iri: c.subject.label or c.subject.curie for c in e.mechanism if c.object.iri == e.condition.iri}
-        effects = sorted({c.object.label or c.object.curie for c in e.mechanism
-                          if c.subject.iri in direct and c.object.iri != e.condition.iri})
-        head = f"{cond}: caused by {', '.join(sorted(direct.values()))}" if direct else f"Mechanism of {cond}"
-        lines = ["Mechanism as the source states it:", *map(_line, e.mechanism)]
-        cards.append(_card(f"{head}, which leads to {', '.join(effects)}" if effects else head, lines, e.mechanism, titles))
-    unknown = e.etiology_status + e.hypotheses + e.no_evidence
+    for heading, intro, claims in (("Inheritance", HEADINGS["inheritance"], e.inheritance),
+                                   ("Mechanism", HEADINGS["mechanism"], e.mechanism),
+                                   ("Per the source", HEADINGS["disputed"], e.disputed)):
+        if claims:
+            lines = [intro, *map(_line, claims)]
+            cards.append(_card(_summary(heading, claims, e.condition.iri), lines, [c.source for c in claims], titles))
+    unknown = e.etiology_status + e.hypotheses + e.insufficient_evidence
     if unknown:
-        status = sorted({f"{c.subject.label or c.subject.curie}: {c.object.label or c.object.curie}" for c in e.etiology_status})
-        lines = [*map(_line, e.etiology_status)]
+        lines = [HEADINGS["etiology_status"], *map(_line, e.etiology_status)] if e.etiology_status else []
         if e.hypotheses:
-            lines += ["Hypotheses under investigation (not established):", *map(_line, e.hypotheses)]
-        if e.no_evidence:
-            lines += ["No definitive evidence for:", *map(_line, e.no_evidence)]
-        head = f"Cause of {cond} not fully understood ({'; '.join(status)})" if status else f"What is unknown about the cause of {cond}"
-        cards.append(_card(head, lines, unknown, titles))
+            lines += [HEADINGS["hypotheses"], *map(_line, e.hypotheses)]
+        if e.insufficient_evidence:
+            lines += [HEADINGS["insufficient_evidence"], *map(_line, e.insufficient_evidence)]
+        cards.append(_card(_summary("Cause", e.etiology_status or unknown, e.condition.iri), lines, [c.source for c in unknown], titles))
+    if e.disagreements:
+        lines = [HEADINGS["disagreements"]]
+        for d in e.disagreements:
+            lines += [f'- "{d.supporting.quote}" (supported by: {titles.get(d.supporting.source, d.supporting.source)})',
+                      f'- "{d.disputing.quote}" (disputed by: {titles.get(d.disputing.source, d.disputing.source)})']
+        sources = [s for d in e.disagreements for s in (d.supporting.source, d.disputing.source)]
+        cards.append(_card(HEADINGS["disagreements"], lines, sources, titles))
     return cards
 
 
@@ -198,7 +210,8 @@ def _respond(request: HookRequest, store: KGStore, ns: Namespaces) -> dict[str, 
     for iri in _conditions(request, store, ns):
         summary = clinical.etiology(store, ns, iri)
         sources = {c.source for section in (summary.mechanism, summary.inheritance, summary.etiology_status,
-                                            summary.hypotheses, summary.no_evidence) for c in section}
-        titles = {s: r["title"] for s in sources for r in select_rows(run_query(store, ns, "source-citation", SOURCE=s))}
+                                            summary.disputed, summary.hypotheses, summary.insufficient_evidence)
+                   for c in section} | {s.source for d in summary.disagreements for s in (d.supporting, d.disputing)}
+        titles = clinical.source_titles(store, ns, sources)
         cards += _cards(summary, titles)
     return {"cards": cards}

@@ -13,17 +13,19 @@ from dataclasses import dataclass
 from email.utils import format_datetime
 from itertools import groupby, pairwise
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
-from pyoxigraph import NamedNode, Quad, QuerySolutions, RdfFormat, Triple, serialize
+from pyoxigraph import NamedNode, Quad, RdfFormat, Triple, serialize
 
+from api import clinical
 from api.deps import app_settings, get_store
 from api.jsonld import compact, context
-from api.named_queries import run_construct, run_query
+from api.named_queries import run_construct, run_query, stored_claim_quads
 from api.negotiation import FORMAT_ALIASES, NotAcceptableError, charset, negotiate
+from kg.direction import CERTAINTIES, by_iri, certainty_keyword
 from kg.namespaces import BIOLINK, CurieError, Namespaces
 from kg.settings import Settings
 from kg.store import KGStore, select_rows
@@ -31,6 +33,7 @@ from kg.store import KGStore, select_rows
 router = APIRouter(tags=["linked data"])
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 templates.env.filters["local_name"] = lambda iri: str(iri).rsplit("#", 1)[-1].rsplit("/", 1)[-1]  # rdf:type -> "type"
+templates.env.globals["certainty_words"] = CERTAINTIES
 SAFE_NAME = re.compile(r"^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$")  # what minted names and hashes look like
 SAFE_CURIE = re.compile(r"^[A-Za-z][A-Za-z0-9]*:[A-Za-z0-9_.-]+$")
 TRIPLE_TYPES: dict[str, RdfFormat | None] = {
@@ -125,12 +128,12 @@ def _entity(request: Request, store: KGStore, settings: Settings, iri: str, name
         triples = run_construct(store, ns, "describe-entity", ENTITY=iri)
         return _respond(request, _serialize(triples, media_type, TRIPLE_TYPES, ns), media_type)
     label = next((f["value"] for f in facts if f["predicate"].endswith("#label")), name)
-    for row in claims:
-        for end in ("subject", "object", "predicate", "claim"):
-            row[end + "Path"] = page_path(row[end], ns)
-    groups = [(key, list(rows)) for key, rows in groupby(claims, key=lambda r: r.get("predicateLabel", r["predicate"]))]
+    rows = [_readable(row, ns) for row in claims]
+    groups = [(key, list(rows)) for key, rows in groupby(rows, key=lambda r: r.get("predicateLabel", r["predicate"]))]
+    disagreements = clinical.disagreements(store, ns, [iri])
     html = templates.get_template("entity.html").render(
         request=request, iri=iri, label=label, curie=ns.compact(iri), facts=facts, groups=groups,
+        disagreements=disagreements, page=lambda i: page_path(i, ns),
         paths={f["value"]: page_path(f["value"], ns) for f in facts})
     return _respond(request, html.encode(), media_type)
 
@@ -164,7 +167,7 @@ def claim(name: str, request: Request, store: Annotated[KGStore, Depends(get_sto
     """The nanopublication's four graphs (TriG, N-Quads, JSON-LD; flattened in triple formats) or its page."""
     ns = Namespaces(settings.base_iri)
     iri, _, fixed = _resolve(name, QUAD_TYPES, ns.claim, "claim")
-    quads = _claim_quads(store, ns, iri)
+    quads = stored_claim_quads(store, ns, iri)
     if not quads:
         raise _not_found(f"the claim <{iri}>")
     media_type = _choose(request, QUAD_TYPES, fixed)
@@ -175,24 +178,24 @@ def claim(name: str, request: Request, store: Annotated[KGStore, Depends(get_sto
     graphs = [(part, [q for q in quads if q.graph_name == NamedNode(f"{iri}#{part}")])
               for part in ("head", "assertion", "provenance", "pubinfo")]
     row = _claim_summary(store, ns, iri, quads)
-    html = templates.get_template("claim.html").render(request=request, iri=iri, graphs=graphs, claim=row,
-                                                        page=lambda i: page_path(i, ns))
+    html = templates.get_template("claim.html").render(request=request, iri=iri, graphs=graphs, claim=row)
     return _respond(request, html.encode(), media_type)
 
 
-def _claim_quads(store: KGStore, ns: Namespaces, iri: str) -> list[Quad]:
-    result = run_query(store, ns, "claim-quads", CLAIM=iri)
-    assert isinstance(result, QuerySolutions)
-    return sorted((Quad(row["s"], row["p"], row["o"], row["g"]) for row in result),  # type: ignore[arg-type]
-                  key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object)))
-
-
-def _claim_summary(store: KGStore, ns: Namespaces, iri: str, quads: list[Quad]) -> dict[str, str]:
-    """The claim as a person reads it: subject, predicate, object, negation, certainty, quote and source."""
+def _claim_summary(store: KGStore, ns: Namespaces, iri: str, quads: list[Quad]) -> dict[str, Any]:
+    """The claim as a person reads it: subject, predicate, object, direction, certainty, quote and source."""
     subject = next(q.object for q in quads if q.predicate.value == BIOLINK + "subject")
     assert isinstance(subject, NamedNode)
     rows = select_rows(run_query(store, ns, "entity-claims", ENTITY=subject.value))
-    return next(r for r in rows if r["claim"] == iri)
+    return _readable(next(r for r in rows if r["claim"] == iri), ns)
+
+
+def _readable(row: dict[str, str], ns: Namespaces) -> dict[str, Any]:
+    """A claim row with what its page shows: the direction (its words and style) and the page of each IRI."""
+    out: dict[str, Any] = dict(row, direction=by_iri(row["direction"], ns), certainty=certainty_keyword(row.get("certainty")))
+    for end in ("subject", "object", "predicate", "claim", "source"):
+        out[end + "Path"] = page_path(row[end], ns)
+    return out
 
 
 @router.get("/source/{name}", summary="A source document: metadata, text and the claims quoting it")
@@ -209,7 +212,8 @@ def source(name: str, request: Request, store: Annotated[KGStore, Depends(get_st
         return _respond(request, _serialize(triples, media_type, TRIPLE_TYPES, ns), media_type)
     about = {t.predicate.value.rsplit("/", 1)[-1].rsplit("#", 1)[-1]: t.object.value for t in triples
              if t.subject == NamedNode(iri) and not isinstance(t.object, Triple)}
-    spans = select_rows(run_query(store, ns, "source-claims", SOURCE=iri))
+    spans = [dict(r, direction=by_iri(r["direction"], ns).keyword) for r in
+             select_rows(run_query(store, ns, "source-claims", SOURCE=iri))]
     html = templates.get_template("source.html").render(request=request, iri=iri, about=about,
                                                          segments=_segments(about.get("text", ""), spans, ns))
     return _respond(request, html.encode(), media_type)
