@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint bench clean browser test-virtuoso
+.PHONY: install run test lint bench clean browser test-virtuoso imports
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ test: lint $(ENGINE)/node_modules/.installed browser
 test-virtuoso: install
 	@command -v virtuoso-t >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq virtuoso-opensource-7-bin)
 	POEMS_KG_TEST_VIRTUOSO=1 $(BIN)/python -m pytest tests -k virtuoso
+
+# Regenerate the import slices and MONDO's exact mappings from ../shared/ontology-terms and the pinned PyPI releases.
+imports: install
+	$(BIN)/poems-kg refresh-imports
 
 bench: install
 	$(BIN)/python -m bench

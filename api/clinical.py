@@ -78,6 +78,7 @@ class ClaimOut(BaseModel):
     source_title: str | None = None
     start: int
     end: int
+    about_etiology: bool = Field(False, exclude=True)  # the object is a state of knowledge of a cause
 
 
 class Side(BaseModel):
@@ -194,7 +195,7 @@ def claims(store: KGStore, ns: Namespaces, iris: list[str]) -> list[ClaimOut]:
             direction=by_iri(r["direction"], ns).keyword,  # type: ignore[arg-type]
             negated=boolean(r["negated"]), certainty=certainty_keyword(r.get("certainty")),  # type: ignore[arg-type]
             frequency=r.get("frequency"), quote=r["quote"], source=r["source"], source_title=r.get("sourceTitle"),
-            start=int(r["start"]), end=int(r["end"]))
+            start=int(r["start"]), end=int(r["end"]), about_etiology=boolean(r["etiologyStatus"]))
     return list(out.values())
 
 
@@ -230,7 +231,10 @@ def etiology(store: KGStore, ns: Namespaces, iri: str) -> Etiology:
 
 
 def _section(claim: ClaimOut, condition: str) -> str:
-    """The section of the etiology summary a claim belongs to: by direction first, then by predicate."""
+    """The section of the etiology summary a claim belongs to: by direction first, then by predicate.
+
+    What the condition itself causes or makes more likely is its consequence, not its etiology: no section.
+    """
     predicate = claim.predicate.iri
     if claim.direction == HYPOTHESIS.keyword:
         return "hypotheses"
@@ -240,9 +244,9 @@ def _section(claim: ClaimOut, condition: str) -> str:
         return "inheritance"
     if claim.direction != SUPPORTS.keyword:
         return "disputed"
-    if predicate == BIOLINK + "has_attribute":
+    if predicate == BIOLINK + "has_attribute" and claim.about_etiology:
         return "etiology_status"
-    if predicate in CAUSAL:
+    if predicate in CAUSAL and claim.subject.iri != condition:
         return "mechanism"
     if predicate == BIOLINK + "associated_with_increased_likelihood_of" and claim.object.iri == condition:
         return "risk_factors"

@@ -24,7 +24,7 @@ def _median_seconds(fn, repeat: int) -> float:
 
 
 def reasoning(sizes: list[int], repeat: int) -> None:
-    """Median HermiT reasoning time (consistency + inferred graph + contradiction check) per workload size."""
+    """Median HermiT reasoning time (consistency + inferred graph) per workload size."""
     settings = get_settings()
     seed = build(settings.kg_dir, settings.base_iri)
     base = _median_seconds(lambda: reason(seed.quads, seed.ns), repeat)

@@ -18,6 +18,7 @@ from kg.namespaces import Namespaces
 from kg.settings import get_settings
 from kg.store import KGStore, OxigraphStore, RemoteStore, RemoteStoreError
 from ontology.reason import ReasoningError, Report, reason
+from ontology.slice import SHARED_TABLES
 from shapes.validate import ValidationError, Violation, claim_locations, nanopublication_quads, validate_claims, validate_dataset
 
 app = typer.Typer(help="poems-kg: curated claims about POEMS syndrome as a nanopublication knowledge graph.",
@@ -208,6 +209,31 @@ def import_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False,
     if isinstance(target, OxigraphStore):
         target.flush()
     err.print(f"imported {count} triples into <{graph}>")
+
+
+@app.command("refresh-imports")
+def refresh_imports(shared: Path = typer.Option(SHARED_TABLES, help="Folder of the shared ontology term tables "
+                                                "(terms.tsv.gz, mondo-rare-edges.tsv.gz, MONDO's mapping sets)."),
+                    check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 if a committed file differs.")) -> None:
+    """Regenerate the import slices (ontology/imports/*_import.ttl) and MONDO's exact mappings from the upstream files."""
+    from kg.crosswalk import mondo_mappings
+    from ontology.slice import IMPORTS_DIR, SliceError, refresh, term_list
+
+    settings = get_settings()
+    try:
+        files = {IMPORTS_DIR / f"{name}_import.ttl": body for name, body in refresh(shared).items()}
+        files[settings.kg_dir / "mappings" / "mondo-exact.sssom.tsv"] = mondo_mappings(shared, term_list("mondo"))
+    except (SliceError, OSError, ImportError) as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    stale = [path for path, body in files.items() if not path.exists() or path.read_bytes() != body]
+    for path in stale:
+        err.print(f"{'differs' if check else 'writing'}: {path}", highlight=False)
+        if not check:
+            path.write_bytes(files[path])
+    err.print(f"{len(files)} files, {len(stale)} {'differ' if check else 'rewritten'}")
+    if check and stale:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -14,11 +14,12 @@ from ruamel.yaml.error import YAMLError
 
 from kg.direction import CERTAINTIES, DIRECTIONS, DISPUTES, FORMER_CERTAINTIES, SUPPORTS, Direction
 from kg.namespaces import CurieError, Namespaces
+from ontology.terms import problem
 
 CLAIM_DEFAULTS = {"evidence": "ECO:0000303"}
 CLAIM_FIELDS = {
-    "key", "subject", "predicate", "object", "value", "direction", "negated", "certainty", "frequency",
-    "evidence", "quote", "occurrence", "note", "supersedes",
+    "key", "subject", "subject_label", "predicate", "object", "object_label", "value", "direction", "negated",
+    "certainty", "frequency", "evidence", "quote", "occurrence", "note", "supersedes",
 }
 
 REQUIRED_CLAIM_FIELDS = ("key", "subject", "predicate", "quote", "note")
@@ -173,10 +174,19 @@ def parse_claim(entry: Mapping[str, Any], source: Source, ns: Namespaces, *, def
         raise CurationError(path, line, f"claim '{key}' needs exactly one of 'object' (a CURIE) or 'value' (a literal)")
 
     def iri(name: str) -> str:
+        """The IRI of a field's CURIE, which must name a current term of the ontology or its import slice."""
         try:
-            return ns.expand(str(item[name]))
+            expanded = ns.expand(str(item[name]))
         except CurieError as exc:
             raise CurationError(path, line_of(name), f"{name}: {exc}") from None
+        if expanded.startswith(ns.source):  # a source document: checked as a source, not as a term
+            return expanded
+        if wrong := problem(expanded, ns):
+            raise CurationError(path, line_of(name), f"{name}: {wrong}")
+        label = item.get(f"{name}_label")
+        if label is not None and (wrong := problem(expanded, ns, str(label))):
+            raise CurationError(path, line_of(f"{name}_label"), f"{name}_label: {wrong}")
+        return expanded
 
     direction = _direction(item, path, line_of)
     certainty = _certainty(item, direction, path, line_of)

@@ -12,6 +12,10 @@ EXTERNAL_PREFIXES: dict[str, tuple[str, str]] = {
     "ECO": ("http://purl.obolibrary.org/obo/ECO_", r"\d{7}"),
     "RO": ("http://purl.obolibrary.org/obo/RO_", r"\d{7}"),
     "SEPIO": ("http://purl.obolibrary.org/obo/SEPIO_", r"\d{7}"),
+    "ECTO": ("http://purl.obolibrary.org/obo/ECTO_", r"\d{7}"),
+    "DOID": ("http://purl.obolibrary.org/obo/DOID_", r"\d+"),
+    "EFO": ("http://www.ebi.ac.uk/efo/EFO_", r"\d{7}"),
+    "MEDGEN": ("http://identifiers.org/medgen/", r"\d+"),
     "HGNC": ("http://identifiers.org/hgnc/", r"\d+"),
     "Orphanet": ("http://www.orpha.net/ORDO/Orphanet_", r"\d+"),
     "MESH": ("http://id.nlm.nih.gov/mesh/", r"[CD]\d{6,9}"),
@@ -36,6 +40,10 @@ FHIR_SYSTEMS: dict[str, tuple[str, str, bool]] = {
     "HP": ("http://purl.obolibrary.org/obo/hp.owl", "Human Phenotype Ontology", True),
     "GO": ("http://purl.obolibrary.org/obo/go.owl", "Gene Ontology", True),
     "CL": ("http://purl.obolibrary.org/obo/cl.owl", "Cell Ontology", True),
+    "ECTO": ("http://purl.obolibrary.org/obo/ecto.owl", "Environmental Conditions, Treatments and Exposures Ontology", True),
+    "DOID": ("http://purl.obolibrary.org/obo/doid.owl", "Human Disease Ontology", True),
+    "EFO": ("http://www.ebi.ac.uk/efo/efo.owl", "Experimental Factor Ontology", True),
+    "MEDGEN": ("http://www.ncbi.nlm.nih.gov/medgen", "MedGen", False),
     "Orphanet": ("http://www.orpha.net", "Orphanet", False),
     "MESH": ("http://id.nlm.nih.gov/mesh", "MeSH", False),
     "UMLS": ("http://www.nlm.nih.gov/research/umls", "UMLS", False),
@@ -143,14 +151,21 @@ class Namespaces:
         return namespace + local
 
     def coding(self, curie: str) -> tuple[str, str]:
-        """The FHIR ``(system, code)`` of a CURIE; the project's own terms belong to its ontology's code system.
+        """The FHIR ``(system, code)`` of a CURIE.
+
+        The project's own terms belong to its ontology's code system; a vocabulary with no code system of its own
+        (Biolink, SEPIO) is named by its namespace.
 
         >>> Namespaces("https://w3id.org/poems-kg/").coding("SCTID:79268002")
         ('http://snomed.info/sct', '79268002')
+        >>> Namespaces("https://w3id.org/poems-kg/").coding("biolink:causes")
+        ('https://w3id.org/biolink/vocab/', 'causes')
         """
         prefix, _, local = curie.partition(":")
         if prefix == "poems":
             return self.ontology, local
+        if prefix not in FHIR_SYSTEMS:
+            return self.prefixes()[prefix], local
         system, _, whole = FHIR_SYSTEMS[prefix]
         return system, curie if whole else local
 

@@ -3,4 +3,5 @@
 from pathlib import Path
 
 ONTOLOGY_DIR = Path(__file__).resolve().parent
-ONTOLOGY_FILES = (ONTOLOGY_DIR / "poems-kg.ttl", ONTOLOGY_DIR / "imports" / "external.ttl")
+# The ontology's source of truth and its import slices (ontology/imports/*_import.ttl; see ontology/slice.py).
+ONTOLOGY_FILES = (ONTOLOGY_DIR / "poems-kg.ttl", *sorted((ONTOLOGY_DIR / "imports").glob("*_import.ttl")))

@@ -120,10 +120,13 @@ def _inferred_quads(world: owlready2.World, back: dict[str, str], asserted: set[
             if isinstance(cls, owlready2.ThingClass) and cls.iri != entity:
                 out.add(Quad(NamedNode(entity), NamedNode(str(RDFS.subClassOf)), NamedNode(cls.iri), graph))
         for prop in inst.get_properties():
+            # HermiT names one property of an equivalence set; the others hold the same values
+            names = {prop.iri, *(p.iri for p in prop.equivalent_to if isinstance(p, owlready2.ObjectPropertyClass))}
             for value in prop[inst]:
                 target = back.get(getattr(value, "iri", ""))
-                if target and (entity, prop.iri, target) not in asserted:
-                    out.add(Quad(NamedNode(entity), NamedNode(prop.iri), NamedNode(target), graph))
+                for name in names:
+                    if target and (entity, name, target) not in asserted:
+                        out.add(Quad(NamedNode(entity), NamedNode(name), NamedNode(target), graph))
     out.add(Quad(graph, NamedNode(BIOLINK + "knowledge_level"), NamedNode(BIOLINK + "logical_entailment"), graph))
     out.add(Quad(graph, NamedNode(BIOLINK + "agent_type"), NamedNode(BIOLINK + "automated_agent"), graph))
     out.add(Quad(graph, NamedNode(PROV + "wasGeneratedBy"), Literal(f"HermiT via owlready2 {owlready2.VERSION}"), graph))

@@ -28,7 +28,7 @@ def run_build(kg_dir: Path, out: Path):
 
 @pytest.mark.parametrize(("old", "new", "expected"), [
     (GOOD_QUOTE, 'quote: "caused by an underlying plasma cell dyscrasia (invented)"', "does not occur in source"),
-    ("object: poems:vegf-overproduction", "object: FOO:0000001", "unknown prefix 'FOO'"),
+    ("object: poems:cytokine-overproduction", "object: FOO:0000001", "unknown prefix 'FOO'"),
     ("object: MONDO:0017364", "object: MONDO:17364", "does not match MONDO identifiers"),
     ("object: MONDO:0017364", "object: MONDO 0017364", "is not a CURIE"),
     ("certainty: consensus", "certainty: likely", "certainty 'likely' must be one of"),
@@ -107,7 +107,7 @@ def test_a_new_source_needs_no_code_change(kg_copy: Path, tmp_path: Path) -> Non
     (new / "metadata.yaml").write_text(meta)
     (kg_copy / "claims" / "second-source.yaml").write_text(
         "source: second-source\ncreated: 2026-11-24\ncreator: poems:curation-team\nclaims:\n"
-        "  - key: second-rare\n    subject: MONDO:0017364\n    predicate: biolink:subclass_of\n    object: poems:rare-disease\n"
+        "  - key: second-rare\n    subject: MONDO:0017364\n    predicate: biolink:has_attribute\n    object: MONDO:0021136\n"
         "    direction: supports\n    certainty: established\n    evidence: ECO:0000303\n"
         "    quote: POEMS syndrome is rare\n    note: Second source.\n")
     result = run_build(kg_copy, tmp_path / "out")

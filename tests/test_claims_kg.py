@@ -18,6 +18,7 @@ PREFIX prov: <http://www.w3.org/ns/prov#>
 PREFIX poems: <https://w3id.org/poems-kg/id/>
 PREFIX MONDO: <http://purl.obolibrary.org/obo/MONDO_>
 PREFIX HP: <http://purl.obolibrary.org/obo/HP_>
+PREFIX ECTO: <http://purl.obolibrary.org/obo/ECTO_>
 PREFIX dcterms: <http://purl.org/dc/terms/>
 """
 
@@ -42,37 +43,37 @@ LEVELS = {"supports": "knowledge_assertion", "disputes": "knowledge_assertion", 
 
 # Every claim of the seed: (key, subject, predicate, object, direction, certainty, frequency) as the source gives them.
 EXPECTED = [
-    ("poems-is-paraneoplastic", "MONDO:0017364", "biolink:subclass_of", "poems:paraneoplastic-syndrome", "supports", "established", None),
-    ("poems-is-rare", "MONDO:0017364", "biolink:subclass_of", "poems:rare-disease", "supports", "established", None),
-    ("pcd-causes-poems", "poems:plasma-cell-dyscrasia", "biolink:causes", "MONDO:0017364", "supports", "established", None),
-    ("pcd-drives-poems", "poems:plasma-cell-dyscrasia", "biolink:causes", "MONDO:0017364", "supports", "established", None),
-    ("poems-clonal-plasma-cells", "MONDO:0017364", "biolink:associated_with", "poems:monoclonal-plasma-cell-disorder", "supports", "established", None),
-    ("poems-most-patients-monoclonal", "MONDO:0017364", "biolink:associated_with", "poems:monoclonal-plasma-cell-disorder", "supports", "established", "most patients"),
-    ("pcd-causes-vegf-overproduction", "poems:plasma-cell-dyscrasia", "biolink:causes", "poems:vegf-overproduction", "supports", "established", None),
-    ("pcd-causes-cytokine-overproduction", "poems:plasma-cell-dyscrasia", "biolink:causes", "poems:cytokine-overproduction", "supports", "established", None),
-    ("vegf-overproduction-is-cytokine-overproduction", "poems:vegf-overproduction", "biolink:subclass_of", "poems:cytokine-overproduction", "supports", "established", None),
+    ("poems-is-paraneoplastic", "MONDO:0017364", "biolink:subclass_of", "MONDO:0021073", "supports", "established", None),
+    ("poems-is-rare", "MONDO:0017364", "biolink:has_attribute", "MONDO:0021136", "supports", "established", None),
+    ("pcd-causes-poems", "MONDO:0004960", "biolink:causes", "MONDO:0017364", "supports", "established", None),
+    ("pcd-drives-poems", "MONDO:0004960", "biolink:causes", "MONDO:0017364", "supports", "established", None),
+    ("poems-clonal-plasma-cells", "MONDO:0017364", "biolink:associated_with", "MONDO:0004960", "supports", "established", None),
+    ("poems-most-patients-monoclonal", "MONDO:0017364", "biolink:associated_with", "MONDO:0004960", "supports", "established", "most patients"),
+    ("pcd-causes-vegf-overproduction", "MONDO:0004960", "biolink:causes", "HP:0031052", "supports", "established", None),
+    ("pcd-causes-cytokine-overproduction", "MONDO:0004960", "biolink:causes", "poems:cytokine-overproduction", "supports", "established", None),
+    ("vegf-overproduction-is-cytokine-overproduction", "HP:0031052", "biolink:subclass_of", "poems:cytokine-overproduction", "supports", "established", None),
     ("vegf-normally-grows-vessels", "HGNC:12680", "biolink:actively_involved_in", "GO:0001525", "supports", "established", None),
-    ("vegf-excess-causes-vascular-leak", "poems:vegf-overproduction", "biolink:causes", "poems:vascular-leakage", "supports", "established", None),
-    ("vegf-excess-causes-nerve-inflammation", "poems:vegf-overproduction", "biolink:causes", "poems:nerve-inflammation", "supports", "established", None),
-    ("vegf-excess-causes-organ-malfunction", "poems:vegf-overproduction", "biolink:causes", "poems:organ-system-malfunction", "supports", "established", None),
-    ("poems-not-inherited-tldr", "MONDO:0017364", "biolink:has_mode_of_inheritance", "poems:germline-inheritance", "disputes", "consensus", None),
-    ("poems-not-inherited", "MONDO:0017364", "biolink:has_mode_of_inheritance", "poems:germline-inheritance", "disputes", "established", None),
-    ("poems-not-passed-to-children", "MONDO:0017364", "biolink:has_mode_of_inheritance", "poems:germline-inheritance", "disputes", "established", None),
+    ("vegf-excess-causes-vascular-leak", "HP:0031052", "biolink:causes", "HP:0030005", "supports", "established", None),
+    ("vegf-excess-causes-nerve-inflammation", "HP:0031052", "biolink:causes", "HP:0031002", "supports", "established", None),
+    ("vegf-excess-causes-organ-malfunction", "HP:0031052", "biolink:causes", "poems:organ-system-malfunction", "supports", "established", None),
+    ("poems-not-inherited-tldr", "MONDO:0017364", "biolink:has_mode_of_inheritance", "MONDO:0021152", "disputes", "consensus", None),
+    ("poems-not-inherited", "MONDO:0017364", "biolink:has_mode_of_inheritance", "MONDO:0021152", "disputes", "established", None),
+    ("poems-not-passed-to-children", "MONDO:0017364", "biolink:has_mode_of_inheritance", "MONDO:0021152", "disputes", "established", None),
     ("poems-not-germline-mutations", "MONDO:0017364", "biolink:associated_with", "poems:germline-mutation", "disputes", "established", "typically"),
-    ("poems-somatic-abnormalities", "MONDO:0017364", "biolink:has_mode_of_inheritance", "HP:0001428", "supports", "established", None),
-    ("pcd-trigger-unknown", "poems:plasma-cell-dyscrasia", "biolink:has_attribute", "poems:unknown-trigger", "supports", "established", None),
-    ("pcd-genetic-spark-under-investigation", "poems:vegf-overproduction", "biolink:has_attribute", "poems:unknown-trigger", "supports", "established", None),
+    ("poems-somatic-abnormalities", "MONDO:0017364", "biolink:has_mode_of_inheritance", "HP:0001442", "supports", "established", None),
+    ("pcd-trigger-unknown", "MONDO:0004960", "biolink:has_attribute", "poems:unknown-trigger", "supports", "established", None),
+    ("pcd-genetic-spark-under-investigation", "HP:0031052", "biolink:has_attribute", "poems:unknown-trigger", "supports", "established", None),
     ("poems-etiology-elusive", "MONDO:0017364", "biolink:has_attribute", "poems:idiopathic-etiology", "supports", "established", None),
     ("poems-idiopathic-consensus", "MONDO:0017364", "biolink:has_attribute", "poems:idiopathic-etiology", "supports", "consensus", None),
-    ("viral-infection-not-clear-trigger", "poems:viral-infection", "biolink:causes", "MONDO:0017364", "insufficient_evidence", None, None),
-    ("toxin-not-clear-trigger", "poems:environmental-toxin", "biolink:causes", "MONDO:0017364", "insufficient_evidence", None, None),
-    ("lifestyle-no-evidence", "poems:lifestyle", "biolink:causes", "MONDO:0017364", "insufficient_evidence", None, None),
-    ("diet-no-evidence", "poems:diet", "biolink:causes", "MONDO:0017364", "insufficient_evidence", None, None),
-    ("environment-no-evidence", "poems:environmental-exposure", "biolink:causes", "MONDO:0017364", "insufficient_evidence", None, None),
-    ("poems-immune-component", "MONDO:0017364", "biolink:associated_with", "poems:immune-system-involvement", "supports", "established", None),
-    ("chronic-immune-stimulation-hypothesis", "poems:chronic-immune-stimulation", "biolink:contributes_to", "poems:plasma-cell-dyscrasia", "hypothesis", None, None),
-    ("viral-trigger-hypothesis", "poems:viral-infection", "biolink:contributes_to", "poems:plasma-cell-dyscrasia", "hypothesis", None, None),
-    ("pcd-primary-risk-factor", "poems:plasma-cell-dyscrasia", "biolink:associated_with_increased_likelihood_of", "MONDO:0017364", "supports", "established", None),
+    ("viral-infection-not-clear-trigger", "MONDO:0005108", "biolink:causes", "MONDO:0017364", "insufficient_evidence", None, None),
+    ("toxin-not-clear-trigger", "ECTO:0000537", "biolink:causes", "MONDO:0017364", "insufficient_evidence", None, None),
+    ("lifestyle-no-evidence", "ECTO:0001078", "biolink:causes", "MONDO:0017364", "insufficient_evidence", None, None),
+    ("diet-no-evidence", "ECTO:0001098", "biolink:causes", "MONDO:0017364", "insufficient_evidence", None, None),
+    ("environment-no-evidence", "ECTO:0000015", "biolink:causes", "MONDO:0017364", "insufficient_evidence", None, None),
+    ("poems-immune-component", "MONDO:0017364", "biolink:associated_with", "HP:0002715", "supports", "established", None),
+    ("chronic-immune-stimulation-hypothesis", "poems:chronic-immune-stimulation", "biolink:contributes_to", "MONDO:0004960", "hypothesis", None, None),
+    ("viral-trigger-hypothesis", "MONDO:0005108", "biolink:contributes_to", "MONDO:0004960", "hypothesis", None, None),
+    ("pcd-primary-risk-factor", "MONDO:0004960", "biolink:associated_with_increased_likelihood_of", "MONDO:0017364", "supports", "established", None),
     ("poems-often-lambda-restricted", "MONDO:0017364", "biolink:associated_with", "poems:lambda-restricted-plasma-cell-dyscrasia", "supports", "established", "often"),
     ("doc-review-status", "source:poems-cause-summary", "poems:reviewStatus", "Medically reviewed summary", "supports", "established", None),
     ("doc-last-updated", "source:poems-cause-summary", "dcterms:modified", "2026-04-07", "supports", "established", None),
@@ -126,29 +127,30 @@ def test_only_supported_claims_state_their_direct_triple(store: OxigraphStore) -
 
 
 def test_no_definitive_evidence_is_never_a_denial_or_a_fact(store: OxigraphStore) -> None:
-    """The seed says there is no definitive evidence that diet causes POEMS syndrome: neither "diet causes it" nor
-    "diet does not cause it" may be readable from the graph."""
-    assert not bool(store.query(PREFIXES + "ASK { poems:diet biolink:causes MONDO:0017364 }"))
-    assert not bool(store.query(PREFIXES + "ASK { ?a biolink:subject poems:diet ; biolink:negated true }"))
-    assert bool(store.query(PREFIXES + "ASK { ?a biolink:subject poems:diet ; biolink:negated false ; "
+    """The seed says there is no definitive evidence that diet (ECTO:0001098) causes POEMS syndrome: neither "diet
+    causes it" nor "diet does not cause it" may be readable from the graph."""
+    assert not bool(store.query(PREFIXES + "ASK { ECTO:0001098 biolink:causes MONDO:0017364 }"))
+    assert not bool(store.query(PREFIXES + "ASK { ?a biolink:subject ECTO:0001098 ; biolink:negated true }"))
+    assert bool(store.query(PREFIXES + "ASK { ?a biolink:subject ECTO:0001098 ; biolink:negated false ; "
                                        "poems:direction <http://purl.obolibrary.org/obo/SEPIO_0000405> }"))
 
 
 def test_not_inherited_is_never_readable_as_inherited(store: OxigraphStore) -> None:
-    assert not bool(store.query(PREFIXES + "ASK { MONDO:0017364 biolink:has_mode_of_inheritance poems:germline-inheritance }"))
-    assert bool(store.query(PREFIXES + "ASK { MONDO:0017364 biolink:has_mode_of_inheritance HP:0001428 }"))
+    assert not bool(store.query(PREFIXES + "ASK { MONDO:0017364 biolink:has_mode_of_inheritance MONDO:0021152 }"))
+    assert bool(store.query(PREFIXES + "ASK { MONDO:0017364 biolink:has_mode_of_inheritance HP:0001442 }"))
 
 
 def test_mechanism_chain_walks_in_one_query(store: OxigraphStore) -> None:
     rows = select_rows(store.query(PREFIXES + """
-        SELECT ?effect WHERE { poems:plasma-cell-dyscrasia biolink:causes ?m . ?m biolink:causes ?effect }"""))
-    assert {r["effect"] for r in rows} == {P + "vascular-leakage", P + "nerve-inflammation", P + "organ-system-malfunction"}
+        SELECT ?effect WHERE { MONDO:0004960 biolink:causes ?m . ?m biolink:causes ?effect }"""))
+    obo = "http://purl.obolibrary.org/obo/"
+    assert {r["effect"] for r in rows} == {obo + "HP_0030005", obo + "HP_0031002", P + "organ-system-malfunction"}
 
 
 def test_mechanism_kept_apart_from_etiology(store: OxigraphStore) -> None:
     """What triggers the dyscrasia is unknown; nothing is asserted to cause the dyscrasia."""
-    assert not bool(store.query(PREFIXES + "ASK { ?x biolink:causes poems:plasma-cell-dyscrasia }"))
-    assert bool(store.query(PREFIXES + "ASK { poems:plasma-cell-dyscrasia biolink:has_attribute poems:unknown-trigger }"))
+    assert not bool(store.query(PREFIXES + "ASK { ?x biolink:causes MONDO:0004960 }"))
+    assert bool(store.query(PREFIXES + "ASK { MONDO:0004960 biolink:has_attribute poems:unknown-trigger }"))
 
 
 def test_document_metadata(store: OxigraphStore) -> None:

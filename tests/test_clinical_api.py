@@ -30,8 +30,12 @@ POEMS_CODES = [
     ("http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl", "C80303", "skos:exactMatch"),
     ("http://snomed.info/sct", "79268002", "skos:exactMatch"),
     ("http://id.who.int/icd/entity", "1555299114", "skos:exactMatch"),
+    ("http://purl.obolibrary.org/obo/doid.owl", "DOID:14039", "skos:exactMatch"),
+    ("http://www.ebi.ac.uk/efo/efo.owl", "EFO:1001115", "skos:exactMatch"),
+    ("http://www.ncbi.nlm.nih.gov/medgen", "39276", "skos:exactMatch"),
     (ICD10CM, "D47.2", "skos:broadMatch"),
 ]
+MGUS = "MONDO:0004960"  # monoclonal gammopathy, whose own ICD-10-CM code D47.2 is (MONDO lists it as exact)
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +48,14 @@ def client(api_store: KGStore) -> Iterator[TestClient]:
 def test_lookup_by_each_code_system_finds_poems_syndrome(client: TestClient, system: str, code: str, relationship: str) -> None:
     response = client.get("/api/v1/lookup", params={"system": system, "code": code})
     assert response.status_code == 200, response.text
-    [match] = response.json()
-    assert match["entity"]["curie"] == POEMS and match["entity"]["label"] == "POEMS syndrome"
-    assert match["relationship"] == relationship
+    matches = {m["entity"]["curie"]: m for m in response.json()}
+    assert matches[POEMS]["entity"]["label"] == "POEMS syndrome" and matches[POEMS]["relationship"] == relationship
+    assert set(matches) == ({POEMS, MGUS} if code == "D47.2" else {POEMS})
+
+
+def test_a_code_exact_for_one_entity_and_broader_for_another_lists_the_exact_one_first(client: TestClient) -> None:
+    matches = client.get("/api/v1/lookup", params={"system": ICD10CM, "code": "D47.2"}).json()
+    assert [(m["entity"]["curie"], m["relationship"]) for m in matches] == [(MGUS, "skos:exactMatch"), (POEMS, "skos:broadMatch")]
 
 
 def test_entity_lists_its_codes_as_fhir_codings_with_where_they_were_checked(client: TestClient) -> None:
@@ -62,7 +71,8 @@ def test_entity_lists_its_codes_as_fhir_codings_with_where_they_were_checked(cli
 
 def test_an_exact_code_resolves_to_the_entity_but_a_broader_one_does_not(client: TestClient) -> None:
     assert client.get("/api/v1/entities/SCTID:79268002").json()["curie"] == POEMS
-    response = client.get("/api/v1/entities/ICD10CM:D47.2")
+    assert client.get("/api/v1/entities/ICD10CM:D47.2").json()["curie"] == MGUS, "exact for monoclonal gammopathy only"
+    response = client.get("/api/v1/entities/ICD10CM:C90.00")
     assert response.status_code == 404 and "not an exact match" in response.json()["detail"]
 
 
@@ -75,11 +85,13 @@ def test_mappings_are_queryable_with_their_provenance(store: OxigraphStore) -> N
              owl:annotatedTarget ?target ; sssom:mapping_justification ?justification ; dcterms:source ?source }"""))
     by_target = {r["target"]: r for r in rows}
     assert by_target["http://www.orpha.net/ORDO/Orphanet_2905"]["justification"] == "https://w3id.org/semapv/vocab/ManualMappingCuration"
-    assert all(r["source"].startswith("http") for r in rows) and len(rows) == 7
+    assert all(r["source"].startswith("http") for r in rows) and len(rows) == len(POEMS_CODES) - 1
+    mondo_release = "http://purl.obolibrary.org/obo/mondo/releases/2026-08-04/mappings/"
+    assert by_target["http://purl.obolibrary.org/obo/DOID_14039"]["source"] == mondo_release + "mondo_exactmatch_doid.sssom.tsv"
 
 
 def test_a_bad_mapping_row_is_refused_with_file_and_line(kg_copy: Path) -> None:
-    path = kg_copy / "mappings" / "poems-syndrome.sssom.tsv"
+    path = kg_copy / "mappings" / "mondo-exact.sssom.tsv"
     lines = path.read_text().splitlines()
     row = next(i for i, line in enumerate(lines) if "Orphanet:2905" in line)
     lines[row] = lines[row].replace("skos:exactMatch", "skos:sameAs")
@@ -96,7 +108,7 @@ def test_claims_are_filtered_and_paged(client: TestClient) -> None:
     assert negated["total"] == sum(c["negated"] for c in everything["items"]) and all(c["negated"] for c in negated["items"])
     inheritance = client.get(f"/api/v1/entities/{POEMS}/claims",
                              params={"predicate": "biolink:has_mode_of_inheritance", "certainty": "established"}).json()
-    assert {c["object"]["curie"] for c in inheritance["items"]} == {"poems:germline-inheritance", "HP:0001428"}
+    assert {c["object"]["curie"] for c in inheritance["items"]} == {"MONDO:0021152", "HP:0001442"}
     assert {c["certainty"] for c in inheritance["items"]} == {"established"}
     page = client.get(f"/api/v1/entities/{POEMS}/claims", params={"limit": 5, "offset": 5}).json()
     assert [c["iri"] for c in page["items"]] == [c["iri"] for c in everything["items"][5:10]]
@@ -105,7 +117,7 @@ def test_claims_are_filtered_and_paged(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(("path", "status", "message"), [
-    ("/api/v1/entities/MONDO:0000001", 404, "names no entity"),
+    ("/api/v1/entities/MONDO:0005015", 404, "names no entity"),
     ("/api/v1/entities/NOPE:1", 422, "unknown prefix 'NOPE'"),
     ("/api/v1/entities/MONDO:12", 422, "does not match MONDO identifiers"),
     (f"/api/v1/entities/{POEMS}/claims?limit=0", 422, "greater than or equal to 1"),
@@ -120,26 +132,28 @@ def test_bad_requests_get_clear_errors(client: TestClient, path: str, status: in
 
 def test_etiology_summary_keeps_every_direction(client: TestClient) -> None:
     summary = client.get(f"/api/v1/conditions/{POEMS}/etiology").json()
-    germline = [c for c in summary["inheritance"] if c["object"]["curie"] == "poems:germline-inheritance"]
+    germline = [c for c in summary["inheritance"] if c["object"]["curie"] == "MONDO:0021152"]
     assert germline and all(c["direction"] == "disputes" and c["negated"] for c in germline)
     assert {c["certainty"] for c in germline} == {"established", "consensus"}
-    somatic = [c for c in summary["inheritance"] if c["object"]["curie"] == "HP:0001428"]
+    somatic = [c for c in summary["inheritance"] if c["object"]["curie"] == "HP:0001442"]
     assert [(c["direction"], c["negated"]) for c in somatic] == [("supports", False)]
     mechanism = {(c["subject"]["curie"], c["object"]["curie"]) for c in summary["mechanism"]}
-    assert ("poems:plasma-cell-dyscrasia", POEMS) in mechanism
-    assert ("poems:plasma-cell-dyscrasia", "poems:vegf-overproduction") in mechanism
-    assert ("poems:vegf-overproduction", "poems:vascular-leakage") in mechanism
+    assert ("MONDO:0004960", POEMS) in mechanism
+    assert ("MONDO:0004960", "HP:0031052") in mechanism
+    assert ("HP:0031052", "HP:0030005") in mechanism
     assert all(c["direction"] == "supports" for c in summary["mechanism"])
-    assert {c["subject"]["curie"] for c in summary["hypotheses"]} == {"poems:chronic-immune-stimulation", "poems:viral-infection"}
+    assert {c["subject"]["curie"] for c in summary["hypotheses"]} == {"poems:chronic-immune-stimulation", "MONDO:0005108"}
     assert all(c["direction"] == "hypothesis" and c["certainty"] is None and not c["negated"] for c in summary["hypotheses"])
     insufficient = summary["insufficient_evidence"]
-    assert {c["subject"]["curie"] for c in insufficient} == {"poems:lifestyle", "poems:diet", "poems:environmental-exposure",
-                                                              "poems:viral-infection", "poems:environmental-toxin"}
+    assert {c["subject"]["curie"] for c in insufficient} == {"ECTO:0001078", "ECTO:0001098", "ECTO:0000015",
+                                                              "MONDO:0005108", "ECTO:0000537"}
     assert all(c["direction"] == "insufficient_evidence" and not c["negated"] and c["certainty"] is None for c in insufficient)
     assert summary["no_evidence"] == insufficient, "the deprecated name keeps answering the same list"
     assert [c["object"]["curie"] for c in summary["disputed"]] == ["poems:germline-mutation"]
     assert summary["disputed"][0]["frequency"] == "typically"
-    assert {c["subject"]["curie"] for c in summary["risk_factors"]} == {"poems:plasma-cell-dyscrasia"}
+    assert {c["subject"]["curie"] for c in summary["risk_factors"]} == {"MONDO:0004960"}
+    assert "MONDO:0021136" not in {c["object"]["curie"] for section in summary.values() if isinstance(section, list)
+                                   for c in section if "object" in c}, "rarity is not etiology"
     assert {c["object"]["curie"] for c in summary["etiology_status"]} == {"poems:idiopathic-etiology", "poems:unknown-trigger"}
     assert summary["disagreements"] == []
 
@@ -172,7 +186,7 @@ def test_fhir_resources_validate_and_round_trip(client: TestClient, path: str, m
 def test_code_system_holds_the_projects_terms(client: TestClient) -> None:
     body = client.get("/fhir/CodeSystem/poems-kg").json()
     concepts = {c["code"]: c["display"] for c in body["concept"]}
-    assert body["url"] == DEFAULT_BASE_IRI + "ontology" and concepts["plasma-cell-dyscrasia"] == "plasma cell dyscrasia"
+    assert body["url"] == DEFAULT_BASE_IRI + "ontology" and concepts["cytokine-overproduction"] == "cytokine overproduction"
 
 
 def test_code_system_carries_the_direction_and_certainty_terms_a_fhir_client_meets(client: TestClient) -> None:
@@ -205,7 +219,8 @@ def _matches(client: TestClient, **params: str) -> list[tuple[str, str, str]]:
 
 
 def test_translate_maps_icd10cm_to_mondo_and_back(client: TestClient) -> None:
-    assert _matches(client, system=ICD10CM, sourceCode="D47.2") == [("source-is-broader-than-target", MONDO, POEMS)]
+    assert _matches(client, system=ICD10CM, sourceCode="D47.2") == [("equivalent", MONDO, MGUS),
+                                                                    ("source-is-broader-than-target", MONDO, POEMS)]
     assert _matches(client, system=MONDO, sourceCode=POEMS, targetSystem=ICD10CM) == [
         ("source-is-narrower-than-target", ICD10CM, "D47.2")]
     assert ("equivalent", "http://snomed.info/sct", "79268002") in _matches(client, system=MONDO, sourceCode=POEMS)

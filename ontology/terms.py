@@ -1,0 +1,68 @@
+"""Every term the graph may name: the project's own (``poems-kg.ttl``) and the standard ones of the import slices.
+
+The build checks each identifier a claim uses against this index: a term that is not in it (an invented or mistyped
+identifier, or one nobody added to a term list), an obsolete one, or a label its ontology does not use is a curation
+error, reported with file and line.
+"""
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, OWL, RDFS, SKOS
+
+from kg.namespaces import Namespaces
+from ontology import ONTOLOGY_DIR, ONTOLOGY_FILES
+
+
+@dataclass(frozen=True)
+class Term:
+    """A term as the ontology files describe it."""
+
+    iri: str
+    label: str
+    synonyms: tuple[str, ...]
+    replaced_by: str | None
+    obsolete: bool
+    file: str
+
+    def names(self) -> set[str]:
+        """The label and every exact synonym."""
+        return {self.label, *self.synonyms}
+
+
+@lru_cache(maxsize=4)
+def index(base_iri: str) -> dict[str, Term]:
+    """IRI -> term, for every labelled term of the ontology files (rebased to ``base_iri``)."""
+    ns = Namespaces(base_iri)
+    out: dict[str, Term] = {}
+    for path in ONTOLOGY_FILES:
+        graph = Graph().parse(data=ns.rebase(path.read_text(encoding="utf-8")), format="turtle")
+        for node, label in graph.subject_objects(RDFS.label):
+            if isinstance(node, URIRef) and str(node) not in out:
+                synonyms = tuple(sorted(str(s) for s in graph.objects(node, SKOS.altLabel)))
+                replaced = graph.value(node, DCTERMS.isReplacedBy)
+                out[str(node)] = Term(str(node), str(label), synonyms, str(replaced) if replaced else None,
+                                      (node, OWL.deprecated, Literal(True)) in graph,
+                                      str(path.relative_to(ONTOLOGY_DIR.parent)))
+    return out
+
+
+def problem(iri: str, ns: Namespaces, label: str | None = None) -> str | None:
+    """What is wrong with naming ``iri`` (with the curator's ``label``, if given), or None when nothing is."""
+    terms = index(ns.base)
+    curie = ns.compact(iri)
+    term = terms.get(iri)
+    if term is None:
+        if iri.startswith(ns.entity):
+            return f"{curie} is not defined in ontology/poems-kg.ttl (mint a term there, with a definition and its mappings)"
+        prefix = curie.split(":", 1)[0].lower()
+        return (f"{curie} is not in the import slice: check it in its ontology's own files, add it to "
+                f"ontology/imports/{prefix}_terms.txt and run `poems-kg refresh-imports`")
+    if term.obsolete:
+        new = terms.get(term.replaced_by or "")
+        instead = f"; use {ns.compact(new.iri)} ({new.label})" if new else ""
+        return f"{curie} is obsolete in its ontology ('{term.label}', {term.file}){instead}"
+    if label is not None and label not in term.names():
+        return f"'{label}' is not a label of {curie} in its ontology, which names it '{term.label}'"
+    return None
