@@ -21,6 +21,7 @@ from kg.curation import load_all
 from kg.namespaces import Namespaces
 from kg.settings import Settings, get_settings
 from kg.store import KGStore, OxigraphStore, RemoteStore
+from kg.trusty import configured_signer
 from ontology.reason import ReasoningError, reason
 
 
@@ -32,7 +33,8 @@ def open_store(settings: Settings) -> KGStore:
     else:
         store = OxigraphStore(settings.store_path)
     if len(store) == 0:
-        result = build(settings.kg_dir, settings.base_iri)
+        result = build(settings.kg_dir, settings.base_iri,
+                       signer=configured_signer(settings.sign_key_file, settings.signer))
         quads = result.quads
         if settings.reason_on_start:
             report = reason(result.quads, result.ns)
@@ -93,6 +95,7 @@ def create_app(settings: Settings | None = None, store: KGStore | None = None) -
         app.state.store = store if store is not None else open_store(settings)
         app.state.loaded_at = datetime.now(UTC).replace(microsecond=0)
         app.state.sources, _ = load_all(settings.kg_dir, Namespaces(settings.base_iri))
+        app.state.signer = configured_signer(settings.sign_key_file, settings.signer)  # signs what writes make
         app.state.pool = query_runner(app.state.store, settings)
         await app.state.pool.start()
         try:

@@ -20,11 +20,12 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, parse
 from api.auth import Agent
 from api.dumps import forget_derived
 from api.named_queries import run_query, stored_claim_quads
-from kg.compile import claim_hash, claim_quads
+from kg.compile import curation_quads, nanopublication
 from kg.curation import Claim, CurationError, Source, parse_claim
 from kg.direction import Opposition, contradictions
 from kg.namespaces import PROV, RDF, RDFS, XSD, Namespaces
 from kg.store import KGStore, OxigraphStore, select_rows
+from kg.trusty import Signer
 from shapes.validate import nanopublication_quads, validate_claims
 
 LOG = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ class WriteRejected(Exception):  # noqa: N818 - the name says what happened to t
 
 def _claim(fields: dict[str, Any], source: Source, ns: Namespaces, agent: Agent) -> Claim:
     try:
-        return parse_claim(fields, source, ns, defaults={}, created=dt.datetime.now(dt.UTC).date(),
+        return parse_claim(fields, source, ns, defaults={}, created=dt.datetime.now(dt.UTC).replace(microsecond=0),
                            creator=f"{ns.base}agent/{agent.name}", path=REQUEST, line_of=lambda _: 1)
     except CurationError as exc:
         raise WriteRejected(422, exc.message) from None
@@ -87,8 +88,11 @@ def _record(claim_iri: str, agent: Agent, action: str, superseded: str | None, n
 
 
 def add_claim(store: KGStore, ns: Namespaces, sources: dict[str, Source], fields: dict[str, Any], agent: Agent,
-              supersedes: str | None = None) -> str:
-    """Check and commit one claim (``supersedes``: the IRI of the claim it corrects); returns the new claim's IRI."""
+              supersedes: str | None = None, signer: Signer | None = None) -> str:
+    """Check and commit one claim; returns its IRI.
+
+    ``supersedes``: the IRI of the claim it corrects; ``signer``: who signs the new nanopublication, if anyone.
+    """
     fields = dict(fields)
     source_id = str(fields.pop("source"))
     if source_id not in sources:
@@ -101,10 +105,10 @@ def add_claim(store: KGStore, ns: Namespaces, sources: dict[str, Source], fields
         claim = _claim(fields, source, ns, agent)
         if select_rows(run_query(store, ns, "claim-by-key", literals={"KEY": claim.key})):
             raise WriteRejected(409, f"claim key '{claim.key}' is taken; choose another key or supersede that claim")
-        iri = ns.claim + claim_hash(claim)
+        iri, quads = nanopublication(claim, source, supersedes, ns, signer)
         if select_rows(run_query(store, ns, "claim-status", CLAIM=iri)):
             raise WriteRejected(409, f"the same claim already exists as {iri}")
-        quads = list(claim_quads(claim, source, {claim.key: iri, **({old_key: supersedes} if old_key and supersedes else {})}, ns))
+        quads += curation_quads(claim, iri, ns, in_file=False)
         report = validate_claims({iri: quads}, store, ns)
         if not report.conforms:
             raise WriteRejected(422, "the claim violates the shapes; nothing was written",

@@ -24,7 +24,7 @@ import psutil
 from pyoxigraph import RdfFormat, Store, serialize
 
 from bench.workload import synthetic, synthetic_quads
-from kg.compile import claim_iris
+from kg.compile import compile_dataset
 from kg.namespaces import Namespaces
 from kg.settings import DEFAULT_BASE_IRI
 
@@ -63,8 +63,9 @@ SELECT_ACCEPT, GRAPH_ACCEPT = "application/sparql-results+json", "application/n-
 
 def workload_queries(n_claims: int) -> dict[str, str]:
     """The five queries, bound to an entity and a nanopublication of an ``n_claims`` workload."""
-    _, claims = synthetic(n_claims, NS)
-    nanopub = claim_iris([claims[len(claims) // 2]], NS)[claims[len(claims) // 2].key]
+    sources, claims = synthetic(n_claims, NS)
+    middle = claims[len(claims) // 2]
+    nanopub = compile_dataset(sources, [middle], NS).iris[middle.key]
     entity = NS.entity + "synthetic-cause-42"
     return {name: PREFIXES + q.replace("ENTITY", entity).replace("NANOPUB", nanopub) for name, q in QUERIES.items()}
 

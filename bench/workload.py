@@ -56,4 +56,4 @@ def entity_labels(claims: list[Claim], ns: Namespaces) -> Iterator[Quad]:
 def synthetic_quads(n_claims: int, ns: Namespaces) -> list[Quad]:
     """The compiled dataset of a synthetic workload, ontology and entity labels included."""
     sources, claims = synthetic(n_claims, ns)
-    return compile_dataset(sources, claims, ns, [*ontology_quads(ns), *entity_labels(claims, ns)])
+    return compile_dataset(sources, claims, ns, [*ontology_quads(ns), *entity_labels(claims, ns)]).quads

@@ -5,12 +5,13 @@ from pathlib import Path
 
 from pyoxigraph import CanonicalizationAlgorithm, Dataset, DefaultGraph, NamedNode, Quad, RdfFormat, parse
 
-from kg.compile import claim_iris, compile_dataset
+from kg.compile import compile_dataset
 from kg.crosswalk import load_mappings, mapping_quads
 from kg.curation import Claim, CurationError, Source, load_all
 from kg.direction import contradictions
 from kg.namespaces import Namespaces
 from kg.store import KGStore, OxigraphStore
+from kg.trusty import Signer
 from ontology import ONTOLOGY_FILES
 from shapes.validate import ValidationError, nanopublication_quads, validate_claims
 
@@ -23,6 +24,7 @@ class Build:
     sources: dict[str, Source]
     claims: list[Claim]
     quads: list[Quad]
+    iris: dict[str, str]  # claim key -> nanopublication IRI
 
 
 def ontology_quads(ns: Namespaces) -> list[Quad]:
@@ -37,7 +39,7 @@ def ontology_quads(ns: Namespaces) -> list[Quad]:
     return list(quads)
 
 
-def build(kg_dir: Path, base_iri: str, *, validate: bool = True) -> Build:
+def build(kg_dir: Path, base_iri: str, *, validate: bool = True, signer: Signer | None = None) -> Build:
     """Load, compile and (unless told not to) validate everything under ``kg_dir``.
 
     Raises ``CurationError`` on bad curated input, a source that contradicts itself included, and ``ValidationError``
@@ -46,10 +48,11 @@ def build(kg_dir: Path, base_iri: str, *, validate: bool = True) -> Build:
     ns = Namespaces(base_iri)
     sources, claims = load_all(kg_dir, ns)
     static = [*ontology_quads(ns), *mapping_quads(load_mappings(kg_dir, ns), ns)]
-    result = Build(ns, sources, claims, compile_dataset(sources, claims, ns, static))
+    compiled = compile_dataset(sources, claims, ns, static, signer)
+    result = Build(ns, sources, claims, compiled.quads, compiled.iris)
     store = OxigraphStore()
     store.load(result.quads)
-    refuse_contradictions(store, claim_places(claims, ns), ns)
+    refuse_contradictions(store, {result.iris[c.key]: (c.file, c.line, c.key) for c in claims}, ns)
     if validate:
         report = validate_claims(nanopublication_quads(result.quads, ns), store, ns)
         if not report.conforms:
@@ -58,12 +61,6 @@ def build(kg_dir: Path, base_iri: str, *, validate: bool = True) -> Build:
 
 
 Location = tuple[Path, int, str]  # curated file, line, claim key
-
-
-def claim_places(claims: list[Claim], ns: Namespaces) -> dict[str, Location]:
-    """Nanopublication IRI -> where its claim was curated."""
-    iris = claim_iris(claims, ns)
-    return {iris[c.key]: (c.file, c.line, c.key) for c in claims}
 
 
 def refuse_contradictions(store: KGStore, where: dict[str, Location], ns: Namespaces) -> None:

@@ -12,11 +12,12 @@ from rich.table import Table
 
 from kg.build import Build, build, refuse_contradictions
 from kg.bulk import BulkImportError, import_file, rdf_format
-from kg.compile import write_dataset
+from kg.compile import prefixes_for, write_dataset
 from kg.curation import CurationError
 from kg.namespaces import Namespaces
 from kg.settings import get_settings
 from kg.store import KGStore, OxigraphStore, RemoteStore, RemoteStoreError
+from kg.trusty import SigningError, configured_signer, make_key
 from ontology.reason import ReasoningError, Report, reason
 from ontology.slice import SHARED_TABLES
 from shapes.validate import ValidationError, Violation, claim_locations, nanopublication_quads, validate_claims, validate_dataset
@@ -51,8 +52,9 @@ DUMP_FORMATS = {"nquads": RdfFormat.N_QUADS, "trig": RdfFormat.TRIG}
 def _build(kg_dir: Path | None, *, validate: bool = True) -> Build:
     settings = get_settings()
     try:
-        return build(kg_dir or settings.kg_dir, settings.base_iri, validate=validate)
-    except CurationError as exc:
+        signer = configured_signer(settings.sign_key_file, settings.signer)
+        return build(kg_dir or settings.kg_dir, settings.base_iri, validate=validate, signer=signer)
+    except (CurationError, SigningError) as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except ValidationError as exc:
@@ -282,16 +284,48 @@ def query(sparql: str = typer.Argument(..., help="A SPARQL query, or @file.rq to
 @app.command()
 def export(store: Path | None = typer.Option(None, help="On-disk store; default: build in memory."),
            fmt: DumpFormat = typer.Option(DumpFormat.nquads, "--format", help="Dataset format."),
-           out: Path | None = typer.Option(None, help="Output file (default: standard output).")) -> None:
-    """Write the whole dataset (every graph) to a file or standard output."""
+           out: Path | None = typer.Option(None, help="Output file (default: standard output)."),
+           nanopubs: Path | None = typer.Option(None, "--nanopubs", help="Instead: write one TriG file per "
+                                                "nanopublication into this folder, for the nanopublication tools.")) -> None:
+    """Write the whole dataset (every graph) to a file or standard output, or each nanopublication to its own file."""
     target = OxigraphStore(store) if store else OxigraphStore()
     if not store:
         target.load(_build(None).quads)
+    if nanopubs is not None:
+        _export_nanopubs(target, nanopubs)
+        return
     data = target.dump(DUMP_FORMATS[fmt.value])
     if out:
         out.write_bytes(data)
     else:
         sys.stdout.buffer.write(data)
+
+
+def _export_nanopubs(store: OxigraphStore, folder: Path) -> None:
+    """``<code>.trig`` for every nanopublication: its four graphs only (its curation record stays behind)."""
+    ns = Namespaces(get_settings().base_iri)
+    folder.mkdir(parents=True, exist_ok=True)
+    quads = list(parse(store.dump(RdfFormat.N_QUADS), format=RdfFormat.N_QUADS))
+    groups = nanopublication_quads(quads, ns)
+    for iri, group in groups.items():
+        own = sorted((q for q in group if getattr(q.graph_name, "value", "").startswith(iri)),
+                     key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object)))
+        body = serialize(own, format=RdfFormat.TRIG, prefixes={"this": iri, "sub": iri + "#", **prefixes_for(ns)})
+        (folder / f"{iri.removeprefix(ns.claim)}.trig").write_bytes(body or b"")
+    err.print(f"{len(groups)} nanopublications written to {folder}")
+
+
+@app.command()
+def keygen(key: Path = typer.Argument(..., help="File to write the new RSA private key to (PEM; it must not exist)."),
+           identity: str = typer.Option(..., "--signer", help="Who signs: an ORCID (https://orcid.org/...) or an agent "
+                                        "IRI.")) -> None:
+    """Make a signing key: the private key goes to KEY (readable by you only), the settings to use it are printed."""
+    if key.exists():
+        err.print(f"[bold red]error:[/] {key} exists; a key is never overwritten", highlight=False)
+        raise typer.Exit(2)
+    public = make_key(key)
+    typer.echo(f"public key (base64 DER, as nanopublications carry it): {public}")
+    typer.echo(f"settings:  POEMS_KG_SIGN_KEY_FILE={key.resolve()}  POEMS_KG_SIGNER={identity}")
 
 
 @app.command()
@@ -308,7 +342,7 @@ def serve(host: str | None = typer.Option(None, help="Interface (default from se
         settings = settings.model_copy(update={"store_path": store})
     try:
         application = create_app(settings, store=open_store(settings))
-    except (CurationError, ReasoningError, RemoteStoreError) as exc:
+    except (CurationError, ReasoningError, RemoteStoreError, SigningError) as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
     uvicorn.run(application, host=host or settings.host, port=port or settings.port)

@@ -1,17 +1,22 @@
-"""Compile curated sources and claims into an RDF dataset: one nanopublication per claim."""
+"""Compile curated sources and claims into an RDF dataset: one nanopublication per claim, named by its Trusty URI.
 
-import base64
-import hashlib
-import json
+A nanopublication holds what the claim states and where it comes from, nothing else, so that its IRI changes exactly
+when its content does: where it was curated (file, line, key) and the tool that compiled it are kept beside it, in
+the graph ``<base>graph/curation``.
+"""
+
+import datetime as dt
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, serialize
 
 from kg import __version__
-from kg.curation import Claim, Source
+from kg.curation import Claim, CurationError, Source
 from kg.direction import DIRECTIONS, direction_iri
 from kg.namespaces import BIOLINK, DCTERMS, NP, NPX, OA, PAV, PROV, RDF, RDFS, SPDX, XSD, Namespaces
+from kg.trusty import PLACEHOLDER, Signer, code, rename
 
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 QUOTE_CONTEXT = 32  # characters of prefix/suffix kept in a TextQuoteSelector
@@ -21,23 +26,6 @@ TOOL = f"poems-kg {__version__}"
 def N(iri: str) -> NamedNode:  # noqa: N802 - short constructor used throughout
     """A named node."""
     return NamedNode(iri)
-
-
-def claim_hash(claim: Claim) -> str:
-    """Trusty-URI style content hash (``RA`` + base64url sha256) of what a claim states."""
-    content = {
-        "source": claim.source, "subject": claim.subject, "predicate": claim.predicate,
-        "object": claim.object, "value": claim.value, "direction": claim.direction,
-        "certainty": claim.certainty, "frequency": claim.frequency, "evidence": claim.evidence,
-        "quote": claim.quote, "start": claim.start, "supersedes": claim.supersedes,
-    }
-    digest = hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).digest()
-    return "RA" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
-def claim_iris(claims: Iterable[Claim], ns: Namespaces) -> dict[str, str]:
-    """Map each claim key to its nanopublication IRI (supersession is part of the content)."""
-    return {c.key: ns.claim + claim_hash(c) for c in claims}
 
 
 def _literal(value: object) -> Literal:
@@ -77,9 +65,8 @@ def source_quads(source: Source, ns: Namespaces) -> Iterator[Quad]:
         yield Quad(node, N(RDFS + "comment"), Literal(reason), g)
 
 
-def claim_quads(claim: Claim, source: Source, iris: dict[str, str], ns: Namespaces) -> Iterator[Quad]:
-    """The four graphs of one claim's nanopublication."""
-    np_iri = iris[claim.key]
+def claim_quads(claim: Claim, source: Source, np_iri: str, superseded: str | None, ns: Namespaces) -> Iterator[Quad]:
+    """The four graphs of one claim's nanopublication, named ``np_iri`` (``superseded``: the IRI it corrects)."""
     head, assertion, provenance, pubinfo = (N(f"{np_iri}#{part}") for part in ("head", "assertion", "provenance", "pubinfo"))
     np_node = N(np_iri)
     yield Quad(np_node, N(RDF + "type"), N(NP + "Nanopublication"), head)
@@ -111,9 +98,6 @@ def claim_quads(claim: Claim, source: Source, iris: dict[str, str], ns: Namespac
     yield Quad(assertion, N(PROV + "wasDerivedFrom"), target, provenance)
     yield Quad(assertion, N(BIOLINK + "has_evidence"), N(claim.evidence), provenance)
     yield Quad(assertion, N(RDFS + "comment"), Literal(claim.note), provenance)
-    yield Quad(assertion, N(ns.entity + "curatedIn"), Literal(f"kg/claims/{claim.file.name}"), provenance)
-    yield Quad(assertion, N(ns.entity + "curatedAtLine"), _literal(claim.line), provenance)
-    yield Quad(assertion, N(ns.entity + "claimKey"), Literal(claim.key), provenance)
     yield Quad(target, N(RDF + "type"), N(OA + "SpecificResource"), provenance)
     yield Quad(target, N(OA + "hasSource"), N(ns.source + claim.source), provenance)
     yield Quad(target, N(OA + "hasSelector"), quote_sel, provenance)
@@ -127,23 +111,75 @@ def claim_quads(claim: Claim, source: Source, iris: dict[str, str], ns: Namespac
     yield Quad(position_sel, N(OA + "end"), _literal(claim.end), provenance)
 
     yield Quad(np_node, N(DCTERMS + "creator"), N(claim.creator), pubinfo)
-    yield Quad(np_node, N(DCTERMS + "created"), _literal(claim.created.isoformat()), pubinfo)
+    yield Quad(np_node, N(DCTERMS + "created"), Literal(_timestamp(claim.created), datatype=N(XSD + "dateTime")), pubinfo)
     yield Quad(np_node, N(DCTERMS + "license"), N(LICENSE), pubinfo)
-    yield Quad(np_node, N(PAV + "createdWith"), Literal(TOOL), pubinfo)
-    if claim.supersedes:
-        yield Quad(np_node, N(NPX + "supersedes"), N(iris[claim.supersedes]), pubinfo)
+    if superseded:
+        yield Quad(np_node, N(NPX + "supersedes"), N(superseded), pubinfo)
 
 
-def compile_dataset(sources: dict[str, Source], claims: list[Claim], ns: Namespaces,
-                    static_quads: Iterable[Quad] = ()) -> list[Quad]:
-    """All quads of the dataset (``static_quads``: ontology and mappings), sorted so that serializations are byte-identical."""
-    iris = claim_iris(claims, ns)
+def _timestamp(created: dt.date | dt.datetime) -> str:
+    """An ``xsd:dateTime`` in UTC; a curated file's date is its midnight."""
+    moment = created if isinstance(created, dt.datetime) else dt.datetime.combine(created, dt.time(), dt.UTC)
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def nanopublication(claim: Claim, source: Source, superseded: str | None, ns: Namespaces,
+                    signer: Signer | None = None) -> tuple[str, list[Quad]]:
+    """A claim's nanopublication, signed when a signer is given, and its Trusty URI."""
+    placeholder = ns.claim + PLACEHOLDER
+    quads = list(claim_quads(claim, source, placeholder, superseded, ns))
+    if signer is not None:
+        quads = signer.sign(quads, placeholder, ns.claim, N(placeholder + "#pubinfo"))
+    iri = ns.claim + code(quads, placeholder, ns.claim)
+    return iri, rename(quads, placeholder, iri)
+
+
+def curation_quads(claim: Claim, iri: str, ns: Namespaces, *, in_file: bool = True) -> Iterator[Quad]:
+    """Where a claim was curated and what compiled it: beside its nanopublication, not part of it.
+
+    Its key always; its file and line when it comes from a curated file (``in_file``).
+    """
+    g, node = N(ns.graph + "curation"), N(iri)
+    yield Quad(node, N(ns.entity + "claimKey"), Literal(claim.key), g)
+    if in_file:
+        yield Quad(node, N(ns.entity + "curatedIn"), Literal(f"kg/claims/{claim.file.name}"), g)
+        yield Quad(node, N(ns.entity + "curatedAtLine"), _literal(claim.line), g)
+    yield Quad(node, N(PAV + "createdWith"), Literal(TOOL), g)
+
+
+@dataclass
+class Compiled:
+    """The dataset's quads and the nanopublication IRI of each claim key."""
+
+    quads: list[Quad]
+    iris: dict[str, str]
+
+
+def compile_dataset(sources: dict[str, Source], claims: list[Claim], ns: Namespaces, static_quads: Iterable[Quad] = (),
+                    signer: Signer | None = None) -> Compiled:
+    """All quads of the dataset (``static_quads``: ontology and mappings), sorted so that serializations are byte-identical.
+
+    A correction's IRI depends on the IRI of the claim it supersedes, so superseded claims are compiled first.
+    """
     quads: set[Quad] = set(static_quads)
     for source in sources.values():
         quads.update(source_quads(source, ns))
+    by_key = {c.key: c for c in claims}
+    iris: dict[str, str] = {}
+
+    def compile_claim(claim: Claim, chain: tuple[str, ...]) -> str:
+        if claim.key not in iris:
+            if claim.key in chain:
+                raise CurationError(claim.file, claim.line, f"claims supersede each other in a cycle: {' -> '.join(chain)}")
+            old = compile_claim(by_key[claim.supersedes], (*chain, claim.key)) if claim.supersedes else None
+            iris[claim.key], nanopub = nanopublication(claim, sources[claim.source], old, ns, signer)
+            quads.update(nanopub)
+            quads.update(curation_quads(claim, iris[claim.key], ns))
+        return iris[claim.key]
+
     for claim in claims:
-        quads.update(claim_quads(claim, sources[claim.source], iris, ns))
-    return sorted(quads, key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object)))
+        compile_claim(claim, ())
+    return Compiled(sorted(quads, key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object))), iris)
 
 
 def prefixes_for(ns: Namespaces) -> dict[str, str]:

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     tokens: list[str] = []
     tokens_file: Path | None = None  # the same entries, one per line ('#' starts a comment)
     reason_on_start: bool = True  # serve the inferred graph (needs Java for HermiT)
+    # Signing: with both set, every nanopublication a build or a write makes is signed (`poems-kg keygen` makes a key).
+    sign_key_file: Path | None = None  # RSA private key (PEM); read when signing, never served, logged or stored
+    signer: str | None = None  # who signs: an ORCID (https://orcid.org/...) or an agent IRI
     cors_origins: list[str] = ["*"]
     host: str = "127.0.0.1"
     port: int = 8000

@@ -19,7 +19,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, SH
 from rdflib.term import Node
 
-from kg.namespaces import NP, Namespaces
+from kg.namespaces import Namespaces
 from kg.store import KGStore
 
 SHAPES_DIR = Path(__file__).resolve().parent
@@ -119,14 +119,13 @@ def _node_shape(shapes: Graph, shape: Node | None) -> str:
 
 
 def claim_locations(quads: list[Quad], ns: Namespaces) -> dict[str, dict[str, str]]:
-    """Nanopublication IRI -> its claim key, curated file and line (read off its provenance statements)."""
-    nanopublication = {q.object: q.subject for q in quads if q.predicate.value == NP + "hasAssertion"}
+    """Nanopublication IRI -> its claim key, curated file and line (read off the curation graph)."""
     fields = {ns.entity + "claimKey": "key", ns.entity + "curatedIn": "file", ns.entity + "curatedAtLine": "line"}
+    curation = NamedNode(ns.graph + "curation")
     locations: dict[str, dict[str, str]] = defaultdict(dict)
     for q in quads:
-        if q.predicate.value in fields and q.subject in nanopublication:
-            locations[str(getattr(nanopublication[q.subject], "value", ""))][fields[q.predicate.value]] = \
-                str(getattr(q.object, "value", q.object))
+        if q.graph_name == curation and q.predicate.value in fields:
+            locations[str(getattr(q.subject, "value", ""))][fields[q.predicate.value]] = str(getattr(q.object, "value", q.object))
     return locations
 
 
@@ -140,12 +139,15 @@ def validate_dataset(quads: list[Quad], ns: Namespaces) -> Report:
 
 
 def nanopublication_quads(quads: Iterable[Quad], ns: Namespaces) -> dict[str, list[Quad]]:
-    """The quads of each nanopublication (its four graphs), by nanopublication IRI."""
+    """The quads of each nanopublication (its four graphs and its curation record), by nanopublication IRI."""
     groups: dict[str, list[Quad]] = defaultdict(list)
+    curation = NamedNode(ns.graph + "curation")
     for quad in quads:
         graph = quad.graph_name
         if isinstance(graph, NamedNode) and graph.value.startswith(ns.claim):
             groups[graph.value.split("#", 1)[0]].append(quad)
+        elif graph == curation and isinstance(quad.subject, NamedNode):
+            groups[quad.subject.value].append(quad)
     return groups
 
 

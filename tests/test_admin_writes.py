@@ -6,7 +6,6 @@ from pyoxigraph import RdfFormat, parse
 
 from api.app import create_app
 from kg.build import Build
-from kg.compile import claim_iris
 from kg.settings import Settings
 from kg.store import KGStore, select_rows
 from tests.conftest import contents
@@ -35,7 +34,7 @@ def test_form_encoded_update_works_too(write_client: TestClient) -> None:
 
 def test_an_update_that_breaks_a_claim_is_rejected_and_changes_nothing(write_client: TestClient, writable_store: KGStore,
                                                                        seed: Build) -> None:
-    claim = claim_iris(seed.claims, seed.ns)["poems-not-inherited"]
+    claim = seed.iris["poems-not-inherited"]
     before = contents(writable_store)
     update = f"DELETE WHERE {{ GRAPH <{claim}#provenance> {{ ?selector <http://www.w3.org/ns/oa#exact> ?quote }} }}"
     response = write_client.post("/sparql", content=update, headers=UPDATE)
@@ -85,7 +84,7 @@ def test_graph_store_protocol_put_get_post_delete(write_client: TestClient) -> N
 
 
 def test_graph_store_reads_a_claims_assertion(write_client: TestClient, seed: Build) -> None:
-    claim = claim_iris(seed.claims, seed.ns)["poems-not-inherited"]
+    claim = seed.iris["poems-not-inherited"]
     got = write_client.get("/rdf-graphs/service", params={"graph": f"{claim}#assertion"}, headers={"Accept": "text/turtle"})
     assert got.status_code == 200 and b"negated" in got.content
 
@@ -97,7 +96,7 @@ def test_graph_store_reads_a_claims_assertion(write_client: TestClient, seed: Bu
 ], ids=["malformed-turtle", "wrong-type", "breaks-a-claim"])
 def test_graph_store_refusals_change_nothing(write_client: TestClient, writable_store: KGStore, seed: Build, method: str,
                                              content: bytes, content_type: str, status: int, message: str) -> None:
-    claim = claim_iris(seed.claims, seed.ns)["poems-not-inherited"]
+    claim = seed.iris["poems-not-inherited"]
     before = contents(writable_store)
     response = write_client.request(method, "/rdf-graphs/service", params={"graph": f"{claim}#provenance"}, content=content,
                               headers={**ADMIN, "Content-Type": content_type})

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from kg.build import build, ontology_quads
 from kg.cli import app
-from kg.compile import claim_iris, compile_dataset
+from kg.compile import compile_dataset
 from kg.curation import CurationError, load_all
 from kg.direction import contradictions, opposing
 from kg.namespaces import Namespaces
@@ -76,7 +76,7 @@ def test_a_hypothesis_or_insufficient_evidence_claim_conflicts_with_nothing(kg_c
 def test_a_second_source_disputing_the_first_is_kept_as_a_disagreement(kg_copy: Path) -> None:
     add_second_opinion(kg_copy)
     result = build(kg_copy, DEFAULT_BASE_IRI)
-    iris = claim_iris(result.claims, result.ns)
+    iris = result.iris
     store = OxigraphStore()
     store.load(result.quads)
     found = opposing(store, result.ns)
@@ -103,7 +103,7 @@ def test_a_dump_whose_source_contradicts_itself_is_not_restored(kg_copy: Path, t
     ns = Namespaces(DEFAULT_BASE_IRI)
     sources, claims = load_all(kg_copy, ns)
     dump = tmp_path / "dump.nq"
-    dump.write_bytes(serialize(compile_dataset(sources, claims, ns, ontology_quads(ns)), format=RdfFormat.N_QUADS) or b"")
+    dump.write_bytes(serialize(compile_dataset(sources, claims, ns, ontology_quads(ns)).quads, format=RdfFormat.N_QUADS) or b"")
     result = CliRunner().invoke(app, ["load", "--store", str(tmp_path / "restored"), "--from", str(dump)])
     assert result.exit_code == 1
     assert "contradicts itself" in result.output.replace("\n", " ")

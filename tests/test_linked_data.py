@@ -13,7 +13,6 @@ from rdflib import RDFS, Dataset, Graph, Literal, URIRef
 from api.app import create_app
 from api.jsonld import context
 from kg.build import Build
-from kg.compile import claim_iris
 from kg.namespaces import Namespaces
 from kg.settings import Settings
 from kg.store import KGStore
@@ -36,7 +35,7 @@ def client(api_store: KGStore) -> Iterator[TestClient]:
 
 
 def claim_path(seed: Build, key: str) -> str:
-    return "/" + claim_iris(seed.claims, seed.ns)[key][len(BASE):]
+    return "/" + seed.iris[key][len(BASE):]
 
 
 def with_local_context(body: bytes) -> bytes:

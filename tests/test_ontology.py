@@ -9,7 +9,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
 from kg.build import Build, ontology_quads
-from kg.compile import claim_iris, compile_dataset
+from kg.compile import compile_dataset
 from kg.curation import load_all
 from kg.namespaces import Namespaces
 from kg.settings import DEFAULT_BASE_IRI
@@ -78,10 +78,11 @@ def test_somatic_and_germline_origin_is_inconsistent_and_names_the_claims(kg_cop
     # compiled without the build's checks, which refuse this file first (the source would contradict itself)
     ns = Namespaces(BASE)
     sources, claims = load_all(kg_copy, ns)
-    report = reason(compile_dataset(sources, claims, ns, ontology_quads(ns)), ns)
+    compiled = compile_dataset(sources, claims, ns, ontology_quads(ns))
+    report = reason(compiled.quads, ns)
     assert not report.consistent
     assert "inconsistent" in report.explanation.lower()
-    iris = claim_iris(claims, ns)
+    iris = compiled.iris
     assert iris["fixture-poems-germline"] in report.offending_claims
     assert iris["poems-somatic-abnormalities"] in report.offending_claims
     assert iris["pcd-causes-poems"] not in report.offending_claims

@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 
 from kg.build import Build
 from kg.cli import app
-from kg.compile import claim_iris
 from kg.namespaces import BIOLINK, DCTERMS, NP, OA, RDFS, SPDX, XSD
 from kg.store import OxigraphStore
 from shapes.validate import nanopublication_quads, validate_claims, validate_dataset
@@ -114,12 +113,12 @@ CASES: list[tuple[str, str, Edit, str, str]] = [
      "SourceDocumentShape+Sha256ChecksumShape", "checksum algorithm must be spdx:checksumAlgorithm_sha256"),
     ("source-date", "pcd-causes-poems", replace_object(DCTERMS + "modified", Literal("April 2026"), graph="https://w3id.org/poems-kg/graph/sources"),
      "SourceDocumentShape", "must be an xsd:date"),
-    ("pubinfo", "pcd-causes-poems", replace_object(DCTERMS + "created", Literal("yesterday")), "PublicationInfoShape", "one creation date"),
+    ("pubinfo", "pcd-causes-poems", replace_object(DCTERMS + "created", Literal("yesterday")), "PublicationInfoShape", "one creation time"),
 ]
 
 
 def edited(seed: Build, key: str, edit: Edit) -> tuple[str, list[Quad]]:
-    np = claim_iris(seed.claims, seed.ns)[key]
+    np = seed.iris[key]
     return np, edit(list(seed.quads), np, seed.ns.entity)
 
 

@@ -176,7 +176,8 @@ async def _write(request: Request, body: ClaimIn, agent: Agent, store: KGStore, 
     ns = _ns(settings)
     fields = body.model_dump(exclude_none=True)
     try:
-        iri = await run_in_threadpool(writes.add_claim, store, ns, request.app.state.sources, fields, agent, supersedes)
+        iri = await run_in_threadpool(writes.add_claim, store, ns, request.app.state.sources, fields, agent, supersedes,
+                                      request.app.state.signer)
     except writes.WriteRejected as exc:
         return JSONResponse({"detail": exc.message, "report": exc.report}, status_code=exc.status)
     await writes.after_write(request)
