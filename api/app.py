@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.cache import AnswerCache, AnswerStore
 from api.dumps import forget_derived
 from api.query_pool import QueryPool, RemoteRunner
 from api.routers import api_v1, cds, fhir, graph_store, linked_data, sparql, void
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, store: KGStore | None = None) -
         app.state.settings = settings
         app.state.store = store if store is not None else open_store(settings)
         app.state.loaded_at = datetime.now(UTC).replace(microsecond=0)
+        app.state.version = 0  # moved on by every write (writes.after_write): the key of kept answers
         app.state.sources, _ = load_all(settings.kg_dir, Namespaces(settings.base_iri))
         app.state.signer = configured_signer(settings.sign_key_file, settings.signer)  # signs what writes make
         app.state.pool = query_runner(app.state.store, settings)
@@ -106,6 +108,8 @@ def create_app(settings: Settings | None = None, store: KGStore | None = None) -
 
     app = FastAPI(title="poems-kg", version=__version__, lifespan=lifespan,
                   description="Curated claims about the cause of POEMS syndrome: SPARQL, linked data and JSON.")
+    app.state.answers = AnswerStore(settings.answer_cache_entries, settings.answer_cache_bytes)
+    app.add_middleware(AnswerCache, store=app.state.answers)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "PUT", "DELETE"],

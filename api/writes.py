@@ -173,10 +173,14 @@ def change(store: KGStore, ns: Namespaces, agent: Agent, action: str, mutate: Mu
 
 
 async def after_write(request: Request) -> None:
-    """Make the next answers see the write: new Last-Modified, new dumps, query workers on a fresh snapshot."""
+    """Make the next answers see the write: new Last-Modified, dumps, query-worker snapshot, and data version.
+
+    The version moves last, once the rest is ready, so that no answer kept before the write is served after it.
+    """
     request.app.state.loaded_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     forget_derived(request.app.state)
     try:
         await request.app.state.pool.refresh(request.app.state.store)
     except (RuntimeError, OSError) as exc:  # the write is committed; queries answer from the older snapshot meanwhile
         LOG.error("query workers not refreshed after a write: %s", exc)
+    request.app.state.version += 1

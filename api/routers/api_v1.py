@@ -136,8 +136,10 @@ class ClaimIn(BaseModel):
     source: str = Field(pattern=SAFE_NAME.pattern, max_length=100, examples=["poems-cause-summary"])
     key: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100, examples=["poems-not-inherited-restated"])
     subject: str = Field(max_length=200, examples=["MONDO:0017364"])
+    subject_label: str | None = Field(None, max_length=500, description="The subject's label in its ontology (checked)")
     predicate: str = Field(max_length=200, examples=["biolink:has_mode_of_inheritance"])
-    object: str | None = Field(None, max_length=200, examples=["poems:germline-inheritance"])
+    object: str | None = Field(None, max_length=200, examples=["MONDO:0021152"])
+    object_label: str | None = Field(None, max_length=500, description="The object's label in its ontology (checked)")
     value: str | int | None = Field(None, description="A literal instead of an object (document facts)")
     direction: clinical.DirectionName | None = Field(None, description="How the source stands towards the statement "
                                                                        "(default supports)")

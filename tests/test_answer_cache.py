@@ -1,0 +1,97 @@
+"""Answers kept per data version: repeated reads come from memory, and no answer from before a write is served after it."""
+
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
+
+from api.app import create_app
+from kg.build import Build
+from kg.settings import Settings
+from kg.store import OxigraphStore
+
+WRITER = {"Authorization": "Bearer w-secret"}
+ADMIN = {"Authorization": "Bearer a-secret"}
+ONTOLOGY = "https://w3id.org/poems-kg/graph/ontology"
+POEMS = "http://purl.obolibrary.org/obo/MONDO_0017364"
+PAGES = ["/entity/MONDO:0017364.html", "/entity/MONDO:0017364.ttl", "/api/v1/entities/MONDO:0017364/claims?limit=500",
+         "/api/v1/conditions/MONDO:0017364/etiology", "/void"]
+
+
+def read_twice(client: TestClient, path: str) -> tuple[Response, Response]:
+    return client.get(path), client.get(path)
+
+
+def test_a_repeated_read_is_answered_from_memory_with_the_same_answer(write_client: TestClient) -> None:
+    for path in PAGES:
+        first, second = read_twice(write_client, path)
+        assert (first.headers["x-cache"], second.headers["x-cache"]) == ("miss", "hit"), path
+        assert first.content == second.content and first.headers.get("etag") == second.headers.get("etag")
+
+
+CLAIM = {"source": "poems-cause-summary", "key": "fixture-cache-claim", "subject": "MONDO:0017364",
+         "subject_label": "POEMS syndrome", "predicate": "biolink:has_attribute", "object": "MONDO:0021136",
+         "quote": "rare", "note": "Fixture write for the answer cache."}
+
+
+def _claim_write(client: TestClient) -> str:
+    response = client.post("/api/v1/claims", json=CLAIM, headers=WRITER)
+    assert response.status_code == 201
+    return response.headers["location"]  # the new claim's page, linked from the entity page
+
+
+def _supersede(client: TestClient) -> str:
+    old = _claim_write(client)
+    body = {**CLAIM, "key": "fixture-cache-correction", "certainty": "consensus"}
+    response = client.post(f"/api/v1/claims/{old.rsplit('/', 1)[1]}/supersede", json=body, headers=WRITER)
+    assert response.status_code == 201
+    return response.headers["location"]
+
+
+def _admin_update(client: TestClient) -> str:
+    update = f'INSERT DATA {{ GRAPH <{ONTOLOGY}> {{ <{POEMS}> <http://www.w3.org/2004/02/skos/core#altLabel> "cache fixture A"@en }} }}'
+    assert client.post("/sparql", content=update, headers={**ADMIN, "Content-Type": "application/sparql-update"}).status_code == 200
+    return "cache fixture A"
+
+
+def _graph_store_write(client: TestClient) -> str:
+    turtle = f'<{POEMS}> <http://www.w3.org/2004/02/skos/core#altLabel> "cache fixture B"@en .'
+    response = client.post("/rdf-graphs/service", params={"graph": ONTOLOGY}, content=turtle,
+                           headers={**ADMIN, "Content-Type": "text/turtle"})
+    assert response.status_code in (200, 201, 204), response.text
+    return "cache fixture B"
+
+
+@pytest.mark.parametrize("write", [_claim_write, _supersede, _admin_update, _graph_store_write],
+                         ids=["claim-write", "supersede", "admin-update", "graph-store-write"])
+def test_after_every_kind_of_write_no_answer_from_before_is_served(write_client: TestClient,
+                                                                   write: Callable[[TestClient], str]) -> None:
+    before = {path: read_twice(write_client, path)[1] for path in PAGES}
+    assert all(r.headers["x-cache"] == "hit" for r in before.values())
+    shows = write(write_client)
+    after = {path: write_client.get(path) for path in PAGES}
+    assert all(r.headers["x-cache"] == "miss" for r in after.values()), "every kept answer is from the old version"
+    page = after["/entity/MONDO:0017364.html"]
+    assert shows in page.text and shows not in before["/entity/MONDO:0017364.html"].text
+    assert page.headers["etag"] != before["/entity/MONDO:0017364.html"].headers["etag"]
+    assert after["/void"].content != before["/void"].content, "VoID counts the new statements"
+
+
+def test_sparql_and_conditional_requests_are_never_kept(write_client: TestClient) -> None:
+    query = {"query": "SELECT (NOW() AS ?now) WHERE {}"}
+    assert "x-cache" not in write_client.get("/sparql", params=query).headers
+    etag = write_client.get(PAGES[0]).headers["etag"]
+    revalidated = write_client.get(PAGES[0], headers={"If-None-Match": etag})
+    assert revalidated.status_code == 304 and "x-cache" not in revalidated.headers
+
+
+def test_a_full_cache_evicts_the_least_recently_used_answer(seed: Build) -> None:
+    store = OxigraphStore()
+    store.load(seed.quads)
+    with TestClient(create_app(Settings(answer_cache_entries=2, reason_on_start=False), store=store)) as client:
+        for path in PAGES[:3]:
+            client.get(path)
+        assert len(client.app.state.answers.entries) == 2  # type: ignore[attr-defined]
+        assert client.get(PAGES[0]).headers["x-cache"] == "miss", "the oldest answer was evicted"
+        assert client.get(PAGES[2]).headers["x-cache"] == "hit"
