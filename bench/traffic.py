@@ -77,7 +77,7 @@ async def _writer(client: httpx.AsyncClient, until: float, text: str, start: int
     i = start
     while time.perf_counter() < until:
         body = {"source": "poems-cause-summary", "key": f"bench-{i}", "subject": "MONDO:0017364",
-                "predicate": "biolink:associated_with", "object": "poems:immune-system-involvement",
+                "predicate": "biolink:associated_with", "object": "HP:0002715",
                 "quote": text[(i * 7) % (len(text) - 40):][:24], "note": "Load-test write."}
         started = time.perf_counter()
         response = await client.post("/api/v1/claims", json=body, headers={"Authorization": f"Bearer {TOKEN}"})

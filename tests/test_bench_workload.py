@@ -1,9 +1,15 @@
 """The benchmark's synthetic workload has the same shape as curated claims."""
 
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
 from bench.workload import synthetic, synthetic_quads
 from kg.direction import DIRECTIONS, contradictions
 from kg.namespaces import Namespaces
-from kg.settings import DEFAULT_BASE_IRI
+from kg.settings import DEFAULT_BASE_IRI, Settings
 from kg.store import OxigraphStore
 from ontology.reason import reason
 from shapes.validate import nanopublication_quads, validate_claims
@@ -36,3 +42,20 @@ def test_synthetic_claims_take_every_direction_and_conform_to_the_shapes() -> No
     store.load(quads)
     report = validate_claims(nanopublication_quads(quads, NS), store, NS)
     assert report.conforms, [str(v) for v in report.violations[:3]]
+
+
+@pytest.fixture
+def client_over_seed(store: OxigraphStore) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(reason_on_start=False), store=store)) as client:
+        yield client
+
+
+def test_every_request_of_the_http_benchmark_is_answered(client_over_seed: TestClient) -> None:
+    """The load benchmark measures real answers: each of its requests (seed workload) gets a 2xx."""
+    from bench.http import _workload
+
+    _, requests, _ = _workload("seed")
+    for name, (method, path, body) in requests.items():
+        response = client_over_seed.request(method, path, content=body,
+                                            headers={"Content-Type": "application/json"} if body else {})
+        assert response.is_success, (name, response.status_code, response.text[:200])
