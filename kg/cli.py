@@ -305,8 +305,7 @@ def _export_nanopubs(store: OxigraphStore, folder: Path) -> None:
     """``<code>.trig`` for every nanopublication: its four graphs only (its curation record stays behind)."""
     ns = Namespaces(get_settings().base_iri)
     folder.mkdir(parents=True, exist_ok=True)
-    quads = list(parse(store.dump(RdfFormat.N_QUADS), format=RdfFormat.N_QUADS))
-    groups = nanopublication_quads(quads, ns)
+    groups = nanopublication_quads(store.quads(without=ns.imports), ns)
     for iri, group in groups.items():
         own = sorted((q for q in group if getattr(q.graph_name, "value", "").startswith(iri)),
                      key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object)))
