@@ -46,8 +46,9 @@ class AnswerStore:
         """Keep an answer, evicting the least recently used ones beyond the limits."""
         if len(answer.body) > self.max_bytes // 4 or self.max_entries < 1:
             return
+        replaced = self.entries.pop(key, None)  # concurrent misses of one request all store their answer
+        self.size += len(answer.body) - (len(replaced.body) if replaced else 0)
         self.entries[key] = answer
-        self.size += len(answer.body)
         while len(self.entries) > self.max_entries or self.size > self.max_bytes:
             _, old = self.entries.popitem(last=False)
             self.size -= len(old.body)

@@ -95,3 +95,15 @@ def test_a_full_cache_evicts_the_least_recently_used_answer(seed: Build) -> None
         assert len(client.app.state.answers.entries) == 2  # type: ignore[attr-defined]
         assert client.get(PAGES[0]).headers["x-cache"] == "miss", "the oldest answer was evicted"
         assert client.get(PAGES[2]).headers["x-cache"] == "hit"
+
+
+def test_an_answer_kept_twice_is_counted_once() -> None:
+    """Concurrent misses of one request each keep their answer: the byte count must not grow with them."""
+    from api.cache import Answer, AnswerStore
+
+    answers = AnswerStore(max_entries=10, max_bytes=1000)
+    for _ in range(5):
+        answers.put(("v1", "/x"), Answer(200, [], b"x" * 100))
+    assert (len(answers.entries), answers.size) == (1, 100)
+    answers.put(("v1", "/y"), Answer(200, [], b"y" * 200))
+    assert answers.size == 300 and answers.get(("v1", "/x")) is not None, "nothing was evicted for phantom bytes"
