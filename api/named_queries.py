@@ -5,6 +5,7 @@ from pathlib import Path
 
 from pyoxigraph import Quad, QuerySolutions, QueryTriples, Triple
 
+from kg.compile import quad_order
 from kg.namespaces import Namespaces
 from kg.store import KGStore, QueryResult
 
@@ -41,4 +42,4 @@ def stored_claim_quads(store: KGStore, ns: Namespaces, iri: str) -> list[Quad]:
     result = run_query(store, ns, "claim-quads", CLAIM=iri)
     assert isinstance(result, QuerySolutions)
     return sorted((Quad(row["s"], row["p"], row["o"], row["g"]) for row in result),  # type: ignore[arg-type]
-                  key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object)))
+                  key=quad_order)

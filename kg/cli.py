@@ -12,7 +12,7 @@ from rich.table import Table
 
 from kg.build import Build, build, refuse_contradictions
 from kg.bulk import BulkImportError, import_file, rdf_format
-from kg.compile import prefixes_for, write_dataset
+from kg.compile import prefixes_for, quad_order, write_dataset
 from kg.curation import CurationError
 from kg.namespaces import Namespaces
 from kg.settings import get_settings
@@ -92,7 +92,7 @@ def build_cmd(out: Path = typer.Option(Path("build"), help="Folder for dataset.t
         report = _reason(result)
         if not report.consistent:
             raise typer.Exit(1)
-        quads = sorted([*quads, *report.inferred], key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object)))
+        quads = sorted([*quads, *report.inferred], key=quad_order)
     paths = write_dataset(quads, out, result.ns)
     err.print(f"{len(result.claims)} claims from {len(result.sources)} source(s), {len(result.quads)} quads -> "
               + ", ".join(str(p) for p in paths))
@@ -308,7 +308,7 @@ def _export_nanopubs(store: OxigraphStore, folder: Path) -> None:
     groups = nanopublication_quads(store.quads(without=ns.imports), ns)
     for iri, group in groups.items():
         own = sorted((q for q in group if getattr(q.graph_name, "value", "").startswith(iri)),
-                     key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object)))
+                     key=quad_order)
         body = serialize(own, format=RdfFormat.TRIG, prefixes={"this": iri, "sub": iri + "#", **prefixes_for(ns)})
         (folder / f"{iri.removeprefix(ns.claim)}.trig").write_bytes(body or b"")
     err.print(f"{len(groups)} nanopublications written to {folder}")

@@ -28,6 +28,11 @@ def N(iri: str) -> NamedNode:  # noqa: N802 - short constructor used throughout
     return NamedNode(iri)
 
 
+def quad_order(q: Quad) -> tuple[str, str, str, str]:
+    """The order quads are written in (graph, subject, predicate, object), so that output is byte-identical."""
+    return str(q.graph_name), str(q.subject), str(q.predicate), str(q.object)
+
+
 def _literal(value: object) -> Literal:
     if isinstance(value, bool):
         return Literal(str(value).lower(), datatype=N(XSD + "boolean"))
@@ -179,7 +184,7 @@ def compile_dataset(sources: dict[str, Source], claims: list[Claim], ns: Namespa
 
     for claim in claims:
         compile_claim(claim, ())
-    return Compiled(sorted(quads, key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object))), iris)
+    return Compiled(sorted(quads, key=quad_order), iris)
 
 
 def prefixes_for(ns: Namespaces) -> dict[str, str]:

@@ -9,7 +9,7 @@ disagreement, kept and shown.
 
 from dataclasses import dataclass
 
-from kg.namespaces import BIOLINK, SEPIO, Namespaces
+from kg.namespaces import BIOLINK, DEFAULT_BASE_IRI, SEPIO, Namespaces
 from kg.queries import QUERY_DIR
 from kg.store import KGStore, select_rows
 
@@ -37,7 +37,7 @@ DISPUTES = Direction("disputes", SEPIO + "0000404", "disputing", True, BIOLINK +
 INSUFFICIENT = Direction("insufficient_evidence", SEPIO + "0000405", "inconclusive", False, BIOLINK + "not_provided", False,
                          "The source states there is no definitive evidence that",
                          "the source says the evidence is insufficient: not established, and not denied")
-HYPOTHESIS = Direction("hypothesis", "hypothesis-under-investigation", "hypothesis under investigation", False,
+HYPOTHESIS = Direction("hypothesis", DEFAULT_BASE_IRI + "id/hypothesis-under-investigation", "hypothesis under investigation", False,
                        BIOLINK + "prediction", False, "The source presents as a hypothesis under investigation that",
                        "a hypothesis under investigation, not established")
 DIRECTIONS = {d.keyword: d for d in (SUPPORTS, DISPUTES, INSUFFICIENT, HYPOTHESIS)}
@@ -47,8 +47,8 @@ FORMER_CERTAINTIES = {"hypothesis": HYPOTHESIS.keyword, "no_evidence": INSUFFICI
 
 
 def direction_iri(direction: Direction, ns: Namespaces) -> str:
-    """The IRI of a direction: SEPIO's evidence directions, and the one term poems-kg mints."""
-    return direction.iri if direction.iri.startswith("http") else ns.entity + direction.iri
+    """The IRI of a direction in this deployment (the one poems-kg mints lives under its base IRI)."""
+    return ns.rebase(direction.iri)
 
 
 def by_iri(iri: str, ns: Namespaces) -> Direction:
