@@ -2,19 +2,25 @@
 
 The data changes only through poems-kg's own write paths, each of which ends in ``writes.after_write``, which moves
 ``app.state.version`` on. The version is part of every key, so no answer computed before a write is served after it.
-The cache is bounded in entries and bytes (settings ``answer_cache_entries`` and ``answer_cache_bytes``) and evicts
-the least recently used answer. Not kept: ``/sparql`` and the Graph Store endpoint (a query may use ``NOW()`` or
-``RAND()``), requests with credentials or conditional headers (the routes answer those), and anything but a 200 or
-303 answer.
+Concurrent misses of one key are computed once: the first computes, the others wait for its answer. The cache is
+bounded in entries and bytes (settings ``answer_cache_entries`` and ``answer_cache_bytes``) and evicts the least
+recently used answer. Not kept: ``/sparql`` and the Graph Store endpoint (a query may use ``NOW()`` or ``RAND()``),
+requests with credentials or conditional headers (the routes answer those), and anything but a 200 or 303 answer.
+The same store also keeps what a POST route computes from the data alone (``kept``), such as a CDS card of a code.
 """
 
+import asyncio
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar, cast
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 UNCACHED = ("/sparql", "/rdf-graphs", "/docs", "/openapi.json")
 SKIP_HEADERS = (b"authorization", b"if-none-match", b"if-modified-since", b"cookie")
+T = TypeVar("T")
+Turn = Literal["lead", "kept", "alone"]
 
 
 @dataclass
@@ -28,30 +34,67 @@ class Answer:
 
 @dataclass
 class AnswerStore:
-    """A least-recently-used map from request keys to answers, bounded in entries and bytes."""
+    """A least-recently-used map from keys to values of a known size, bounded in entries and bytes."""
 
     max_entries: int
     max_bytes: int
-    entries: OrderedDict[tuple[object, ...], Answer] = field(default_factory=OrderedDict)
+    entries: OrderedDict[Hashable, tuple[Any, int]] = field(default_factory=OrderedDict)
     size: int = 0
+    pending: dict[Hashable, asyncio.Event] = field(default_factory=dict)  # keys being computed now
 
-    def get(self, key: tuple[object, ...]) -> Answer | None:
-        """The answer kept for ``key``, marked as recently used."""
-        answer = self.entries.get(key)
-        if answer is not None:
-            self.entries.move_to_end(key)
-        return answer
+    def get(self, key: Hashable) -> Any | None:
+        """The value kept for ``key``, marked as recently used."""
+        kept = self.entries.get(key)
+        if kept is None:
+            return None
+        self.entries.move_to_end(key)
+        return kept[0]
 
-    def put(self, key: tuple[object, ...], answer: Answer) -> None:
-        """Keep an answer, evicting the least recently used ones beyond the limits."""
-        if len(answer.body) > self.max_bytes // 4 or self.max_entries < 1:
+    def put(self, key: Hashable, value: object, size: int) -> None:
+        """Keep a value of ``size`` bytes, evicting the least recently used ones beyond the limits."""
+        if size > self.max_bytes // 4 or self.max_entries < 1:
             return
-        replaced = self.entries.pop(key, None)  # concurrent misses of one request all store their answer
-        self.size += len(answer.body) - (len(replaced.body) if replaced else 0)
-        self.entries[key] = answer
+        replaced = self.entries.pop(key, None)
+        self.size += size - (replaced[1] if replaced else 0)
+        self.entries[key] = (value, size)
         while len(self.entries) > self.max_entries or self.size > self.max_bytes:
-            _, old = self.entries.popitem(last=False)
-            self.size -= len(old.body)
+            _, (_, old) = self.entries.popitem(last=False)
+            self.size -= old
+
+    async def turn(self, key: Hashable) -> Turn:
+        """What a request that misses ``key`` does, waiting first while another request computes it.
+
+        "lead": compute it (then call ``done``); "kept": take what the first request kept meanwhile; "alone": compute
+        it too, all waiters at once, when the first request's answer was not kept (too large, or an error).
+        """
+        if self.max_entries < 1:  # nothing is kept: waiting for another request would only delay this one
+            return "alone"
+        computing = self.pending.get(key)
+        if computing is None:
+            self.pending[key] = asyncio.Event()
+            return "lead"
+        await computing.wait()
+        return "kept" if key in self.entries else "alone"
+
+    def done(self, key: Hashable) -> None:
+        """Wake the requests waiting for ``key``, whether or not it was kept."""
+        event = self.pending.pop(key, None)
+        if event is not None:
+            event.set()
+
+
+async def kept(store: AnswerStore, key: Hashable, compute: Callable[[], Awaitable[T]], size: Callable[[T], int]) -> T:
+    """The value of ``key`` from ``store``, computed once by ``compute`` when missing (keys include the data version)."""
+    turn = "kept" if store.get(key) is not None else await store.turn(key)
+    if turn == "kept":
+        return cast(T, store.get(key))
+    try:
+        value: T = await compute()
+        store.put(key, value, size(value))
+        return value
+    finally:
+        if turn == "lead":
+            store.done(key)
 
 
 class AnswerCache:
@@ -61,18 +104,27 @@ class AnswerCache:
         self.app, self.store = app, store
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve a kept answer, or pass the request on and keep what it answers."""
+        """Serve a kept answer, or pass the request on (one at a time per key) and keep what it answers."""
         if not self._cacheable(scope):
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        key = (scope["app"].state.version, scope["method"], scope["path"], scope["query_string"],
+        key = ("answer", scope["app"].state.version, scope["method"], scope["path"], scope["query_string"],
                headers.get(b"accept", b""), headers.get(b"host", b""))
-        kept = self.store.get(key)
-        if kept is not None:
-            await send({"type": "http.response.start", "status": kept.status, "headers": [*kept.headers, (b"x-cache", b"hit")]})
-            await send({"type": "http.response.body", "body": kept.body})
+        turn = "kept" if self.store.get(key) is not None else await self.store.turn(key)
+        if turn != "kept":
+            try:
+                await self._compute(key, scope, receive, send)
+            finally:
+                if turn == "lead":
+                    self.store.done(key)
             return
+        kept_answer = cast(Answer, self.store.get(key))
+        await send({"type": "http.response.start", "status": kept_answer.status,
+                    "headers": [*kept_answer.headers, (b"x-cache", b"hit")]})
+        await send({"type": "http.response.body", "body": kept_answer.body})
+
+    async def _compute(self, key: Hashable, scope: Scope, receive: Receive, send: Send) -> None:
         start: Message = {}
         chunks: list[bytes] = []
 
@@ -84,7 +136,8 @@ class AnswerCache:
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body") and start.get("status") in (200, 303):
-                    self.store.put(key, Answer(start["status"], list(start.get("headers", [])), b"".join(chunks)))
+                    body = b"".join(chunks)
+                    self.store.put(key, Answer(start["status"], list(start.get("headers", [])), body), len(body))
             await send(message)
 
         await self.app(scope, receive, keep)

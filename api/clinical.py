@@ -220,14 +220,22 @@ def disagreements(store: KGStore, ns: Namespaces, focus: list[str] | None = None
 def etiology(store: KGStore, ns: Namespaces, iri: str) -> Etiology:
     """The etiology summary of a condition, from the claims about it, its causes and what they lead to."""
     condition = entity(store, ns, iri)
-    focus = [r["focus"] for r in select_rows(run_query(store, ns, "etiology-focus", ENTITY=iri))]
+    rows = select_rows(run_query(store, ns, "etiology-focus", ENTITY=iri))
+    focus = {r["focus"] for r in rows}
+    upstream = {r["focus"] for r in rows if int(r["upstream"]) == 1}
     sections: dict[str, list[ClaimOut]] = {k: [] for k in ("mechanism", "inheritance", "etiology_status", "risk_factors",
                                                             "disputed", "hypotheses", "insufficient_evidence", "other")}
-    for claim in claims(store, ns, focus):
-        sections[_section(claim, iri)].append(claim)
+
+    def about(subject: str, obj: str) -> bool:  # not: other causes of what the causes lead to
+        return subject in focus or obj in upstream
+
+    for claim in claims(store, ns, sorted(focus)):
+        if about(claim.subject.iri, claim.object.iri):
+            sections[_section(claim, iri)].append(claim)
     del sections["other"]  # supported claims that answer none of the summary's questions (classification, ...)
     return Etiology(condition=EntityRef(curie=condition.curie, iri=iri, label=condition.label), **sections,
-                    no_evidence=sections["insufficient_evidence"], disagreements=disagreements(store, ns, focus))
+                    no_evidence=sections["insufficient_evidence"],
+                    disagreements=[d for d in disagreements(store, ns, sorted(focus)) if about(d.subject.iri, d.object.iri)])
 
 
 def _section(claim: ClaimOut, condition: str) -> str:

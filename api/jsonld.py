@@ -1,4 +1,9 @@
-"""JSON-LD with the published poems-kg context: short keys for the terms a claim uses."""
+"""JSON-LD with the poems-kg context: short keys for the terms a claim uses.
+
+Every JSON-LD answer carries its context inline, so that any JSON-LD processor reads it with no other request (a
+context named by IRI would have to be fetched from ``<base>context.jsonld``, which a private deployment or an
+offline copy cannot reach). The same context is also served at ``/context.jsonld`` for those who want to reuse it.
+"""
 
 import json
 from typing import Any
@@ -9,7 +14,7 @@ from kg.namespaces import Namespaces
 
 
 def context(ns: Namespaces) -> dict[str, Any]:
-    """The ``@context`` served at ``<base>context.jsonld``."""
+    """The ``@context`` of every JSON-LD answer, also served at ``<base>context.jsonld``."""
     iri = {"@type": "@id"}
     return {"@context": {
         "@version": 1.1,
@@ -44,7 +49,6 @@ def context(ns: Namespaces) -> dict[str, Any]:
 
 
 def compact(expanded: bytes, ns: Namespaces) -> bytes:
-    """Compact JSON-LD (as pyoxigraph writes it) with the published context, referenced by its IRI."""
+    """Compact JSON-LD (as pyoxigraph writes it) with the poems-kg context, inline."""
     document = jsonld.compact(json.loads(expanded or b"[]"), context(ns))
-    document["@context"] = ns.base + "context.jsonld"
     return json.dumps(document, ensure_ascii=False, indent=1).encode()

@@ -29,8 +29,10 @@ def synthetic(n_claims: int, ns: Namespaces) -> tuple[dict[str, Source], list[Cl
     for i, sentence in enumerate(sentences):
         predicate = PREDICATES[i % len(PREDICATES)]
         cause = i % 997
-        # "causes" claims also link causes to causes, so that causal paths have two hops
-        obj = f"synthetic-cause-{(cause + 1) % 997}" if predicate == "causes" and i % 2 else f"synthetic-condition-{i % 1009}"
+        # "causes" claims also link an even-numbered cause to the next cause, so that causal paths have two hops
+        # (cause 2k -> cause 2k+1 -> condition), as the seed's (dyscrasia -> VEGF -> its effects)
+        linked = predicate == "causes" and i % 2 and cause % 2 == 0
+        obj = f"synthetic-cause-{cause + 1}" if linked else f"synthetic-condition-{i % 1009}"
         # one source: a statement is disputed by all its claims or by none of them (no contradictions)
         disputed = zlib.crc32(f"{cause} {predicate} {obj}".encode()) % 7 == 0
         direction = "disputes" if disputed else ("supports", "supports", "insufficient_evidence", "hypothesis")[i % 4]

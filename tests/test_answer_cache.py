@@ -1,5 +1,6 @@
 """Answers kept per data version: repeated reads come from memory, and no answer from before a write is served after it."""
 
+import asyncio
 from collections.abc import Callable
 
 import pytest
@@ -7,6 +8,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from api.app import create_app
+from api.cache import AnswerStore, kept
 from kg.build import Build
 from kg.settings import Settings
 from kg.store import OxigraphStore
@@ -98,12 +100,62 @@ def test_a_full_cache_evicts_the_least_recently_used_answer(seed: Build) -> None
 
 
 def test_an_answer_kept_twice_is_counted_once() -> None:
-    """Concurrent misses of one request each keep their answer: the byte count must not grow with them."""
-    from api.cache import Answer, AnswerStore
-
+    """An answer kept again under its key replaces the old one: the byte count must not grow with it."""
     answers = AnswerStore(max_entries=10, max_bytes=1000)
     for _ in range(5):
-        answers.put(("v1", "/x"), Answer(200, [], b"x" * 100))
+        answers.put(("v1", "/x"), b"x" * 100, 100)
     assert (len(answers.entries), answers.size) == (1, 100)
-    answers.put(("v1", "/y"), Answer(200, [], b"y" * 200))
+    answers.put(("v1", "/y"), b"y" * 200, 200)
     assert answers.size == 300 and answers.get(("v1", "/x")) is not None, "nothing was evicted for phantom bytes"
+
+
+def test_concurrent_misses_of_one_answer_compute_it_once() -> None:
+    """Sixteen clients asking at once for an answer nobody has asked for yet cost one computation, not sixteen."""
+    answers = AnswerStore(max_entries=10, max_bytes=1000)
+    computed = 0
+
+    async def compute() -> str:
+        nonlocal computed
+        computed += 1
+        await asyncio.sleep(0.05)
+        return "the answer"
+
+    async def sixteen() -> list[str]:
+        return await asyncio.gather(*(kept(answers, ("v1", "/x"), compute, len) for _ in range(16)))
+
+    assert asyncio.run(sixteen()) == ["the answer"] * 16 and computed == 1
+    assert not answers.pending, "no request is left waiting"
+
+
+def test_a_failed_computation_wakes_the_waiters_and_is_not_kept() -> None:
+    answers = AnswerStore(max_entries=10, max_bytes=1000)
+
+    async def fail() -> str:
+        await asyncio.sleep(0.01)
+        raise RuntimeError("the store is gone")
+
+    async def two() -> list[str | BaseException]:
+        return list(await asyncio.gather(*(kept(answers, "k", fail, len) for _ in range(2)), return_exceptions=True))
+
+    assert all(isinstance(r, RuntimeError) for r in asyncio.run(two())) and not answers.entries and not answers.pending
+
+
+def test_an_answer_too_large_to_keep_is_computed_by_the_waiters_at_once_not_in_turn() -> None:
+    """The first request's answer is not kept (over a quarter of the byte limit): those that waited for it compute it
+    side by side, so that a large answer does not queue every request behind the one before."""
+    answers = AnswerStore(max_entries=10, max_bytes=100)
+    running = peak = computed = 0
+
+    async def compute() -> str:
+        nonlocal running, peak, computed
+        running, computed = running + 1, computed + 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.02)
+        running -= 1
+        return "x" * 50
+
+    async def eight() -> list[str]:
+        return await asyncio.gather(*(kept(answers, "big", compute, len) for _ in range(8)))
+
+    assert asyncio.run(eight()) == ["x" * 50] * 8
+    assert computed == 8 and peak == 7 and not answers.entries and not answers.pending

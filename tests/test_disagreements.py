@@ -95,3 +95,20 @@ def test_cards_with_a_disagreement_still_say_only_what_the_sources_say(client: T
     seed_and_second = build(kg_copy, DEFAULT_BASE_IRI)
     for card in client.post(SERVICE, json=hook_request(POEMS_CONDITION)).json()["cards"]:
         assert_only_the_sources_words(card, seed_and_second)
+
+
+def test_another_cause_of_a_feature_is_not_part_of_the_conditions_etiology(client: TestClient) -> None:
+    """The seed says excess VEGF causes capillary leak; a source saying a viral infection causes capillary leak speaks
+    of capillary leak, not of why POEMS syndrome happens: it is on the feature's page, never in POEMS's etiology."""
+    other = {"source": "fixture-second-opinion", "key": "fixture-virus-causes-leak", "subject": "MONDO:0005108",
+             "predicate": "biolink:causes", "object": "HP:0030005",
+             "quote": "a viral infection causes capillary leak", "note": "Fixture: another cause of a feature."}
+    written = client.post("/api/v1/claims", json=other, headers=WRITER)
+    assert written.status_code == 201, written.text
+    etiology = client.get(f"/api/v1/conditions/{POEMS}/etiology").json()
+    listed = [c for section, claims in etiology.items() if isinstance(claims, list) for c in claims if "iri" in c]
+    assert written.json()["iri"] not in {c["iri"] for c in listed}
+    assert any(c["object"]["curie"] == "HP:0030005" for c in etiology["mechanism"]), "the seed's VEGF -> leak stays"
+    cards = client.post(SERVICE, json=hook_request(POEMS_CONDITION)).json()["cards"]
+    assert all(other["quote"] not in card["detail"] for card in cards)
+    assert other["quote"] in client.get("/entity/HP:0030005.html").text

@@ -7,6 +7,8 @@ card's fixed framing (``HEADINGS``, the direction and certainty words of ``kg.di
 never says anything the source does not. The service never calls back to a FHIR server: the ``conditions`` prefetch is required.
 """
 
+import json
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -14,6 +16,7 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api import clinical
+from api.cache import kept
 from api.deps import app_settings, get_store
 from kg.direction import CERTAINTIES, DIRECTIONS
 from kg.namespaces import CurieError, Namespaces
@@ -168,25 +171,30 @@ def _cards(e: clinical.Etiology, titles: dict[str, str]) -> list[dict[str, Any]]
     return cards
 
 
-def _conditions(request: HookRequest, store: KGStore, ns: Namespaces) -> list[str]:
-    """The entities of poems-kg among the patient's conditions (own code or exact match only)."""
-    found: list[str] = []
+def _codings(request: HookRequest) -> list[tuple[str, str]]:
+    """The codings (system, code) of the patient's conditions, in order, without refuted conditions."""
+    found: list[tuple[str, str]] = []
     for entry in request.prefetch.conditions.entry:
         if entry.resource.get("resourceType") != "Condition":
             continue
         condition = ConditionIn.model_validate(entry.resource)
         if condition.refuted():
             continue
-        for coding in condition.codings():
-            if not (coding.system and coding.code):
-                continue
-            try:
-                iri = clinical.resolve(store, ns, ns.from_coding(coding.system, coding.code))
-            except (CurieError, clinical.UnknownEntityError):
-                continue
-            if iri not in found:
-                found.append(iri)
+        found += [(c.system, c.code) for c in condition.codings() if c.system and c.code]
     return found
+
+
+def _coding_cards(store: KGStore, ns: Namespaces, system: str, code: str) -> tuple[str | None, list[dict[str, Any]]]:
+    """The entity of poems-kg a coding names (own code or exact match only), and its cards; (None, []) for none."""
+    try:
+        iri = clinical.resolve(store, ns, ns.from_coding(system, code))
+    except (CurieError, clinical.UnknownEntityError):
+        return None, []
+    summary = clinical.etiology(store, ns, iri)
+    sources = {c.source for section in (summary.mechanism, summary.inheritance, summary.etiology_status,
+                                        summary.disputed, summary.hypotheses, summary.insufficient_evidence)
+               for c in section} | {s.source for d in summary.disagreements for s in (d.supporting, d.disputing)}
+    return iri, _cards(summary, clinical.source_titles(store, ns, sources))
 
 
 @router.post(f"/{SERVICE_ID}", openapi_extra={"requestBody": {"required": True, "content": {
@@ -195,7 +203,18 @@ async def patient_view(request: Request, store: Annotated[KGStore, Depends(get_s
                        settings: Annotated[Settings, Depends(app_settings)]) -> dict[str, Any]:
     """Cards for a ``patient-view`` hook; a patient with none of the graph's conditions gets no cards."""
     hook = _parse(await request.body())
-    return await run_in_threadpool(_respond, hook, store, Namespaces(settings.base_iri))
+    ns, state = Namespaces(settings.base_iri), request.app.state
+    cards: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for system, code in _codings(hook):
+        # the cards of a code depend on the data alone: kept per data version, never with the patient's request
+        iri, found = await kept(state.answers, ("cds", state.version, system, code),
+                                partial(run_in_threadpool, _coding_cards, store, ns, system, code),
+                                lambda value: len(json.dumps(value[1])))
+        if iri is not None and iri not in seen:
+            seen.add(iri)
+            cards += found
+    return {"cards": cards}
 
 
 def _parse(body: bytes) -> HookRequest:
@@ -209,15 +228,3 @@ def _parse(body: bytes) -> HookRequest:
         where = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'body'}: {err['msg']}" for err in exc.errors()[:5])
         raise HTTPException(400, f"not a valid patient-view request ({where})") from None
     return request
-
-
-def _respond(request: HookRequest, store: KGStore, ns: Namespaces) -> dict[str, Any]:
-    cards: list[dict[str, Any]] = []
-    for iri in _conditions(request, store, ns):
-        summary = clinical.etiology(store, ns, iri)
-        sources = {c.source for section in (summary.mechanism, summary.inheritance, summary.etiology_status,
-                                            summary.disputed, summary.hypotheses, summary.insufficient_evidence)
-                   for c in section} | {s.source for d in summary.disagreements for s in (d.supporting, d.disputing)}
-        titles = clinical.source_titles(store, ns, sources)
-        cards += _cards(summary, titles)
-    return {"cards": cards}

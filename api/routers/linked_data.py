@@ -128,17 +128,23 @@ def _serialize(statements: list[Statement], media_type: str, formats: dict[str, 
 
 def _entity(request: Request, store: KGStore, settings: Settings, iri: str, name: str, fixed: str | None) -> Response:
     ns = Namespaces(settings.base_iri)
+    unknown = _not_found(f"the entity <{iri}>")
+    if fixed is None:  # the IRI names a thing: send the client to the document about it
+        if not bool(run_query(store, ns, "entity-exists", ENTITY=iri)):
+            raise unknown
+        media_type = _choose(request, TRIPLE_TYPES, fixed)
+        return RedirectResponse(f"{request.url.path}.{MEDIA_EXTENSIONS[media_type]}", status_code=303,
+                                headers={"Vary": "Accept"})
+    if fixed != "text/html":
+        triples = run_construct(store, ns, "describe-entity", ENTITY=iri)
+        if not triples:
+            raise unknown
+        return _respond(request, _serialize(triples, fixed, TRIPLE_TYPES, ns), fixed)
     claims = select_rows(run_query(store, ns, "entity-claims", ENTITY=iri))
     facts = select_rows(run_query(store, ns, "entity-facts", ENTITY=iri))
     if not claims and not facts:
-        raise _not_found(f"the entity <{iri}>")
-    media_type = _choose(request, TRIPLE_TYPES, fixed)
-    if fixed is None:  # the IRI names a thing: send the client to the document about it
-        return RedirectResponse(f"{request.url.path}.{MEDIA_EXTENSIONS[media_type]}", status_code=303,
-                                headers={"Vary": "Accept"})
-    if media_type != "text/html":
-        triples = run_construct(store, ns, "describe-entity", ENTITY=iri)
-        return _respond(request, _serialize(triples, media_type, TRIPLE_TYPES, ns), media_type)
+        raise unknown
+    media_type = fixed
     label = next((f["value"] for f in facts if f["predicate"] == RDFS + "label"), name)
     minted = iri.startswith(ns.base)  # its dcterms:source says why it was minted; a standard term's, where it was read
     described = {SKOS + "definition": "definition", SKOS + "altLabel": "synonyms",
