@@ -13,13 +13,15 @@ QUERIES = {p.stem: p.read_text(encoding="utf-8") for p in (Path(__file__).resolv
 
 
 def run_query(store: KGStore, ns: Namespaces, name: str, *, literals: dict[str, str] | None = None,
-              **iris: str | list[str]) -> QueryResult:
+              page: tuple[int, int] | None = None, **iris: str | list[str]) -> QueryResult:
     """Run a query file with its placeholders (``ENTITY``, ``CLAIM``, ...) bound to IRIs already checked safe.
 
     A list binds a placeholder that sits in a ``VALUES`` block to several IRIs; ``literals`` binds placeholders to
-    string literals (escaped here).
+    string literals (escaped here); ``page`` = (limit, offset) takes a slice of the answers of an ordered query.
     """
     text = ns.rebase(QUERIES[name])
+    if page is not None:
+        text += f"\nLIMIT {int(page[0])} OFFSET {int(page[1])}"
     for placeholder, literal in (literals or {}).items():
         text = text.replace(placeholder, json.dumps(literal))
     for placeholder, bound in iris.items():
@@ -32,7 +34,7 @@ def run_construct(store: KGStore, ns: Namespaces, name: str, **iris: str | list[
 
     pyoxigraph's result iterators may only be dropped by the thread that made them, so none leaves this function.
     """
-    result = run_query(store, ns, name, literals=None, **iris)
+    result = run_query(store, ns, name, literals=None, page=None, **iris)
     assert isinstance(result, QueryTriples | list), f"{name} is not a CONSTRUCT or DESCRIBE query"
     return list(result)
 

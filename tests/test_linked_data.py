@@ -99,6 +99,29 @@ def test_source_description(client: TestClient) -> None:
     assert len(set(data.subjects(URIRef("http://www.w3.org/ns/oa#hasSource"), source))) == 36
 
 
+def test_a_source_quoted_by_many_claims_is_described_a_page_at_a_time(store: KGStore) -> None:
+    """A crawler reaches every claim by following Hydra links from page to page; no page grows with the source."""
+    hydra = "http://www.w3.org/ns/hydra/core#"
+    source = URIRef(BASE + "source/poems-cause-summary")
+    with TestClient(create_app(Settings(page_size=10, reason_on_start=False), store=store)) as small_pages:
+        url, seen, pages = "/source/poems-cause-summary.ttl", set(), 0
+        while url:
+            data = parse(small_pages.get(url).content, "ttl")
+            quoting = set(data.subjects(URIRef("http://www.w3.org/ns/oa#hasSource"), source))
+            assert 0 < len(quoting) <= 10 and not quoting & seen
+            assert ((source, URIRef("http://purl.org/dc/terms/publisher"), None) in data) == (pages == 0), "metadata on page 1"
+            seen, pages = seen | quoting, pages + 1
+            following = list(data.objects(None, URIRef(hydra + "next")))
+            url = following[0].replace(BASE, "/").replace("?page=", ".ttl?page=") if following else ""
+        assert (len(seen), pages) == (36, 4)
+        beyond = small_pages.get("/source/poems-cause-summary.ttl", params={"page": 5})
+        assert beyond.status_code == 404 and "4 page(s)" in beyond.json()["detail"]
+        html = small_pages.get("/source/poems-cause-summary.html", params={"page": 2}).text
+        assert "page 2 of 4" in html and 'href="?page=1"' in html and 'href="?page=3"' in html
+        article = html[html.index("<article>"):]
+        assert 1 <= len(set(re.findall(r'href="(/np/[^"]+)"', article))) <= 10, "the page highlights its own claims"
+
+
 @pytest.mark.parametrize(("accept", "extension"), [
     ("text/turtle;q=0.5, application/ld+json;q=0.9", "jsonld"),
     ("application/rdf+xml, text/turtle;q=0.1", "rdf"),

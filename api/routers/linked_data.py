@@ -9,13 +9,14 @@ answers ``303 See Other`` to the document in the negotiated format (``id/x.ttl``
 import hashlib
 import json
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from email.utils import format_datetime
 from itertools import groupby, pairwise
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from pyoxigraph import NamedNode, Quad, RdfFormat, Triple, serialize
@@ -26,7 +27,7 @@ from api.jsonld import compact, context
 from api.named_queries import run_construct, run_query, stored_claim_quads
 from api.negotiation import FORMAT_ALIASES, NotAcceptableError, charset, negotiate
 from kg.direction import CERTAINTIES, by_iri, certainty_keyword
-from kg.namespaces import BIOLINK, DCTERMS, RDFS, SKOS, CurieError, Namespaces
+from kg.namespaces import BIOLINK, DCTERMS, NP, OA, PROV, RDF, RDFS, SKOS, CurieError, Namespaces
 from kg.settings import Settings
 from kg.store import KGStore, select_rows
 
@@ -45,6 +46,7 @@ QUAD_TYPES: dict[str, RdfFormat | None] = {**TRIPLE_TYPES, "application/trig": R
 EXTENSIONS = {"html": "text/html", "ttl": "text/turtle", "jsonld": "application/ld+json", "nt": "application/n-triples",
               "rdf": "application/rdf+xml", "trig": "application/trig", "nq": "application/n-quads"}
 MEDIA_EXTENSIONS = {media: ext for ext, media in EXTENSIONS.items()}
+HYDRA = "http://www.w3.org/ns/hydra/core#"
 OLS_ONTOLOGIES = ("MONDO", "HP", "GO", "CL", "ECO", "RO", "ECTO", "SEPIO")
 
 
@@ -221,35 +223,66 @@ def _readable(row: dict[str, str], ns: Namespaces) -> dict[str, Any]:
     return out
 
 
-@router.get("/source/{name}", summary="A source document: metadata, text and the claims quoting it")
+@router.get("/source/{name}", summary="A source document: metadata, text and the claims quoting it, a page at a time")
 def source(name: str, request: Request, store: Annotated[KGStore, Depends(get_store)],
-           settings: Annotated[Settings, Depends(app_settings)]) -> Response:
-    """The source's metadata and text with every quoted span linked to its claims."""
+           settings: Annotated[Settings, Depends(app_settings)],
+           page: Annotated[int, Query(ge=1, description="which page of the claims quoting the source")] = 1) -> Response:
+    """The source's metadata and text with the claims quoting it, ``page_size`` claims a page (Hydra links between pages)."""
     ns = Namespaces(settings.base_iri)
     iri, _, fixed = _resolve(name, TRIPLE_TYPES, ns.source, "source")
-    triples = run_construct(store, ns, "describe-source", SOURCE=iri)
-    if not triples:
+    described = run_construct(store, ns, "describe-source", SOURCE=iri)
+    if not described:
         raise _not_found(f"the source <{iri}>")
+    total = int(select_rows(run_query(store, ns, "source-claim-count", SOURCE=iri))[0]["claims"])
+    last = max(1, -(-total // settings.page_size))
+    if page > last:
+        raise HTTPException(404, f"the source <{iri}> has {last} page(s) of claims ({total} claims, "
+                                 f"{settings.page_size} a page); there is no page {page}")
+    rows = select_rows(run_query(store, ns, "source-claims", page=(settings.page_size, (page - 1) * settings.page_size),
+                                 SOURCE=iri))
     media_type = _choose(request, TRIPLE_TYPES, fixed)
     if media_type != "text/html":
+        triples = [*(described if page == 1 else []), *_claim_links(rows, iri), *_pages(iri, page, last)]
         return _respond(request, _serialize(triples, media_type, TRIPLE_TYPES, ns), media_type)
-    about = {t.predicate.value.rsplit("/", 1)[-1].rsplit("#", 1)[-1]: t.object.value for t in triples
+    about = {t.predicate.value.rsplit("/", 1)[-1].rsplit("#", 1)[-1]: t.object.value for t in described
              if t.subject == NamedNode(iri) and not isinstance(t.object, Triple)}
-    spans = [dict(r, direction=by_iri(r["direction"], ns).keyword) for r in
-             select_rows(run_query(store, ns, "source-claims", SOURCE=iri))]
-    html = templates.get_template("source.html").render(request=request, iri=iri, about=about,
-                                                         segments=_segments(about.get("text", ""), spans, ns))
+    spans = [dict(r, direction=by_iri(r["direction"], ns).keyword) for r in rows]
+    html = templates.get_template("source.html").render(
+        request=request, iri=iri, about=about, segments=_segments(about.get("text", ""), spans, ns), page=page,
+        last=last, total=total)
     return _respond(request, html.encode(), media_type)
 
 
+def _claim_links(rows: list[dict[str, str]], source: str) -> list[Triple]:
+    """How each claim of a page reaches the source: claim -> assertion -> quote target -> source."""
+    out = []
+    for r in rows:
+        claim, assertion, target = NamedNode(r["claim"]), NamedNode(r["g"]), NamedNode(r["target"])
+        out += [Triple(claim, NamedNode(NP + "hasAssertion"), assertion),
+                Triple(assertion, NamedNode(PROV + "wasDerivedFrom"), target),
+                Triple(target, NamedNode(OA + "hasSource"), NamedNode(source))]
+    return out
+
+
+def _pages(source: str, page: int, last: int) -> list[Triple]:
+    """Hydra links from this page of the source document to the first, previous, next and last pages."""
+    if last == 1:
+        return []
+    view = NamedNode(f"{source}?page={page}")
+    links = {"first": 1, "last": last, **({"previous": page - 1} if page > 1 else {}), **({"next": page + 1} if page < last else {})}
+    return [Triple(view, NamedNode(RDF + "type"), NamedNode(HYDRA + "PartialCollectionView")),
+            *(Triple(view, NamedNode(HYDRA + rel), NamedNode(f"{source}?page={n}")) for rel, n in links.items())]
+
+
 def _segments(text: str, spans: list[dict[str, str]], ns: Namespaces) -> list[tuple[str, list[dict[str, str]]]]:
-    """The text cut at every quote boundary; each piece with the claims whose quote covers it."""
+    """The text cut at every quote boundary; each piece with the claims whose quote covers it (in the spans' order)."""
     cuts = sorted({0, len(text), *(int(s["start"]) for s in spans), *(int(s["end"]) for s in spans)})
-    pieces = []
-    for start, end in pairwise(cuts):
-        covering = [dict(s, path=page_path(s["claim"], ns)) for s in spans if int(s["start"]) <= start and end <= int(s["end"])]
-        pieces.append((text[start:end], covering))
-    return pieces
+    covering: list[list[dict[str, str]]] = [[] for _ in cuts[1:]]
+    for s in spans:
+        linked = dict(s, path=page_path(s["claim"], ns))
+        for i in range(bisect_left(cuts, int(s["start"])), bisect_left(cuts, int(s["end"]))):
+            covering[i].append(linked)
+    return [(text[a:b], covering[i]) for i, (a, b) in enumerate(pairwise(cuts))]
 
 
 @router.get("/ontology", summary="The poems-kg ontology")
