@@ -17,6 +17,12 @@ $(ENGINE)/node_modules/.installed: $(ENGINE)/package-lock.json
 	npm ci --prefix $(ENGINE) --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Comunica, the generic linked-data client that the tests query the server with (4.x: the last major for Node 20).
+CLIENTS := tests/clients
+$(CLIENTS)/node_modules/.installed: $(CLIENTS)/package-lock.json
+	npm ci --prefix $(CLIENTS) --no-audit --no-fund --loglevel=error
+	touch $@
+
 # Headless Chromium for the browser tests (Debian package; needs root, as on the CI machine).
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
@@ -30,7 +36,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint $(ENGINE)/node_modules/.installed browser
+test: lint $(ENGINE)/node_modules/.installed $(CLIENTS)/node_modules/.installed browser
 	$(BIN)/python -m pytest
 
 # Optional: every API test also on Virtuoso open source (Debian package; needs root to install, as on the CI machine).

@@ -1,4 +1,4 @@
-"""Run the benchmarks: ``python -m bench {sparql,reasoning,validation,load,traffic,http} [--sizes 1000,10000] [--repeat 5]``."""
+"""Run the benchmarks: ``python -m bench {sparql,reasoning,validation,load,traffic,http,writes} [--sizes 1000,10000] [--repeat 5]``."""
 
 import argparse
 import statistics
@@ -10,6 +10,7 @@ from bench.sparql import sparql
 from bench.traffic import traffic
 from bench.validation import validation
 from bench.workload import synthetic_quads
+from bench.writes import writes
 from kg.build import build
 from kg.settings import get_settings
 from ontology.reason import reason
@@ -40,7 +41,7 @@ def reasoning(sizes: list[int], repeat: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("suite", nargs="?", default="sparql",
-                        choices=["reasoning", "sparql", "validation", "load", "traffic", "http"])
+                        choices=["reasoning", "sparql", "validation", "load", "traffic", "http", "writes"])
     parser.add_argument("--sizes", help="Comma-separated synthetic claim counts (reasoning: 1000,10000; "
                                         "sparql: 1000,10000,100000).")
     parser.add_argument("--repeat", type=int, default=5, help="Runs per measurement (the median is reported).")
@@ -60,6 +61,8 @@ def main() -> None:
         traffic(args.seconds, args.readers, args.writers)
     elif args.suite == "http":
         http((args.sizes or "seed,100000").split(","), args.seconds, args.connections)
+    elif args.suite == "writes":
+        writes([int(s) for s in (args.sizes or "1000,100000").split(",")], args.repeat)
     elif args.suite == "load":
         load(args.triples, args.repeat)
     elif args.suite == "validation":

@@ -18,6 +18,7 @@ from kg.namespaces import Namespaces
 from kg.settings import get_settings
 from kg.store import KGStore, OxigraphStore, RemoteStore, RemoteStoreError
 from kg.trusty import SigningError, configured_signer, make_key
+from kg.w3id import rules
 from ontology.reason import ReasoningError, Report, reason
 from ontology.slice import SHARED_TABLES
 from shapes.validate import ValidationError, Violation, claim_locations, nanopublication_quads, validate_claims, validate_dataset
@@ -47,6 +48,14 @@ class DumpFormat(str, Enum):
 RESULT_FORMATS = {"json": QueryResultsFormat.JSON, "xml": QueryResultsFormat.XML,
                   "csv": QueryResultsFormat.CSV, "tsv": QueryResultsFormat.TSV}
 DUMP_FORMATS = {"nquads": RdfFormat.N_QUADS, "trig": RdfFormat.TRIG}
+
+
+KG_DIR_HELP = ("Folder of curated data (sources/, claims/, mappings/); default: ./kg when it has claims/ and sources/, "
+               "else the packaged seed.")
+
+
+def _kg_dir_option() -> Path | None:
+    return typer.Option(None, "--kg-dir", help=KG_DIR_HELP)  # type: ignore[no-any-return]
 
 
 def _build(kg_dir: Path | None, *, validate: bool = True) -> Build:
@@ -83,7 +92,7 @@ def _reason(result: Build) -> Report:
 
 @app.command("build")
 def build_cmd(out: Path = typer.Option(Path("build"), help="Folder for dataset.trig and dataset.nq."),
-              kg_dir: Path | None = typer.Option(None, help="Folder with sources/ and claims/ (default: the packaged kg/)."),
+              kg_dir: Path | None = _kg_dir_option(),
               with_reasoning: bool = typer.Option(False, "--reason", help="Also run HermiT and add the inferred graph.")) -> None:
     """Compile sources and claims into TriG and N-Quads; writes nothing on any error."""
     result = _build(kg_dir)
@@ -107,7 +116,7 @@ class ReportFormat(str, Enum):
 
 
 @app.command("validate")
-def validate_cmd(kg_dir: Path | None = typer.Option(None, help="Folder with sources/ and claims/."),
+def validate_cmd(kg_dir: Path | None = _kg_dir_option(),
                  fmt: ReportFormat = typer.Option(ReportFormat.text, "--format",
                                                   help="text (one line per violation) or a SHACL validation report."),
                  whole_graph: bool = typer.Option(False, "--whole-graph",
@@ -131,7 +140,7 @@ def validate_cmd(kg_dir: Path | None = typer.Option(None, help="Folder with sour
 
 
 @app.command("reason")
-def reason_cmd(kg_dir: Path | None = typer.Option(None, help="Folder with sources/ and claims/.")) -> None:
+def reason_cmd(kg_dir: Path | None = _kg_dir_option()) -> None:
     """Check consistency with HermiT and list inferred facts; exit 1 on any problem (bad curation stops the build first)."""
     result = _build(kg_dir)
     report = _reason(result)
@@ -146,7 +155,7 @@ def reason_cmd(kg_dir: Path | None = typer.Option(None, help="Folder with source
 
 @app.command()
 def load(store: Path = typer.Option(..., help="On-disk Oxigraph folder to load into."),
-         kg_dir: Path | None = typer.Option(None, help="Folder with sources/ and claims/."),
+         kg_dir: Path | None = _kg_dir_option(),
          dump: Path | None = typer.Option(None, "--from", help="Restore a dump written by `export` (.nq or .trig) "
                                                               "instead of building from the curated files.")) -> None:
     """Load the built dataset, or restore a dump, into an on-disk store: validated first, then one transaction."""
@@ -256,12 +265,13 @@ def token(name: str = typer.Argument(..., help="Who the token is for (a plain wo
 @app.command()
 def query(sparql: str = typer.Argument(..., help="A SPARQL query, or @file.rq to read it from a file."),
           store: Path | None = typer.Option(None, help="On-disk store; default: build in memory."),
-          fmt: ResultFormat = typer.Option(ResultFormat.table, "--format", help="Output format.")) -> None:
+          fmt: ResultFormat = typer.Option(ResultFormat.table, "--format", help="Output format."),
+          kg_dir: Path | None = _kg_dir_option()) -> None:
     """Run a SPARQL query; the default graph is the union of all graphs."""
     text = Path(sparql[1:]).read_text(encoding="utf-8") if sparql.startswith("@") else sparql
     target = OxigraphStore(store) if store else OxigraphStore()
     if not store:
-        target.load(_build(None).quads)
+        target.load(_build(kg_dir).quads)
     try:
         result = target.query(text)
     except SyntaxError as exc:
@@ -286,11 +296,12 @@ def export(store: Path | None = typer.Option(None, help="On-disk store; default:
            fmt: DumpFormat = typer.Option(DumpFormat.nquads, "--format", help="Dataset format."),
            out: Path | None = typer.Option(None, help="Output file (default: standard output)."),
            nanopubs: Path | None = typer.Option(None, "--nanopubs", help="Instead: write one TriG file per "
-                                                "nanopublication into this folder, for the nanopublication tools.")) -> None:
+                                                "nanopublication into this folder, for the nanopublication tools."),
+           kg_dir: Path | None = _kg_dir_option()) -> None:
     """Write the whole dataset (every graph) to a file or standard output, or each nanopublication to its own file."""
     target = OxigraphStore(store) if store else OxigraphStore()
     if not store:
-        target.load(_build(None).quads)
+        target.load(_build(kg_dir).quads)
     if nanopubs is not None:
         _export_nanopubs(target, nanopubs)
         return
@@ -314,6 +325,15 @@ def _export_nanopubs(store: OxigraphStore, folder: Path) -> None:
     err.print(f"{len(groups)} nanopublications written to {folder}")
 
 
+@app.command("w3id-rules")
+def w3id_rules(server: str = typer.Option(..., help="The URL where poems-kg is served, e.g. https://kg.example.org.")) -> None:
+    """Print the .htaccess that w3id.org needs to forward the base IRI's identifiers to SERVER."""
+    if not server.startswith(("https://", "http://")):
+        err.print(f"[bold red]error:[/] --server must be an http(s) URL, not '{server}'", highlight=False)
+        raise typer.Exit(2)
+    typer.echo(rules(server), nl=False)
+
+
 @app.command()
 def keygen(key: Path = typer.Argument(..., help="File to write the new RSA private key to (PEM; it must not exist)."),
            identity: str = typer.Option(..., "--signer", help="Who signs: an ORCID (https://orcid.org/...) or an agent "
@@ -330,7 +350,8 @@ def keygen(key: Path = typer.Argument(..., help="File to write the new RSA priva
 @app.command()
 def serve(host: str | None = typer.Option(None, help="Interface (default from settings: 127.0.0.1)."),
           port: int | None = typer.Option(None, help="Port (default from settings: 8000)."),
-          store: Path | None = typer.Option(None, help="On-disk store folder; default: in memory.")) -> None:
+          store: Path | None = typer.Option(None, help="On-disk store folder; default: in memory."),
+          kg_dir: Path | None = _kg_dir_option()) -> None:
     """Serve SPARQL and the web interfaces with uvicorn."""
     import uvicorn
 
@@ -339,6 +360,8 @@ def serve(host: str | None = typer.Option(None, help="Interface (default from se
     settings = get_settings()
     if store:
         settings = settings.model_copy(update={"store_path": store})
+    if kg_dir:
+        settings = settings.model_copy(update={"kg_dir": kg_dir})
     try:
         application = create_app(settings, store=open_store(settings))
     except (CurationError, ReasoningError, RemoteStoreError, SigningError) as exc:

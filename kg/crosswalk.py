@@ -16,6 +16,7 @@ from pyoxigraph import Literal, NamedNode, Quad
 
 from kg.curation import CurationError
 from kg.namespaces import DCTERMS, OWL, RDF, RDFS, SKOS, CurieError, Namespaces
+from kg.settings import PACKAGE_ROOT
 from ontology.terms import problem
 
 COLUMNS = ("subject_id", "subject_label", "predicate_id", "object_id", "object_label", "mapping_justification",
@@ -62,9 +63,13 @@ def _row(path: Path, line: int, row: dict[str, str], ns: Namespaces) -> Mapping:
 
 
 def load_mappings(kg_dir: Path, ns: Namespaces) -> list[Mapping]:
-    """Every mapping in ``kg_dir/mappings/*.sssom.tsv``; ``CurationError`` (file:line) on a bad row."""
+    """Every mapping in ``kg_dir/mappings/*.sssom.tsv``; ``CurationError`` (file:line) on a bad row.
+
+    A folder of curated data without ``mappings/`` uses the packaged ones (MONDO's exact mappings and the curated rows).
+    """
     out: list[Mapping] = []
-    for path in sorted((kg_dir / "mappings").glob("*.sssom.tsv")):
+    folder = kg_dir / "mappings" if (kg_dir / "mappings").is_dir() else PACKAGE_ROOT / "kg" / "mappings"
+    for path in sorted(folder.glob("*.sssom.tsv")):
         lines = path.read_text(encoding="utf-8").splitlines()
         header_at = next((i for i, text in enumerate(lines) if not text.startswith("#")), len(lines))
         reader = csv.DictReader(lines[header_at:], delimiter="\t")

@@ -4,11 +4,21 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kg.namespaces import DEFAULT_BASE_IRI
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+def curated_folder() -> Path:
+    """The folder of curated data read by default.
+
+    ``./kg`` when it has ``claims/`` and ``sources/`` (a curator's own folder, or a checkout); else the packaged seed.
+    """
+    here = Path.cwd() / "kg"
+    return here if (here / "claims").is_dir() and (here / "sources").is_dir() else PACKAGE_ROOT / "kg"
 
 
 class Settings(BaseSettings):
@@ -17,7 +27,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="POEMS_KG_", env_file=".env", extra="ignore")
 
     base_iri: str = DEFAULT_BASE_IRI
-    kg_dir: Path = PACKAGE_ROOT / "kg"
+    kg_dir: Path = Field(default_factory=curated_folder)  # sources/, claims/, mappings/
     store_path: Path | None = None  # on-disk Oxigraph folder; None keeps the store in memory
     sparql_endpoint: str | None = None  # a SPARQL 1.1 server's query URL: use it instead of the embedded store
     sparql_update_endpoint: str | None = None  # its update URL, when not the same

@@ -1,0 +1,77 @@
+"""Write latency against store size: one claim write and one admin update, at each workload size, over HTTP.
+
+Each size gets a fresh on-disk store (the seed plus a synthetic workload) and its own ``poems-kg serve``; a write is
+timed from request to answer, so it includes every check of the gate and the refresh that makes it visible. The
+ratio compares each size with the first: a write that does not grow with the store stays near 1.
+"""
+
+import hashlib
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from pyoxigraph import Store
+
+from bench.http import _serving, free_port
+from bench.workload import synthetic_quads
+from kg.build import build
+from kg.namespaces import Namespaces
+from kg.settings import get_settings
+
+TOKEN = "writes-bench-secret"
+ENTRY = f"bench:admin:{hashlib.sha256(TOKEN.encode()).hexdigest()}"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+ONTOLOGY = "https://w3id.org/poems-kg/graph/ontology"
+
+
+def _timed(request: httpx.Request, client: httpx.Client, expect: int) -> float:
+    started = time.perf_counter()
+    response = client.send(request)
+    if response.status_code != expect:
+        raise RuntimeError(f"{request.method} {request.url.path}: {response.status_code} {response.text[:300]}")
+    return time.perf_counter() - started
+
+
+def _medians(base: str, repeat: int) -> tuple[float, float]:
+    """Median seconds of a claim write and of an admin SPARQL update."""
+    claims, updates = [], []
+    with httpx.Client(base_url=base, timeout=3600) as client:
+        for i in range(repeat):
+            claim = {"source": "poems-cause-summary", "key": f"bench-write-{i}", "subject": "MONDO:0017364",
+                     "subject_label": "POEMS syndrome", "predicate": "biolink:has_attribute", "object": "MONDO:0021136",
+                     "quote": "rare", "note": f"Benchmark write {i}."}
+            claims.append(_timed(client.build_request("POST", "/api/v1/claims", json=claim, headers=AUTH), client, 201))
+            update = (f'INSERT DATA {{ GRAPH <{ONTOLOGY}> {{ <http://purl.obolibrary.org/obo/MONDO_0017364> '
+                      f'<http://www.w3.org/2004/02/skos/core#altLabel> "benchmark label {i}"@en }} }}')
+            updates.append(_timed(client.build_request("POST", "/sparql", content=update, headers={
+                **AUTH, "Content-Type": "application/sparql-update"}), client, 200))
+    return statistics.median(claims), statistics.median(updates)
+
+
+def writes(sizes: list[int], repeat: int) -> None:
+    """Print the median claim-write and admin-update times per size, and their ratio to the first size."""
+    settings = get_settings()
+    seed = build(settings.kg_dir, settings.base_iri).quads
+    print(f"median of {repeat} writes each, over HTTP to `poems-kg serve` on an on-disk store (seed + synthetic claims)")
+    print(f"{'claims':>9} {'quads':>11} {'claim write s':>14} {'ratio':>6} {'admin update s':>15} {'ratio':>6}")
+    first: tuple[float, float] | None = None
+    for n in sizes:
+        with tempfile.TemporaryDirectory(prefix="poems-kg-writes-") as folder:
+            store = Store(str(Path(folder) / "store"))
+            store.bulk_extend([*seed, *synthetic_quads(n, Namespaces(settings.base_iri))])
+            store.flush()
+            size = len(store)
+            del store
+            port = free_port()
+            env = os.environ | {"POEMS_KG_STORE_PATH": str(Path(folder) / "store"), "POEMS_KG_TOKENS": f'["{ENTRY}"]',
+                                "POEMS_KG_REASON_ON_START": "false"}
+            base = f"http://127.0.0.1:{port}"
+            with _serving([str(Path(sys.executable).parent / "poems-kg"), "serve", "--port", str(port)],
+                          base + "/sparql", "poems-kg", env):
+                claim, update = _medians(base, repeat)
+        first = first or (claim, update)
+        print(f"{n:>9,} {size:>11,} {claim:>14.3f} {claim / first[0]:>6.1f} {update:>15.3f} {update / first[1]:>6.1f}")
