@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint bench clean browser test-virtuoso imports
+.PHONY: install run test lint bench clean browser test-virtuoso imports yasgui
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ CLIENTS := tests/clients
 $(CLIENTS)/node_modules/.installed: $(CLIENTS)/package-lock.json
 	npm ci --prefix $(CLIENTS) --no-audit --no-fund --loglevel=error
 	touch $@
+
+# The query editor's built files, shipped in api/static/yasgui: copied from the pinned npm package.
+yasgui: $(CLIENTS)/node_modules/.installed
+	cp $(CLIENTS)/node_modules/@zazuko/yasgui/build/yasgui.min.js $(CLIENTS)/node_modules/@zazuko/yasgui/build/yasgui.min.css api/static/yasgui/
 
 # Headless Chromium for the browser tests (Debian package; needs root, as on the CI machine).
 browser:

@@ -62,3 +62,32 @@ def test_source_page_as_a_reader_sees_it(server: str, tmp_path: Path) -> None:
     shot = tmp_path / "source.png"
     chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,2400", url)
     assert shot.stat().st_size > 10_000
+
+
+# Chromium's own services (updates, clock, autofill, accounts) that the browser calls whatever the page: not the page's.
+BROWSER_SERVICES = re.compile(r"^https?://([a-z0-9-]+\.)*(google\.com|googleapis\.com|gvt1\.com)/")
+
+
+def test_query_page_runs_an_example_and_shows_its_results_as_a_linked_table_offline(server: str, tmp_path: Path) -> None:
+    """The editor (YASGUI, shipped with the package) opens the example's tab, runs it against this server and shows
+    a table whose IRIs link to their pages here; every request the page makes stays on the machine."""
+    log = tmp_path / "net.json"
+    dom = chromium(tmp_path, "--virtual-time-budget=15000", "--window-size=1400,1200", f"--log-net-log={log}",
+                   "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--dump-dom",
+                   f"{server}/sparql#run=disputed-claims").stdout
+    body = dom[dom.index("<tbody"):]
+    rows = re.findall(r"<tr>.*?</tr>", body, flags=re.S)
+    assert len(rows) == 4, "the four claims the seed disputes"
+    assert all('href="/np/' in row for row in rows), "each claim IRI links to its page on this server"
+    assert "POEMS syndrome is not an inherited disease" in body
+    requested = set(re.findall(r'"url":"([^"]+)"', log.read_text()))
+    assert {u for u in requested if not u.startswith(server) and not BROWSER_SERVICES.match(u)} == set()
+    assert f"{server}/static/yasgui/yasgui.min.js" in requested, "the editor comes from this server, not a CDN"
+
+
+def test_the_shipped_editor_is_the_pinned_npm_release() -> None:
+    """api/static/yasgui holds the built files of the package version pinned in tests/clients (`make yasgui`)."""
+    root = Path(__file__).resolve().parent.parent
+    package = root / "tests" / "clients" / "node_modules" / "@zazuko" / "yasgui" / "build"
+    for name in ("yasgui.min.js", "yasgui.min.css"):
+        assert (root / "api" / "static" / "yasgui" / name).read_bytes() == (package / name).read_bytes(), name

@@ -104,8 +104,10 @@ async def sparql_get(request: Request, store: Annotated[KGStore, Depends(get_sto
         except NotAcceptableError as exc:
             raise _error(406, str(exc)) from None
         if choice.format is None:
-            return templates.TemplateResponse(request, "query.html", {"examples": example_queries()},
-                                              headers={"Vary": "Accept"})
+            ns = Namespaces(settings.base_iri)
+            examples = [{"name": q.name, "title": q.title, "comment": q.comment, "text": q.text} for q in example_queries()]
+            return templates.TemplateResponse(request, "query.html", {"examples": examples, "base": ns.base,
+                                              "prefixes": ns.prefixes()}, headers={"Vary": "Accept"})
         return await run_in_threadpool(_service_description, request, store)
     return await _answer(request, pool, settings, query, default_graph_uri, named_graph_uri)
 
