@@ -2,6 +2,10 @@
 
 import re
 
+from pyparsing import ParseException
+from rdflib import URIRef
+from rdflib.plugins.sparql.processor import prepareUpdate
+
 from kg.sparql_text import mentions
 
 _SERVICE = re.compile(r"\bSERVICE\b", re.IGNORECASE)
@@ -28,3 +32,26 @@ def uses_load(update: str) -> bool:
     False
     """
     return mentions(_LOAD, update)
+
+
+def data_graphs(update: str) -> list[str] | None:
+    """The named graphs an update of data only writes, or None.
+
+    Data only: ``INSERT DATA`` and ``DELETE DATA`` into named graphs (``GRAPH``). Any other update (its effect
+    depends on what the store holds), or one that rdflib's parser cannot read, gives None.
+
+    >>> data_graphs("INSERT DATA { GRAPH <http://example.org/g> { <http://example.org/s> <http://example.org/p> 1 } }")
+    ['http://example.org/g']
+    >>> data_graphs("DELETE WHERE { GRAPH ?g { ?s ?p ?o } }") is None
+    True
+    """
+    try:
+        operations = prepareUpdate(update).algebra
+    except (ParseException, ValueError, TypeError):  # the store's own parser says what is wrong
+        return None
+    graphs: set[str] = set()
+    for op in operations:
+        if op.name not in ("InsertData", "DeleteData") or op.triples or not all(isinstance(g, URIRef) for g in op.quads or {}):
+            return None
+        graphs |= {str(g) for g in op.quads or {}}
+    return sorted(graphs)

@@ -20,10 +20,10 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, parse
 from api.auth import Agent
 from api.dumps import forget_derived
 from api.named_queries import run_query, stored_claim_quads
-from kg.compile import curation_quads, nanopublication
+from kg.compile import curation_quads, nanopublication, quad_order
 from kg.curation import Claim, CurationError, Source, parse_claim
 from kg.direction import Opposition, contradictions
-from kg.namespaces import PROV, RDF, RDFS, XSD, Namespaces
+from kg.namespaces import BIOLINK, PROV, RDF, RDFS, XSD, Namespaces
 from kg.store import KGStore, OxigraphStore, select_rows
 from kg.trusty import Signer
 from shapes.validate import nanopublication_quads, validate_claims
@@ -58,15 +58,21 @@ def _superseded_key(store: KGStore, ns: Namespaces, old: str) -> str:
     return rows[0]["key"]
 
 
-def _contradictions(store: KGStore, ns: Namespaces, quads: list[Quad], claim: Claim) -> list[Opposition]:
-    """The rule run on the new claim beside the current claims on the same statement (their nanopublications only)."""
-    if claim.object is None:
-        return []
-    same = select_rows(run_query(store, ns, "same-statement", SUBJECT=claim.subject, PREDICATE=claim.predicate,
-                                 OBJECT=claim.object))
+def _statement_trial(store: KGStore, ns: Namespaces, nanopubs: dict[str, list[Quad]]) -> OxigraphStore:
+    """The given nanopublications beside every other current claim on the same statements (nanopublications only)."""
+    quads = [q for group in nanopubs.values() for q in group]
+    parts = {(q.subject, q.predicate.value.removeprefix(BIOLINK)): q.object.value for q in quads
+             if q.predicate.value in (BIOLINK + "subject", BIOLINK + "predicate", BIOLINK + "object")
+             and isinstance(q.object, NamedNode)}
+    others: set[str] = set()
+    for (node, role), value in parts.items():
+        if role == "subject" and (node, "predicate") in parts and (node, "object") in parts:
+            others |= {row["claim"] for row in select_rows(run_query(
+                store, ns, "same-statement", SUBJECT=value, PREDICATE=parts[node, "predicate"],
+                OBJECT=parts[node, "object"]))}
     trial = OxigraphStore()
-    trial.load([*quads, *(q for row in same for q in stored_claim_quads(store, ns, row["claim"]))])
-    return contradictions(trial, ns)
+    trial.load([*quads, *(q for iri in sorted(others - set(nanopubs)) for q in stored_claim_quads(store, ns, iri))])
+    return trial
 
 
 def _report(found: list[Opposition]) -> list[dict[str, Any]]:
@@ -113,7 +119,7 @@ def add_claim(store: KGStore, ns: Namespaces, sources: dict[str, Source], fields
         if not report.conforms:
             raise WriteRejected(422, "the claim violates the shapes; nothing was written",
                                 [{"shape": v.shape, "message": v.message, "value": v.value} for v in report.violations])
-        found = _contradictions(store, ns, quads, claim)
+        found = contradictions(_statement_trial(store, ns, {iri: quads}), ns)
         if found:
             raise WriteRejected(422, "the claim contradicts a current claim of the same source (one supports what the "
                                 "other disputes); supersede that claim instead; nothing was written", _report(found))
@@ -122,29 +128,37 @@ def add_claim(store: KGStore, ns: Namespaces, sources: dict[str, Source], fields
 
 
 
-def _quads(store: KGStore) -> set[Quad]:
-    return set(parse(store.dump(RdfFormat.N_QUADS), format=RdfFormat.N_QUADS))
-
-
 Mutation = Callable[[OxigraphStore], None]
+Scope = list[NamedNode]
 
 
-def change(store: KGStore, ns: Namespaces, agent: Agent, action: str, mutate: Mutation) -> tuple[int, int]:
+def _quads(store: KGStore, scope: Scope | None) -> set[Quad]:
+    if scope is None:
+        return set(parse(store.dump(RdfFormat.N_QUADS), format=RdfFormat.N_QUADS))
+    return {Quad(r["s"], r["p"], r["o"], graph) for graph in scope  # type: ignore[arg-type]
+            for r in store.query(f"SELECT ?s ?p ?o WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} }}")}  # type: ignore[union-attr]
+
+
+def change(store: KGStore, ns: Namespaces, agent: Agent, action: str, mutate: Mutation,
+           scope: Scope | None = None) -> tuple[int, int]:
     """Apply an arbitrary change (SPARQL Update, Graph Store Protocol) through the same gate as a claim write.
 
-    ``mutate`` runs on a copy; the difference is checked (every nanopublication it touches must still conform to the
-    shapes, and it must not create a contradiction) and then committed as one ``DELETE DATA``/``INSERT DATA`` update,
-    with its record. Returns ``(quads added, quads removed)``.
+    ``mutate`` runs on a trial copy; the difference is checked (every nanopublication it touches must still conform
+    to the shapes, and it must not create a contradiction) and then committed as one ``DELETE DATA``/``INSERT DATA``
+    update, with its record. ``scope``: the named graphs the change reads and writes, when the caller knows them (a
+    Graph Store request; an update of data only): then only they are copied and only the touched nanopublications
+    are checked beside the store, so the write does not grow with the store; without it, the whole store is copied.
+    Returns ``(quads added, quads removed)``.
     """
     with WRITE_LOCK:
-        before = _quads(store)
+        before = _quads(store, scope)
         trial = OxigraphStore()
         trial.load(before)
         try:
             mutate(trial)
         except (SyntaxError, ValueError) as exc:
             raise WriteRejected(400, f"cannot apply the change: {exc}") from None
-        after = _quads(trial)
+        after = _quads(trial, None)
         added, removed = after - before, before - after
         if not added and not removed:
             return 0, 0
@@ -153,13 +167,22 @@ def change(store: KGStore, ns: Namespaces, agent: Agent, action: str, mutate: Mu
                                      "by their content; nothing was written")
         touched = {q.graph_name.value.partition("#")[0] for q in added | removed  # type: ignore[union-attr]
                    if isinstance(q.graph_name, NamedNode) and q.graph_name.value.startswith(ns.claim)}
-        claims = {iri: quads for iri, quads in nanopublication_quads(list(after), ns).items() if iri in touched}
-        report = validate_claims(claims, trial, ns)
+        if scope is None:
+            claims = {iri: quads for iri, quads in nanopublication_quads(list(after), ns).items() if iri in touched}
+            report = validate_claims(claims, trial, ns)
+            new = set(contradictions(trial, ns)) - set(contradictions(store, ns))
+        else:  # the touched nanopublications as they were and as they will be, each beside the store
+            was = {iri: stored_claim_quads(store, ns, iri) for iri in sorted(touched)}
+            will = {iri: sorted((set(quads) - removed) | {q for q in added if q.graph_name.value.startswith(iri)},  # type: ignore[union-attr]
+                                key=quad_order) for iri, quads in was.items()}
+            will = {iri: quads for iri, quads in will.items() if quads}
+            report = validate_claims(will, store, ns)
+            new = set(contradictions(_statement_trial(store, ns, will), ns)) - set(
+                contradictions(_statement_trial(store, ns, was), ns))
         if not report.conforms:
             raise WriteRejected(422, "the change breaks nanopublications' shapes; nothing was written",
                                 [{"shape": v.shape, "message": v.message, "value": v.value, "claim": v.claim}
                                  for v in report.violations])
-        new = set(contradictions(trial, ns)) - set(contradictions(store, ns))
         if new:
             raise WriteRejected(422, "the change makes a source contradict itself (one of its claims supports what "
                                 "another disputes); nothing was written", _report(sorted(new, key=str)))

@@ -179,8 +179,9 @@ def http(sizes: list[str], seconds: float, connections: int) -> None:
             with _serving([str(BIN / "poems-kg"), "serve", "--port", str(port)], base + "/sparql", "poems-kg", env):
                 for name, (method, path, body) in requests.items():
                     sparql = name.startswith("sparql")
+                    # the same headers for the first request and the load: the Accept header is part of an answer's key
                     headers = {"Accept": "application/sparql-results+json"} if sparql else \
-                        ({"Content-Type": "application/json"} if body else {})
+                        {"Accept": "*/*", **({"Content-Type": "application/json"} if body else {})}
                     cold[name] = first(base, method, path, headers, body)
                     results[name] = run(base, method, path, seconds, connections, distinct=sparql, headers=headers,
                                         body=body)

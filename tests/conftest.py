@@ -183,6 +183,13 @@ def server_store(request: pytest.FixtureRequest, seed: Build) -> RemoteStore:
 TEST_TOKENS = {"writer": ("write", "w-secret"), "reader": ("read", "r-secret"), "root": ("admin", "a-secret")}
 
 
+@pytest.fixture(scope="module")
+def seed_client(store: OxigraphStore) -> Iterator[TestClient]:
+    """The app over the seed in the embedded store (no reasoning), for tests that only read."""
+    with TestClient(create_app(Settings(reason_on_start=False), store=store)) as client:
+        yield client
+
+
 @pytest.fixture
 def write_client(writable_store: KGStore) -> Iterator[TestClient]:
     """The app over a store it may write to, with the test tokens configured."""

@@ -44,7 +44,7 @@ def test_an_update_that_breaks_a_claim_is_rejected_and_changes_nothing(write_cli
 
 
 @pytest.mark.parametrize(("body", "headers", "status", "message"), [
-    ("INSERT DATA { <x> }", UPDATE, 400, "cannot apply the change"),
+    ("INSERT DATA { <x> }", UPDATE, 400, "not valid SPARQL 1.1 Update"),
     ("LOAD <http://127.0.0.1:9/data.ttl>", UPDATE, 400, "SERVICE and LOAD are not allowed"),
     ("INSERT { ?s ?p ?o } WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }", UPDATE, 400, "not allowed"),
     ("CLEAR ALL", {"Content-Type": "application/sparql-update"}, 401, "Authorization: Bearer"),
@@ -101,4 +101,38 @@ def test_graph_store_refusals_change_nothing(write_client: TestClient, writable_
     response = write_client.request(method, "/rdf-graphs/service", params={"graph": f"{claim}#provenance"}, content=content,
                               headers={**ADMIN, "Content-Type": content_type})
     assert response.status_code == status and message in response.text
+    assert contents(writable_store) == before
+
+
+def test_a_data_update_is_checked_like_any_other(write_client: TestClient, writable_store: KGStore, seed: Build) -> None:
+    """INSERT DATA / DELETE DATA into named graphs is tried on those graphs alone (it does not grow with the store),
+    and still refused when it breaks a claim's shape."""
+    claim = seed.iris["poems-not-inherited"]
+    before = contents(writable_store)
+    update = (f'DELETE DATA {{ GRAPH <{claim}#provenance> {{ <{claim}#text-quote> <http://www.w3.org/ns/oa#exact> '
+              f'"POEMS syndrome is not an inherited disease" }} }}')
+    response = write_client.post("/sparql", content=update, headers=UPDATE)
+    assert response.status_code == 422 and {v["claim"] for v in response.json()["report"]} == {claim}
+    assert contents(writable_store) == before
+
+
+def test_a_data_update_that_makes_a_source_contradict_itself_is_refused(write_client: TestClient, writable_store: KGStore,
+                                                                         seed: Build) -> None:
+    """Turning one of two supporting claims of the source into a dispute of the same statement, by data alone."""
+    claim = seed.iris["pcd-drives-poems"]
+    assertion = f"<{claim}#assertion>"
+    quads = parse(writable_store.dump(RdfFormat.N_QUADS), format=RdfFormat.N_QUADS)
+    mine = [q for q in quads if str(q.graph_name) == assertion]
+    direction = next(q for q in mine if q.predicate.value.endswith("/id/direction"))
+    negated = next(q for q in mine if q.predicate.value.endswith("/negated"))
+    direct = next(q for q in mine if q.predicate.value.endswith("/causes"))
+    removed = " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in (direction, negated, direct))
+    added = (f"{direction.subject} {direction.predicate} <http://purl.obolibrary.org/obo/SEPIO_0000404> . "
+             f'{negated.subject} {negated.predicate} "true"^^<http://www.w3.org/2001/XMLSchema#boolean> .')
+    before = contents(writable_store)
+    update = f"DELETE DATA {{ GRAPH {assertion} {{ {removed} }} }} ; INSERT DATA {{ GRAPH {assertion} {{ {added} }} }}"
+    response = write_client.post("/sparql", content=update, headers=UPDATE)
+    assert response.status_code == 422, response.text
+    assert "contradict itself" in response.json()["detail"]
+    assert {r["disputing"] for r in response.json()["report"]} == {claim}
     assert contents(writable_store) == before

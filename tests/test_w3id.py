@@ -1,28 +1,17 @@
 """The w3id.org redirect rules send every kind of poems-kg IRI to the server path that answers it."""
 
 import re
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from api.app import create_app
 from kg.build import Build
 from kg.cli import app as cli
-from kg.settings import DEFAULT_BASE_IRI, Settings
-from kg.store import OxigraphStore
+from kg.settings import DEFAULT_BASE_IRI
 
 SERVER = "https://kg.example.org"
-
-
-@pytest.fixture(scope="module")
-def client(seed: Build) -> Iterator[TestClient]:
-    store = OxigraphStore()
-    store.load(seed.quads)
-    with TestClient(create_app(Settings(reason_on_start=False), store=store)) as c:
-        yield c
 
 
 def redirect(htaccess: str, iri: str) -> str | None:
@@ -38,7 +27,7 @@ def redirect(htaccess: str, iri: str) -> str | None:
 
 
 @pytest.mark.parametrize("kind", ["home", "id", "entity", "np", "source", "ontology", "context", "dumps", "void", "sparql"])
-def test_each_kind_of_iri_is_forwarded_to_the_server_path_that_answers_it(client: TestClient, seed: Build, kind: str) -> None:
+def test_each_kind_of_iri_is_forwarded_to_the_server_path_that_answers_it(seed_client: TestClient, seed: Build, kind: str) -> None:
     written = CliRunner().invoke(cli, ["w3id-rules", "--server", SERVER])
     assert written.exit_code == 0, written.output
     iri = DEFAULT_BASE_IRI + {
@@ -49,7 +38,7 @@ def test_each_kind_of_iri_is_forwarded_to_the_server_path_that_answers_it(client
     target = redirect(written.output, iri)
     assert target is not None and target.startswith(SERVER + "/"), f"{iri} is not forwarded"
     parts = urlsplit(target)
-    answer = client.get(parts.path, params=parts.query or None, follow_redirects=False)
+    answer = seed_client.get(parts.path, params=parts.query or None, follow_redirects=False)
     assert answer.status_code in (200, 303), f"{iri} -> {target}: {answer.status_code}"
 
 

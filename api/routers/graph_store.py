@@ -49,9 +49,10 @@ async def _body(request: Request, graph: NamedNode) -> list[Quad]:
 
 
 async def _change(request: Request, store: KGStore, settings: Settings, agent: Agent, action: str,
-                  mutate: writes.Mutation) -> JSONResponse | None:
+                  mutate: writes.Mutation, graph: NamedNode) -> JSONResponse | None:
+    """Run a change of one graph through the write gate (only that graph is copied to try it)."""
     try:
-        await run_in_threadpool(writes.change, store, Namespaces(settings.base_iri), agent, action, mutate)
+        await run_in_threadpool(writes.change, store, Namespaces(settings.base_iri), agent, action, mutate, [graph])
     except writes.WriteRejected as exc:
         return JSONResponse({"detail": exc.message, "report": exc.report}, status_code=exc.status)
     await writes.after_write(request)
@@ -85,7 +86,7 @@ async def put_graph(request: Request, graph: GraphParam, agent: Annotated[Agent,
         trial.update(f"DROP SILENT GRAPH {node}")
         trial.load(quads)
 
-    rejected = await _change(request, store, settings, agent, "graph-put", replace)
+    rejected = await _change(request, store, settings, agent, "graph-put", replace, node)
     return rejected or Response(status_code=204 if existed else 201)
 
 
@@ -93,8 +94,9 @@ async def put_graph(request: Request, graph: GraphParam, agent: Annotated[Agent,
 async def post_graph(request: Request, graph: GraphParam, agent: Annotated[Agent, Depends(require("admin"))],
                      store: Annotated[KGStore, Depends(get_store)], settings: Annotated[Settings, Depends(app_settings)]) -> Response:
     """Add the body's triples to a named graph (admin)."""
-    quads = await _body(request, _graph(graph))
-    rejected = await _change(request, store, settings, agent, "graph-post", lambda trial: trial.load(quads))
+    node = _graph(graph)
+    quads = await _body(request, node)
+    rejected = await _change(request, store, settings, agent, "graph-post", lambda trial: trial.load(quads), node)
     return rejected or Response(status_code=204)
 
 
@@ -105,5 +107,6 @@ async def delete_graph(request: Request, graph: GraphParam, agent: Annotated[Age
     node = _graph(graph)
     if not _exists(store, node):
         raise HTTPException(404, f"no graph {graph} in poems-kg")
-    rejected = await _change(request, store, settings, agent, "graph-delete", lambda trial: trial.update(f"DROP GRAPH {node}"))
+    rejected = await _change(request, store, settings, agent, "graph-delete", lambda trial: trial.update(f"DROP GRAPH {node}"),
+                             node)
     return rejected or Response(status_code=204)

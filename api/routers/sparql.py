@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.templating import Jinja2Templates
-from pyoxigraph import RdfFormat, parse, serialize
+from pyoxigraph import NamedNode, RdfFormat, parse, serialize
 from starlette.concurrency import run_in_threadpool
 
 from api import writes
@@ -15,11 +15,11 @@ from api.deps import app_settings, get_pool, get_store
 from api.dumps import store_size
 from api.negotiation import FORMAT_ALIASES, GRAPH_TYPES, NotAcceptableError, charset, negotiate
 from api.query_pool import QueryError, QueryPool, QueryRequest, RemoteRunner
-from api.sparql_guard import uses_load, uses_service
+from api.sparql_guard import data_graphs, uses_load, uses_service
 from kg.namespaces import Namespaces
 from kg.queries import example_queries
 from kg.settings import Settings
-from kg.store import KGStore
+from kg.store import KGStore, OxigraphStore
 
 router = APIRouter(tags=["sparql"])
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -71,8 +71,14 @@ async def _update(request: Request, update: str, settings: Settings) -> Response
         raise _error(400, "SERVICE and LOAD are not allowed: the server never fetches a URL")
     store: KGStore = request.app.state.store
     try:
+        OxigraphStore().update(update)  # the syntax, checked on an empty store before anything is copied
+    except SyntaxError as exc:
+        raise _error(400, f"the update is not valid SPARQL 1.1 Update: {exc}") from None
+    graphs = data_graphs(update)
+    scope = None if graphs is None else [NamedNode(g) for g in graphs]
+    try:
         added, removed = await run_in_threadpool(writes.change, store, Namespaces(settings.base_iri), agent,
-                                                 "sparql-update", lambda trial: trial.update(update))
+                                                 "sparql-update", lambda trial: trial.update(update), scope)
     except writes.WriteRejected as exc:
         return JSONResponse({"detail": exc.message, "report": exc.report}, status_code=exc.status)
     await writes.after_write(request)
