@@ -1,6 +1,7 @@
 """Answers kept per data version: repeated reads come from memory, and no answer from before a write is served after it."""
 
 import asyncio
+import gzip
 from collections.abc import Callable
 
 import pytest
@@ -159,3 +160,38 @@ def test_an_answer_too_large_to_keep_is_computed_by_the_waiters_at_once_not_in_t
 
     assert asyncio.run(eight()) == ["x" * 50] * 8
     assert computed == 8 and peak == 7 and not answers.entries and not answers.pending
+
+
+def test_a_claim_write_shows_at_once_on_every_surface(write_client: TestClient) -> None:
+    """Pages, JSON, the CDS card, the claim's own document, the dumps, VoID and /sparql: all read the new claim."""
+    from tests.test_cds import POEMS as POEMS_CONDITION
+    from tests.test_cds import SERVICE, hook_request
+
+    def surfaces() -> dict[str, bytes]:
+        cards = write_client.post(SERVICE, json=hook_request(POEMS_CONDITION)).json()["cards"]
+        return {"page": write_client.get("/entity/MONDO:0017364.html").content,
+                "etiology": write_client.get("/api/v1/conditions/MONDO:0017364/etiology").content,
+                "card": "\n".join(c["detail"] for c in cards).encode(),
+                "dump": gzip.decompress(write_client.get("/dumps/dataset.nq.gz").content),
+                "void": write_client.get("/void").content}
+
+    before = surfaces()
+    etag = write_client.get("/entity/MONDO:0017364.html").headers["etag"]
+    hypothesis = {"source": "poems-cause-summary", "key": "fixture-toxin-hypothesis", "subject": "ECTO:0000537",
+                  "subject_label": "exposure to toxin", "predicate": "biolink:contributes_to", "object": "MONDO:0017364",
+                  "direction": "hypothesis", "quote": "environmental toxins", "note": "Fixture write: every surface."}
+    written = write_client.post("/api/v1/claims", json=hypothesis, headers=WRITER)
+    assert written.status_code == 201, written.text
+    iri = written.json()["iri"]
+    after = surfaces()
+    code = iri.rsplit("/", 1)[1].encode()  # the page links /np/<code>; JSON and dumps hold the whole IRI
+    assert [name for name in ("page", "etiology", "dump") if code in before[name]] == []
+    assert [name for name in ("page", "etiology", "dump") if code not in after[name]] == [], "pages, JSON and dumps"
+    line = b'- "environmental toxins"'
+    assert after["card"].count(line) == before["card"].count(line) + 1, "the CDS card quotes the new hypothesis"
+    assert after["void"] != before["void"]
+    assert write_client.get("/entity/MONDO:0017364.html").headers["etag"] != etag
+    assert write_client.get(written.headers["location"]).status_code == 200, "the claim's own page"
+    ask = write_client.get("/sparql", params={"query": f"ASK {{ <{iri}> ?p ?o }}"},
+                           headers={"Accept": "application/sparql-results+json"})
+    assert ask.json()["boolean"] is True
