@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.cache import AnswerCache, AnswerStore
 from api.dumps import forget_derived
+from api.fast_path import GZIP_MIN_BYTES, SparqlFastPath
 from api.query_pool import QueryPool, RemoteRunner
 from api.routers import api_v1, cds, fhir, graph_store, linked_data, sparql, void
 from kg import __version__
@@ -112,10 +113,11 @@ def create_app(settings: Settings | None = None, store: KGStore | None = None) -
                   description="Curated claims about the cause of POEMS syndrome: SPARQL, linked data and JSON.")
     app.state.answers = AnswerStore(settings.answer_cache_entries, settings.answer_cache_bytes)
     app.add_middleware(AnswerCache, store=app.state.answers)
-    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "PUT", "DELETE"],
                        allow_headers=["*"])
+    app.add_middleware(SparqlFastPath)  # outermost: a plain query skips every layer above
     app.mount("/static", StaticFiles(directory=Path(__file__).resolve().parent / "static"), name="static")
     app.include_router(sparql.router)
     app.include_router(linked_data.router)

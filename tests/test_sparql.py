@@ -146,3 +146,33 @@ def test_runaway_query_is_stopped_while_others_answer(store: OxigraphStore) -> N
         assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in killed)
         for _ in range(3):  # the pool is whole again: a replacement worker answers
             assert c.get("/sparql", params={"query": "ASK { ?s ?p ?o }"}).status_code == 200
+
+
+@pytest.mark.parametrize(("params", "headers"), [
+    ({"query": "SELECT ?label WHERE { <http://purl.obolibrary.org/obo/MONDO_0017364> ?p ?label } ORDER BY ?label"},
+     {"Accept": "application/sparql-results+json"}),
+    ({"query": "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o LIMIT 200", "format": "csv"}, {}),
+    ({"query": "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 5"}, {"Accept": "text/turtle"}),
+    ({"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 300"}, {"Accept": "text/csv", "Accept-Encoding": "gzip"}),
+    ({"query": "SELECT * WHERE { ?s ?p"}, {}),
+    ({"query": "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }"}, {}),
+    ({"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 1"}, {"Accept": "image/png"}),
+], ids=["json", "csv-by-format", "construct", "gzip", "malformed", "service", "not-acceptable"])
+def test_a_plain_query_is_answered_as_the_full_stack_answers_it(client: TestClient, params: dict[str, str],
+                                                                headers: dict[str, str]) -> None:
+    """A plain GET skips the framework (api/fast_path.py); a request with an Origin header goes through every layer.
+    Apart from the CORS headers, the two answers are the same: status, body, type, encoding and Vary."""
+    fast = client.get("/sparql", params=params, headers=headers)
+    full = client.get("/sparql", params=params, headers={**headers, "Origin": "https://app.example.org"})
+    assert "access-control-allow-origin" in full.headers and "access-control-allow-origin" not in fast.headers
+    assert (fast.status_code, fast.content) == (full.status_code, full.content)
+    without_origin = [v for v in full.headers.get("vary", "").split(", ") if v and v != "Origin"]
+    assert fast.headers.get("vary", "").split(", ") == (without_origin or [""]), "CORS adds only Origin to Vary"
+    for name in ("content-type", "content-encoding"):
+        assert fast.headers.get(name) == full.headers.get(name), name
+
+
+def test_query_size_limit_holds_on_the_plain_get_too(api_store: KGStore) -> None:
+    with TestClient(create_app(Settings(max_query_bytes=50), store=api_store)) as small:
+        response = small.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o } # a query over fifty bytes"})
+    assert response.status_code == 413 and "longer than 50 bytes" in response.json()["detail"]

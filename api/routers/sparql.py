@@ -47,19 +47,25 @@ def _error(status: int, message: str) -> HTTPException:
     return HTTPException(status_code=status, detail=message)
 
 
+async def answer_query(pool: QueryPool | RemoteRunner, settings: Settings, query: str, accept: str | None,
+                       fmt: str | None, default_graphs: list[str], named_graphs: list[str]) -> Response:
+    """Check and run one SPARQL query (size, no SERVICE, time and result limits in the pool); QueryError if refused."""
+    if len(query.encode()) > settings.max_query_bytes:
+        raise QueryError(413, f"query is longer than {settings.max_query_bytes} bytes")
+    if uses_service(query):
+        raise QueryError(400, "SERVICE (federated query) is not allowed on this endpoint")
+    accept = FORMAT_ALIASES.get(fmt, fmt) if fmt else accept
+    media_type, body = await pool.run(QueryRequest(query, tuple(default_graphs), tuple(named_graphs), accept))
+    return Response(body, media_type=charset(media_type), headers={"Vary": "Accept"})
+
+
 async def _answer(request: Request, pool: QueryPool | RemoteRunner, settings: Settings, query: str,
                   default_graphs: list[str], named_graphs: list[str]) -> Response:
-    if len(query.encode()) > settings.max_query_bytes:
-        raise _error(413, f"query is longer than {settings.max_query_bytes} bytes")
-    if uses_service(query):
-        raise _error(400, "SERVICE (federated query) is not allowed on this endpoint")
-    fmt = request.query_params.get("format")
-    accept = FORMAT_ALIASES.get(fmt, fmt) if fmt else request.headers.get("accept")
     try:
-        media_type, body = await pool.run(QueryRequest(query, tuple(default_graphs), tuple(named_graphs), accept))
+        return await answer_query(pool, settings, query, request.headers.get("accept"),
+                                  request.query_params.get("format"), default_graphs, named_graphs)
     except QueryError as exc:
         raise _error(exc.status, exc.message) from None
-    return Response(body, media_type=charset(media_type), headers={"Vary": "Accept"})
 
 
 async def _update(request: Request, update: str, settings: Settings) -> Response:
