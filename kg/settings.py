@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     query_workers: int = 2  # worker processes answering SPARQL queries in parallel
     max_result_bytes: int = 50_000_000
     max_query_bytes: int = 100_000
+    max_query_depth: int = 200  # brackets ({, (, [) nested deeper in a query or update are refused with 400
     max_body_bytes: int = 1_000_000  # a larger request body is refused with 413 before it is read
     # Write access: entries "name:scope:sha256-of-token" (scope read, write or admin); only hashes are ever stored.
     # `poems-kg token NAME --scope write` makes a token and its entry. No entries: every write is refused.

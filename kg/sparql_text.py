@@ -20,3 +20,19 @@ def mentions(keyword: re.Pattern[str], sparql: str) -> bool:
     False
     """
     return bool(keyword.search(NOISE.sub(" ", sparql)))
+
+
+def nesting_depth(sparql: str) -> int:
+    """How deeply groups and expressions nest (``{``, ``(``, ``[``) in the SPARQL text itself.
+
+    >>> nesting_depth('SELECT * WHERE { { ?s ?p "{{{" } FILTER((?p)) }')
+    3
+    """
+    depth = deepest = 0
+    for char in NOISE.sub(" ", sparql):
+        if char in "{([":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "})]":
+            depth -= 1
+    return deepest

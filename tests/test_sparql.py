@@ -176,3 +176,20 @@ def test_query_size_limit_holds_on_the_plain_get_too(api_store: KGStore) -> None
     with TestClient(create_app(Settings(max_query_bytes=50), store=api_store)) as small:
         response = small.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o } # a query over fifty bytes"})
     assert response.status_code == 413 and "longer than 50 bytes" in response.json()["detail"]
+
+
+def test_a_deeply_nested_query_is_refused_as_bad_input_before_the_engine(client: TestClient) -> None:
+    """20,000 nested groups (40 KB, under the size limit) used to crash a query worker and answer 503."""
+    deep = "SELECT * WHERE " + "{" * 20_000 + "}" * 20_000
+    refused = client.post("/sparql", content=deep, headers={"Content-Type": "application/sparql-query"})
+    assert refused.status_code == 400 and "20000 levels" in refused.json()["detail"]
+    assert "POEMS_KG_MAX_QUERY_DEPTH" in refused.json()["detail"]
+    within = "SELECT * WHERE " + "{" * 150 + " ?s ?p ?o " + "}" * 150 + " LIMIT 1"
+    assert client.post("/sparql", content=within, headers={"Content-Type": "application/sparql-query"}).status_code == 200
+
+
+def test_a_deeply_nested_update_is_refused_too(write_client: TestClient) -> None:
+    deep = "INSERT { ?s ?p ?o } WHERE " + "{" * 5_000 + " ?s ?p ?o " + "}" * 5_000
+    refused = write_client.post("/sparql", content=deep, headers={"Authorization": "Bearer a-secret",
+                                                                   "Content-Type": "application/sparql-update"})
+    assert refused.status_code == 400 and "limit is 200" in refused.json()["detail"]

@@ -19,6 +19,7 @@ from api.sparql_guard import data_graphs, uses_load, uses_service
 from kg.namespaces import Namespaces
 from kg.queries import example_queries
 from kg.settings import Settings
+from kg.sparql_text import nesting_depth
 from kg.store import KGStore, OxigraphStore
 
 router = APIRouter(tags=["sparql"])
@@ -47,6 +48,14 @@ def _error(status: int, message: str) -> HTTPException:
     return HTTPException(status_code=status, detail=message)
 
 
+def _check_depth(sparql: str, settings: Settings) -> None:
+    """Refuse text nested deeper than the setting before any parser sees it (a deep enough nesting exhausts its stack)."""
+    depth = nesting_depth(sparql)
+    if depth > settings.max_query_depth:
+        raise QueryError(400, f"the query nests {depth} levels of brackets deep; the limit is {settings.max_query_depth} "
+                              "(setting POEMS_KG_MAX_QUERY_DEPTH)")
+
+
 async def answer_query(pool: QueryPool | RemoteRunner, settings: Settings, query: str, accept: str | None,
                        fmt: str | None, default_graphs: list[str], named_graphs: list[str]) -> Response:
     """Check and run one SPARQL query (size, no SERVICE, time and result limits in the pool); QueryError if refused."""
@@ -54,6 +63,7 @@ async def answer_query(pool: QueryPool | RemoteRunner, settings: Settings, query
         raise QueryError(413, f"query is longer than {settings.max_query_bytes} bytes")
     if uses_service(query):
         raise QueryError(400, "SERVICE (federated query) is not allowed on this endpoint")
+    _check_depth(query, settings)
     accept = FORMAT_ALIASES.get(fmt, fmt) if fmt else accept
     media_type, body = await pool.run(QueryRequest(query, tuple(default_graphs), tuple(named_graphs), accept))
     return Response(body, media_type=charset(media_type), headers={"Vary": "Accept"})
@@ -75,6 +85,10 @@ async def _update(request: Request, update: str, settings: Settings) -> Response
         raise _error(413, f"update is longer than {settings.max_query_bytes} bytes")
     if uses_service(update) or uses_load(update):
         raise _error(400, "SERVICE and LOAD are not allowed: the server never fetches a URL")
+    try:
+        _check_depth(update, settings)
+    except QueryError as exc:
+        raise _error(exc.status, exc.message) from None
     store: KGStore = request.app.state.store
     try:
         OxigraphStore().update(update)  # the syntax, checked on an empty store before anything is copied
