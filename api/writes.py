@@ -165,16 +165,20 @@ def change(store: KGStore, ns: Namespaces, agent: Agent, action: str, mutate: Mu
         if any(isinstance(t, BlankNode) for q in removed for t in (q.subject, q.object)):
             raise WriteRejected(422, "the change removes statements about blank nodes, which cannot be removed "
                                      "by their content; nothing was written")
-        touched = {q.graph_name.value.partition("#")[0] for q in added | removed  # type: ignore[union-attr]
-                   if isinstance(q.graph_name, NamedNode) and q.graph_name.value.startswith(ns.claim)}
+        def claim_of(quad: Quad) -> str | None:  # the nanopublication whose graph holds the quad
+            graph = quad.graph_name
+            in_claim = isinstance(graph, NamedNode) and graph.value.startswith(ns.claim)
+            return graph.value.partition("#")[0] if in_claim else None  # type: ignore[union-attr]
+
+        touched = {iri for q in added | removed if (iri := claim_of(q))}
         if scope is None:
             claims = {iri: quads for iri, quads in nanopublication_quads(list(after), ns).items() if iri in touched}
             report = validate_claims(claims, trial, ns)
             new = set(contradictions(trial, ns)) - set(contradictions(store, ns))
         else:  # the touched nanopublications as they were and as they will be, each beside the store
             was = {iri: stored_claim_quads(store, ns, iri) for iri in sorted(touched)}
-            will = {iri: sorted((set(quads) - removed) | {q for q in added if q.graph_name.value.startswith(iri)},  # type: ignore[union-attr]
-                                key=quad_order) for iri, quads in was.items()}
+            will = {iri: sorted((set(quads) - removed) | {q for q in added if claim_of(q) == iri}, key=quad_order)
+                    for iri, quads in was.items()}
             will = {iri: quads for iri, quads in will.items() if quads}
             report = validate_claims(will, store, ns)
             new = set(contradictions(_statement_trial(store, ns, will), ns)) - set(
