@@ -112,12 +112,12 @@ def create_app(settings: Settings | None = None, store: KGStore | None = None) -
     app = FastAPI(title="poems-kg", version=__version__, lifespan=lifespan,
                   description="Curated claims about the cause of POEMS syndrome: SPARQL, linked data and JSON.")
     app.state.answers = AnswerStore(settings.answer_cache_entries, settings.answer_cache_bytes)
-    app.add_middleware(AnswerCache, store=app.state.answers)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "PUT", "DELETE"],
                        allow_headers=["*"])
-    app.add_middleware(SparqlFastPath)  # outermost: a plain query skips every layer above
+    app.add_middleware(SparqlFastPath)  # a plain query skips every layer below
+    app.add_middleware(AnswerCache, store=app.state.answers)  # outermost: a kept answer skips every layer
     app.mount("/static", StaticFiles(directory=Path(__file__).resolve().parent / "static"), name="static")
     app.include_router(sparql.router)
     app.include_router(linked_data.router)

@@ -5,7 +5,12 @@ The data changes only through poems-kg's own write paths, each of which ends in 
 Concurrent misses of one key are computed once: the first computes, the others wait for its answer. The cache is
 bounded in entries and bytes (settings ``answer_cache_entries`` and ``answer_cache_bytes``) and evicts the least
 recently used answer. Not kept: ``/sparql`` and the Graph Store endpoint (a query may use ``NOW()`` or ``RAND()``),
-requests with credentials or conditional headers (the routes answer those), and anything but a 200 or 303 answer.
+requests with credentials or cookies, and anything but a 200 or 303 answer.
+
+The cache is the outermost layer of the application, so a kept answer costs no framework time: what the layers below
+add (compression, CORS headers) is part of the kept answer, and the request headers they read (``Accept-Encoding``,
+``Origin``) are part of the key. A conditional GET whose ``If-None-Match`` names the ETag of the kept answer gets
+``304`` here; one that does not is passed on uncached, and the route answers it.
 The same store also keeps what a POST route computes from the data alone (``kept``), such as a CDS card of a code.
 """
 
@@ -18,7 +23,9 @@ from typing import Any, Literal, TypeVar, cast
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 UNCACHED = ("/sparql", "/rdf-graphs", "/docs", "/openapi.json")
-SKIP_HEADERS = (b"authorization", b"if-none-match", b"if-modified-since", b"cookie")
+SKIP_HEADERS = (b"authorization", b"cookie")
+CONDITIONAL = (b"if-none-match", b"if-modified-since")
+REVALIDATED = (b"etag", b"vary", b"last-modified", b"cache-control", b"access-control-allow-origin")  # kept on a 304
 T = TypeVar("T")
 Turn = Literal["lead", "kept", "alone"]
 
@@ -110,7 +117,11 @@ class AnswerCache:
             return
         headers = dict(scope["headers"])
         key = ("answer", scope["app"].state.version, scope["method"], scope["path"], scope["query_string"],
-               headers.get(b"accept", b""), headers.get(b"host", b""))
+               headers.get(b"accept", b""), headers.get(b"host", b""), b"gzip" in headers.get(b"accept-encoding", b""),
+               headers.get(b"origin"))
+        if any(name in headers for name in CONDITIONAL):
+            await self._revalidate(key, headers, scope, receive, send)
+            return
         turn = "kept" if self.store.get(key) is not None else await self.store.turn(key)
         if turn != "kept":
             try:
@@ -123,6 +134,18 @@ class AnswerCache:
         await send({"type": "http.response.start", "status": kept_answer.status,
                     "headers": [*kept_answer.headers, (b"x-cache", b"hit")]})
         await send({"type": "http.response.body", "body": kept_answer.body})
+
+    async def _revalidate(self, key: Hashable, headers: dict[bytes, bytes], scope: Scope, receive: Receive,
+                          send: Send) -> None:
+        """``304`` when the kept answer's ETag is among those the client holds; otherwise the route decides."""
+        kept_answer = cast(Answer | None, self.store.get(key))
+        etag = dict(kept_answer.headers).get(b"etag") if kept_answer else None
+        if kept_answer is None or etag is None or etag not in headers.get(b"if-none-match", b""):
+            await self.app(scope, receive, send)
+            return
+        unchanged = [(name, value) for name, value in kept_answer.headers if name in REVALIDATED]
+        await send({"type": "http.response.start", "status": 304, "headers": [*unchanged, (b"x-cache", b"hit")]})
+        await send({"type": "http.response.body", "body": b""})
 
     async def _compute(self, key: Hashable, scope: Scope, receive: Receive, send: Send) -> None:
         start: Message = {}

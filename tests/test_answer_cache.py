@@ -81,12 +81,35 @@ def test_after_every_kind_of_write_no_answer_from_before_is_served(write_client:
     assert after["/void"].content != before["/void"].content, "VoID counts the new statements"
 
 
-def test_sparql_and_conditional_requests_are_never_kept(write_client: TestClient) -> None:
+def test_sparql_answers_are_never_kept(write_client: TestClient) -> None:
     query = {"query": "SELECT (NOW() AS ?now) WHERE {}"}
     assert "x-cache" not in write_client.get("/sparql", params=query).headers
+
+
+def test_a_crawler_revalidating_a_kept_answer_gets_304_until_a_write(write_client: TestClient) -> None:
     etag = write_client.get(PAGES[0]).headers["etag"]
     revalidated = write_client.get(PAGES[0], headers={"If-None-Match": etag})
-    assert revalidated.status_code == 304 and "x-cache" not in revalidated.headers
+    assert revalidated.status_code == 304 and revalidated.content == b""
+    assert revalidated.headers["etag"] == etag and "Accept" in revalidated.headers["vary"]
+    stale = write_client.get(PAGES[0], headers={"If-None-Match": '"an-old-version"'})
+    assert stale.status_code == 200 and stale.headers["etag"] == etag
+    _claim_write(write_client)
+    changed = write_client.get(PAGES[0], headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag, "a write makes the old ETag stale"
+
+
+def test_compressed_and_cross_origin_answers_are_kept_apart(write_client: TestClient) -> None:
+    path = "/entity/MONDO:0017364.ttl"
+    plain, packed = write_client.get(path, headers={"Accept-Encoding": "identity"}), write_client.get(path)
+    assert "content-encoding" not in plain.headers and packed.headers["content-encoding"] == "gzip"
+    again = write_client.get(path, headers={"Accept-Encoding": "identity"})
+    assert again.headers["x-cache"] == "hit" and "content-encoding" not in again.headers
+    assert again.content == plain.content == packed.content  # httpx decodes the gzip body
+    origin = {"Origin": "https://app.example.org", "Accept-Encoding": "identity"}
+    assert "access-control-allow-origin" not in again.headers
+    crossed = [write_client.get(path, headers=origin) for _ in range(2)]
+    assert [r.headers["x-cache"] for r in crossed] == ["miss", "hit"]
+    assert all(r.headers["access-control-allow-origin"] == "*" for r in crossed)
 
 
 def test_a_full_cache_evicts_the_least_recently_used_answer(seed: Build) -> None:
