@@ -73,7 +73,13 @@ class ClaimOut(BaseModel):
     certainty: CertaintyName | None = Field(None, description="How firmly the source supports or disputes it; none for "
                                                               "insufficient_evidence and hypothesis")
     frequency: str | None = Field(None, description="The source's own frequency words")
-    quote: str = Field(description="The source's exact words")
+    frequency_term: EntityRef | None = Field(None, description="The HPO frequency term a table row gives (e.g. HP:0040281 "
+                                                               "Very frequent)")
+    count: int | None = Field(None, description="Of ``total`` patients, how many have it, as a table row gives it")
+    total: int | None = None
+    percentage: float | None = Field(None, description="How often it occurs, in percent, as a table row gives it")
+    quote: str = Field(description="The source's exact words; for a table row, the row's verbatim text")
+    line: int | None = Field(None, description="For a table row, its line in the source's file")
     source: str = Field(description="IRI of the source document")
     source_title: str | None = None
     start: int
@@ -117,6 +123,8 @@ class Etiology(BaseModel):
     inheritance: list[ClaimOut] = Field(description="Mode-of-inheritance claims, supported and disputed")
     etiology_status: list[ClaimOut] = Field(description="Supported attributes of the condition and its causes (e.g. idiopathic)")
     risk_factors: list[ClaimOut] = Field(description="Supported risk factors (associated with increased likelihood of it)")
+    features: list[ClaimOut] = Field(description="Phenotypic features of the condition (biolink:has_phenotype) with their "
+                                                 "frequencies, each with its source: present, or excluded (disputes)")
     disputed: list[ClaimOut] = Field(description="Other statements a source disputes (says are not so)")
     hypotheses: list[ClaimOut] = Field(description="Statements a source presents as hypotheses under investigation")
     insufficient_evidence: list[ClaimOut] = Field(description="Statements a source says the evidence is insufficient for: "
@@ -194,7 +202,12 @@ def claims(store: KGStore, ns: Namespaces, iris: list[str]) -> list[ClaimOut]:
             predicate=ref(r["predicate"], r.get("predicateLabel"), ns), object=ref(r["object"], r.get("objectLabel"), ns),
             direction=by_iri(r["direction"], ns).keyword,  # type: ignore[arg-type]
             negated=boolean(r["negated"]), certainty=certainty_keyword(r.get("certainty")),  # type: ignore[arg-type]
-            frequency=r.get("frequency"), quote=r["quote"], source=r["source"], source_title=r.get("sourceTitle"),
+            frequency=None if r.get("frequency", "").startswith("http") else r.get("frequency"),
+            frequency_term=ref(r["frequency"], r.get("frequencyLabel"), ns) if "frequencyLabel" in r else None,
+            count=int(r["count"]) if "count" in r else None, total=int(r["total"]) if "total" in r else None,
+            percentage=float(r["percentage"]) if "percentage" in r else None,
+            line=int(r["line"].rsplit(",", 1)[1]) if r.get("line") else None,
+            quote=r["quote"], source=r["source"], source_title=r.get("sourceTitle"),
             start=int(r["start"]), end=int(r["end"]), about_etiology=boolean(r["etiologyStatus"]))
     return list(out.values())
 
@@ -224,7 +237,7 @@ def etiology(store: KGStore, ns: Namespaces, iri: str) -> Etiology:
     focus = {r["focus"] for r in rows}
     upstream = {r["focus"] for r in rows if int(r["upstream"]) == 1}
     sections: dict[str, list[ClaimOut]] = {k: [] for k in ("mechanism", "inheritance", "etiology_status", "risk_factors",
-                                                            "disputed", "hypotheses", "insufficient_evidence", "other")}
+                                                            "features", "disputed", "hypotheses", "insufficient_evidence", "other")}
 
     def about(subject: str, obj: str) -> bool:  # not: other causes of what the causes lead to
         return subject in focus or obj in upstream
@@ -250,6 +263,8 @@ def _section(claim: ClaimOut, condition: str) -> str:
         return "insufficient_evidence"
     if predicate == BIOLINK + "has_mode_of_inheritance" and claim.subject.iri == condition:
         return "inheritance"
+    if predicate == BIOLINK + "has_phenotype" and claim.subject.iri == condition:
+        return "features"
     if claim.direction != SUPPORTS.keyword:
         return "disputed"
     if predicate == BIOLINK + "has_attribute" and claim.about_etiology:

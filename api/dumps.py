@@ -44,6 +44,7 @@ class Dumps:
     quads: int
     stats: dict[str, str]  # entities, classes, properties, claims
     linksets: list[dict[str, str]]  # space, predicate, links
+    tables: list[dict[str, str]]  # source, title, license, rights, version, claims: subsets under their own licence
 
 
 DUMPS_LOCK = threading.Lock()
@@ -71,7 +72,8 @@ def dumps(request: Request, store: KGStore) -> Dumps:
             snapshot.load(quads)
             current = request.app.state.dumps = Dumps(folder, files, len(snapshot),
                                                       select_rows(run_query(snapshot, ns, "void-stats"))[0],
-                                                      select_rows(run_query(snapshot, ns, "void-linksets")))
+                                                      select_rows(run_query(snapshot, ns, "void-linksets")),
+                                                      select_rows(run_query(snapshot, ns, "void-table-sources")))
         return current
 
 

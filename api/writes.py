@@ -21,7 +21,7 @@ from api.auth import Agent
 from api.dumps import forget_derived
 from api.named_queries import run_query, stored_claim_quads
 from kg.compile import curation_quads, nanopublication, quad_order
-from kg.curation import Claim, CurationError, Source, parse_claim
+from kg.curation import Claim, CurationError, Source, TableSource, parse_claim
 from kg.direction import Opposition, contradictions
 from kg.namespaces import BIOLINK, PROV, RDF, RDFS, XSD, Namespaces
 from kg.store import KGStore, OxigraphStore, select_rows
@@ -93,7 +93,7 @@ def _record(claim_iri: str, agent: Agent, action: str, superseded: str | None, n
     return out
 
 
-def add_claim(store: KGStore, ns: Namespaces, sources: dict[str, Source], fields: dict[str, Any], agent: Agent,
+def add_claim(store: KGStore, ns: Namespaces, sources: dict[str, Source | TableSource], fields: dict[str, Any], agent: Agent,
               supersedes: str | None = None, signer: Signer | None = None) -> str:
     """Check and commit one claim; returns its IRI.
 
@@ -104,6 +104,8 @@ def add_claim(store: KGStore, ns: Namespaces, sources: dict[str, Source], fields
     if source_id not in sources:
         raise WriteRejected(422, f"unknown source '{source_id}' (known: {', '.join(sorted(sources))})")
     source = sources[source_id]
+    if not isinstance(source, Source):
+        raise WriteRejected(422, f"source '{source_id}' is a table: its claims are its rows, read from its release")
     with WRITE_LOCK:
         old_key = _superseded_key(store, ns, supersedes) if supersedes else None
         if old_key:
@@ -114,7 +116,7 @@ def add_claim(store: KGStore, ns: Namespaces, sources: dict[str, Source], fields
         iri, quads = nanopublication(claim, source, supersedes, ns, signer)
         if select_rows(run_query(store, ns, "claim-status", CLAIM=iri)):
             raise WriteRejected(409, f"the same claim already exists as {iri}")
-        quads += curation_quads(claim, iri, ns, in_file=False)
+        quads += curation_quads(claim, iri, ns, None)
         report = validate_claims({iri: quads}, store, ns)
         if not report.conforms:
             raise WriteRejected(422, "the claim violates the shapes; nothing was written",

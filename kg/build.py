@@ -7,7 +7,7 @@ from pyoxigraph import CanonicalizationAlgorithm, Dataset, DefaultGraph, NamedNo
 
 from kg.compile import compile_dataset
 from kg.crosswalk import load_mappings, mapping_quads
-from kg.curation import Claim, CurationError, Source, load_all
+from kg.curation import Claim, CurationError, Source, TableSource, load_all
 from kg.direction import contradictions
 from kg.namespaces import Namespaces
 from kg.store import KGStore, OxigraphStore
@@ -21,7 +21,7 @@ class Build:
     """The result of compiling the curated files."""
 
     ns: Namespaces
-    sources: dict[str, Source]
+    sources: dict[str, Source | TableSource]
     claims: list[Claim]
     quads: list[Quad]
     iris: dict[str, str]  # claim key -> nanopublication IRI

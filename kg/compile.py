@@ -6,20 +6,21 @@ the graph ``<base>graph/curation``.
 """
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, serialize
 
 from kg import __version__
-from kg.curation import Claim, CurationError, Source
+from kg.curation import Claim, CurationError, Row, Source, TableSource
 from kg.direction import DIRECTIONS, direction_iri
-from kg.namespaces import BIOLINK, DCTERMS, NP, NPX, OA, PAV, PROV, RDF, RDFS, SPDX, XSD, Namespaces
+from kg.namespaces import BIOLINK, DCAT, DCTERMS, NP, NPX, OA, PAV, PROV, RDF, RDFS, SPDX, XSD, Namespaces
 from kg.trusty import PLACEHOLDER, Signer, code, rename
 
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 QUOTE_CONTEXT = 32  # characters of prefix/suffix kept in a TextQuoteSelector
+RFC5147 = "http://tools.ietf.org/rfc/rfc5147"  # fragment identifiers of plain text: "line=9,10" is the 10th line
 TOOL = f"poems-kg {__version__}"
 
 
@@ -44,13 +45,16 @@ def _literal(value: object) -> Literal:
     return Literal(text)
 
 
-def source_quads(source: Source, ns: Namespaces) -> Iterator[Quad]:
-    """The source document as a ``prov:Entity`` in the sources graph."""
+def source_quads(source: Source | TableSource, ns: Namespaces) -> Iterator[Quad]:
+    """The source document as a ``prov:Entity`` in the sources graph: a text with its text, a table with its release."""
     g = N(ns.graph + "sources")
     s = N(ns.source + source.id)
-    checksum = N(ns.source + source.id + "#sha256")
     yield Quad(s, N(RDF + "type"), N(PROV + "Entity"), g)
     yield Quad(s, N(RDF + "type"), N(ns.entity + "SourceDocument"), g)
+    yield from _checksum(s, source.sha256, g)
+    if isinstance(source, TableSource):
+        yield from _table_quads(s, source, ns, g)
+        return
     yield Quad(s, N(DCTERMS + "title"), Literal(source.title, language=source.language), g)
     yield Quad(s, N(RDFS + "label"), Literal(source.title, language=source.language), g)
     yield Quad(s, N(DCTERMS + "publisher"), Literal(source.publisher), g)
@@ -60,9 +64,6 @@ def source_quads(source: Source, ns: Namespaces) -> Iterator[Quad]:
     yield Quad(s, N(DCTERMS + "modified"), _literal(source.modified.isoformat()), g)
     yield Quad(s, N(DCTERMS + "language"), Literal(source.language), g)
     yield Quad(s, N(ns.entity + "text"), Literal(source.text), g)
-    yield Quad(s, N(SPDX + "checksum"), checksum, g)
-    yield Quad(checksum, N(SPDX + "algorithm"), N(SPDX + "checksumAlgorithm_sha256"), g)
-    yield Quad(checksum, N(SPDX + "checksumValue"), Literal(source.sha256, datatype=N(XSD + "hexBinary")), g)
     for i, (quote, reason) in enumerate(source.out_of_scope, start=1):
         node = N(f"{ns.source}{source.id}#out-of-scope-{i}")
         yield Quad(s, N(ns.entity + "outOfScope"), node, g)
@@ -70,7 +71,28 @@ def source_quads(source: Source, ns: Namespaces) -> Iterator[Quad]:
         yield Quad(node, N(RDFS + "comment"), Literal(reason), g)
 
 
-def claim_quads(claim: Claim, source: Source, np_iri: str, superseded: str | None, ns: Namespaces) -> Iterator[Quad]:
+def _checksum(s: NamedNode, sha256: str, g: NamedNode) -> Iterator[Quad]:
+    checksum = N(str(s.value) + "#sha256")
+    yield Quad(s, N(SPDX + "checksum"), checksum, g)
+    yield Quad(checksum, N(SPDX + "algorithm"), N(SPDX + "checksumAlgorithm_sha256"), g)
+    yield Quad(checksum, N(SPDX + "checksumValue"), Literal(sha256, datatype=N(XSD + "hexBinary")), g)
+
+
+def _table_quads(s: NamedNode, table: TableSource, ns: Namespaces, g: NamedNode) -> Iterator[Quad]:
+    """A table's release, file, licence and the credit its terms of use ask for."""
+    yield Quad(s, N(RDF + "type"), N(ns.entity + "SourceTable"), g)
+    yield Quad(s, N(DCTERMS + "title"), Literal(table.title, language="en"), g)
+    yield Quad(s, N(RDFS + "label"), Literal(table.title, language="en"), g)
+    yield Quad(s, N(DCTERMS + "publisher"), Literal(table.publisher), g)
+    yield Quad(s, N(PAV + "version"), Literal(table.release.isoformat()), g)
+    yield Quad(s, N(DCTERMS + "issued"), _literal(table.release.isoformat()), g)
+    yield Quad(s, N(DCAT + "downloadURL"), N(table.download_url), g)
+    yield Quad(s, N(DCTERMS + "license"), N(table.license), g)
+    yield Quad(s, N(DCTERMS + "rights"), Literal(table.rights, language="en"), g)
+    yield Quad(s, N(DCTERMS + "source"), Literal(table.file_name), g)
+
+
+def claim_quads(claim: Claim, source: Source | TableSource, np_iri: str, superseded: str | None, ns: Namespaces) -> Iterator[Quad]:
     """The four graphs of one claim's nanopublication, named ``np_iri`` (``superseded``: the IRI it corrects)."""
     head, assertion, provenance, pubinfo = (N(f"{np_iri}#{part}") for part in ("head", "assertion", "provenance", "pubinfo"))
     np_node = N(np_iri)
@@ -89,37 +111,66 @@ def claim_quads(claim: Claim, source: Source, np_iri: str, superseded: str | Non
     yield Quad(assoc, N(ns.entity + "direction"), N(direction_iri(direction, ns)), assertion)
     yield Quad(assoc, N(BIOLINK + "negated"), _literal(direction.negated), assertion)
     yield Quad(assoc, N(BIOLINK + "knowledge_level"), N(direction.knowledge_level), assertion)
-    yield Quad(assoc, N(BIOLINK + "agent_type"), N(BIOLINK + "manual_agent"), assertion)
+    agent = "automated_agent" if claim.row and claim.row.automated else "manual_agent"
+    yield Quad(assoc, N(BIOLINK + "agent_type"), N(BIOLINK + agent), assertion)
     if claim.certainty:
         yield Quad(assoc, N(ns.entity + "certainty"), N(f"{ns.entity}certainty-{claim.certainty}"), assertion)
     if claim.frequency:
         yield Quad(assoc, N(BIOLINK + "frequency_qualifier"), Literal(claim.frequency), assertion)
+    if claim.row:
+        yield from _row_qualifiers(assoc, claim.row, assertion)
     if claim.asserted:
         yield Quad(N(claim.subject), N(claim.predicate), obj, assertion)
 
-    target = N(f"{np_iri}#quote")
+    target = N(f"{np_iri}#row" if claim.row else f"{np_iri}#quote")
     quote_sel, position_sel = N(f"{np_iri}#text-quote"), N(f"{np_iri}#text-position")
-    text = source.text
     yield Quad(assertion, N(PROV + "wasDerivedFrom"), target, provenance)
     yield Quad(assertion, N(BIOLINK + "has_evidence"), N(claim.evidence), provenance)
-    yield Quad(assertion, N(RDFS + "comment"), Literal(claim.note), provenance)
+    if claim.note:
+        yield Quad(assertion, N(RDFS + "comment"), Literal(claim.note), provenance)
     yield Quad(target, N(RDF + "type"), N(OA + "SpecificResource"), provenance)
     yield Quad(target, N(OA + "hasSource"), N(ns.source + claim.source), provenance)
     yield Quad(target, N(OA + "hasSelector"), quote_sel, provenance)
     yield Quad(target, N(OA + "hasSelector"), position_sel, provenance)
     yield Quad(quote_sel, N(RDF + "type"), N(OA + "TextQuoteSelector"), provenance)
     yield Quad(quote_sel, N(OA + "exact"), Literal(claim.quote), provenance)
-    yield Quad(quote_sel, N(OA + "prefix"), Literal(text[max(0, claim.start - QUOTE_CONTEXT):claim.start]), provenance)
-    yield Quad(quote_sel, N(OA + "suffix"), Literal(text[claim.end:claim.end + QUOTE_CONTEXT]), provenance)
+    if isinstance(source, Source):  # a table's text is not kept, so neither is what surrounds a row
+        text = source.text
+        yield Quad(quote_sel, N(OA + "prefix"), Literal(text[max(0, claim.start - QUOTE_CONTEXT):claim.start]), provenance)
+        yield Quad(quote_sel, N(OA + "suffix"), Literal(text[claim.end:claim.end + QUOTE_CONTEXT]), provenance)
+    else:
+        line_sel = N(f"{np_iri}#line")
+        yield Quad(target, N(OA + "hasSelector"), line_sel, provenance)
+        yield Quad(line_sel, N(RDF + "type"), N(OA + "FragmentSelector"), provenance)
+        yield Quad(line_sel, N(DCTERMS + "conformsTo"), N(RFC5147), provenance)
+        yield Quad(line_sel, N(RDF + "value"), Literal(f"line={claim.line - 1},{claim.line}"), provenance)
     yield Quad(position_sel, N(RDF + "type"), N(OA + "TextPositionSelector"), provenance)
     yield Quad(position_sel, N(OA + "start"), _literal(claim.start), provenance)
     yield Quad(position_sel, N(OA + "end"), _literal(claim.end), provenance)
 
     yield Quad(np_node, N(DCTERMS + "creator"), N(claim.creator), pubinfo)
     yield Quad(np_node, N(DCTERMS + "created"), Literal(_timestamp(claim.created), datatype=N(XSD + "dateTime")), pubinfo)
-    yield Quad(np_node, N(DCTERMS + "license"), N(LICENSE), pubinfo)
+    yield Quad(np_node, N(DCTERMS + "license"), N(claim.row.license if claim.row else LICENSE), pubinfo)
     if superseded:
         yield Quad(np_node, N(NPX + "supersedes"), N(superseded), pubinfo)
+
+
+def _row_qualifiers(assoc: NamedNode, row: Row, g: NamedNode) -> Iterator[Quad]:
+    """What a table row states beyond the triple: its association class, frequency, onset, modifiers, references."""
+    yield Quad(assoc, N(RDF + "type"), N(row.association), g)
+    if row.frequency:
+        yield Quad(assoc, N(BIOLINK + "frequency_qualifier"), N(row.frequency), g)
+    if row.count is not None and row.total is not None:
+        yield Quad(assoc, N(BIOLINK + "has_count"), _literal(row.count), g)
+        yield Quad(assoc, N(BIOLINK + "has_total"), _literal(row.total), g)
+    if row.percentage is not None:
+        yield Quad(assoc, N(BIOLINK + "has_percentage"), Literal(repr(row.percentage), datatype=N(XSD + "double")), g)
+    if row.onset:
+        yield Quad(assoc, N(BIOLINK + "onset_qualifier"), N(row.onset), g)
+    for modifier in row.modifiers:
+        yield Quad(assoc, N(BIOLINK + "qualifiers"), N(modifier), g)
+    for publication in row.publications:
+        yield Quad(assoc, N(BIOLINK + "publications"), N(publication), g)
 
 
 def _timestamp(created: dt.date | dt.datetime) -> str:
@@ -128,7 +179,7 @@ def _timestamp(created: dt.date | dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def nanopublication(claim: Claim, source: Source, superseded: str | None, ns: Namespaces,
+def nanopublication(claim: Claim, source: Source | TableSource, superseded: str | None, ns: Namespaces,
                     signer: Signer | None = None) -> tuple[str, list[Quad]]:
     """A claim's nanopublication, signed when a signer is given, and its Trusty URI."""
     placeholder = ns.claim + PLACEHOLDER
@@ -139,15 +190,15 @@ def nanopublication(claim: Claim, source: Source, superseded: str | None, ns: Na
     return iri, rename(quads, placeholder, iri)
 
 
-def curation_quads(claim: Claim, iri: str, ns: Namespaces, *, in_file: bool = True) -> Iterator[Quad]:
+def curation_quads(claim: Claim, iri: str, ns: Namespaces, curated_in: str | None) -> Iterator[Quad]:
     """Where a claim was curated and what compiled it: beside its nanopublication, not part of it.
 
-    Its key always; its file and line when it comes from a curated file (``in_file``).
+    Its key always; its file (``curated_in``: a claims file, or a table's file) and line when it comes from one.
     """
     g, node = N(ns.graph + "curation"), N(iri)
     yield Quad(node, N(ns.entity + "claimKey"), Literal(claim.key), g)
-    if in_file:
-        yield Quad(node, N(ns.entity + "curatedIn"), Literal(f"kg/claims/{claim.file.name}"), g)
+    if curated_in:
+        yield Quad(node, N(ns.entity + "curatedIn"), Literal(curated_in), g)
         yield Quad(node, N(ns.entity + "curatedAtLine"), _literal(claim.line), g)
     yield Quad(node, N(PAV + "createdWith"), Literal(TOOL), g)
 
@@ -160,7 +211,7 @@ class Compiled:
     iris: dict[str, str]
 
 
-def compile_dataset(sources: dict[str, Source], claims: list[Claim], ns: Namespaces, static_quads: Iterable[Quad] = (),
+def compile_dataset(sources: Mapping[str, Source | TableSource], claims: list[Claim], ns: Namespaces, static_quads: Iterable[Quad] = (),
                     signer: Signer | None = None) -> Compiled:
     """All quads of the dataset (``static_quads``: ontology and mappings), sorted so that serializations are byte-identical.
 
@@ -179,7 +230,9 @@ def compile_dataset(sources: dict[str, Source], claims: list[Claim], ns: Namespa
             old = compile_claim(by_key[claim.supersedes], (*chain, claim.key)) if claim.supersedes else None
             iris[claim.key], nanopub = nanopublication(claim, sources[claim.source], old, ns, signer)
             quads.update(nanopub)
-            quads.update(curation_quads(claim, iris[claim.key], ns))
+            source = sources[claim.source]
+            where = source.file_name if isinstance(source, TableSource) else f"kg/claims/{claim.file.name}"
+            quads.update(curation_quads(claim, iris[claim.key], ns, where))
         return iris[claim.key]
 
     for claim in claims:

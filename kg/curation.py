@@ -56,8 +56,50 @@ class Source:
 
 
 @dataclass(frozen=True)
+class TableSource:
+    """A published table: where its file is, which release, under which licence, and which of its rows are claims."""
+
+    id: str
+    title: str
+    publisher: str
+    release: dt.date
+    file: Path
+    file_name: str  # as the metadata names it: package and path
+    sha256: str
+    download_url: str
+    license: str
+    rights: str
+    disease_prefixes: Mapping[str, str]
+    diseases: frozenset[str] | None  # None: every disease
+    aspects: frozenset[str]
+    skip_bad_rows: bool
+    created: dt.date
+    creator: str
+    metadata_file: Path
+
+
+@dataclass(frozen=True)
+class Row:
+    """What a claim from a table row states beyond subject, predicate and object (IRIs; ``None``: not given)."""
+
+    association: str  # the Biolink association class of the row's aspect
+    automated: bool  # the row's evidence is an automatic assertion
+    publications: tuple[str, ...]
+    frequency: str | None  # an HPO frequency term
+    count: int | None  # "n/m" in the frequency column
+    total: int | None
+    percentage: float | None  # "n%" in the frequency column
+    onset: str | None
+    modifiers: tuple[str, ...]
+    license: str  # the table's licence, which its rows keep
+
+
+@dataclass(frozen=True)
 class Claim:
-    """One curated claim, with IRIs expanded and the quote located in its source."""
+    """One claim, with IRIs expanded: a curated claim quoting a text, or a row of a table (``row``).
+
+    For a row, ``quote`` is the row's verbatim text, ``start`` its offset in the file, ``file`` and ``line`` its place.
+    """
 
     key: str
     source: str
@@ -77,6 +119,7 @@ class Claim:
     creator: str
     file: Path
     line: int
+    row: Row | None = None
 
     @property
     def end(self) -> int:
@@ -276,16 +319,30 @@ def load_claims(path: Path, sources: dict[str, Source], ns: Namespaces) -> list[
     return claims
 
 
-def load_all(kg_dir: Path, ns: Namespaces) -> tuple[dict[str, Source], list[Claim]]:
+def load_all(kg_dir: Path, ns: Namespaces) -> tuple[dict[str, Source | TableSource], list[Claim]]:
     """Load every source under ``kg_dir/sources`` and every claims file under ``kg_dir/claims``.
 
     Checks across files: claim keys are unique, no two claims are identical, and
     every ``supersedes`` names a known claim.
     """
-    sources = {d.name: load_source(d) for d in sorted((kg_dir / "sources").iterdir()) if d.is_dir()}
+    from kg.tables import load_table_source, table_claims  # tables build on this module
+
+    sources: dict[str, Source] = {}
+    tables: dict[str, TableSource] = {}
+    for directory in sorted(d for d in (kg_dir / "sources").iterdir() if d.is_dir()):
+        meta_file = directory / "metadata.yaml"
+        meta = _yaml_load(meta_file) if meta_file.exists() else None
+        if isinstance(meta, CommentedMap) and meta.get("kind") == "table":
+            if meta.get("id") != directory.name:
+                raise CurationError(meta_file, _line(meta, "id"), f"id '{meta.get('id')}' must equal the folder name '{directory.name}'")
+            tables[directory.name] = load_table_source(meta, meta_file, ns, partial(_line, meta))
+        else:
+            sources[directory.name] = load_source(directory)
     claims: list[Claim] = []
     for path in sorted((kg_dir / "claims").glob("*.yaml")):
         claims.extend(load_claims(path, sources, ns))
+    for table in tables.values():
+        claims.extend(table_claims(table, kg_dir, ns).claims)
     seen_keys: dict[str, Claim] = {}
     seen_content: dict[tuple[Any, ...], Claim] = {}
     for claim in claims:
@@ -303,4 +360,4 @@ def load_all(kg_dir: Path, ns: Namespaces) -> tuple[dict[str, Source], list[Clai
     for claim in claims:
         if claim.supersedes and claim.supersedes not in seen_keys:
             raise CurationError(claim.file, claim.line, f"supersedes unknown claim key '{claim.supersedes}'")
-    return sources, claims
+    return {**sources, **tables}, claims

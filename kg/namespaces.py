@@ -18,6 +18,8 @@ EXTERNAL_PREFIXES: dict[str, tuple[str, str]] = {
     "MEDGEN": ("http://identifiers.org/medgen/", r"\d+"),
     "HGNC": ("http://identifiers.org/hgnc/", r"\d+"),
     "Orphanet": ("http://www.orpha.net/ORDO/Orphanet_", r"\d+"),
+    "OMIM": ("https://omim.org/entry/", r"\d+"),
+    "PMID": ("http://identifiers.org/pubmed/", r"\d+"),
     "MESH": ("http://id.nlm.nih.gov/mesh/", r"[CD]\d{6,9}"),
     "UMLS": ("http://linkedlifedata.com/resource/umls/id/", r"C\d{7}"),
     "NCIT": ("http://purl.obolibrary.org/obo/NCIT_", r"C\d+"),
@@ -70,6 +72,7 @@ OWL = "http://www.w3.org/2002/07/owl#"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 PAV = "http://purl.org/pav/"
 SPDX = "http://spdx.org/rdf/terms#"
+DCAT = "http://www.w3.org/ns/dcat#"
 SEPIO = "http://purl.obolibrary.org/obo/SEPIO_"
 
 LOCAL_NAME = r"[A-Za-z][A-Za-z0-9_.-]*"

@@ -25,6 +25,7 @@ class Term:
     replaced_by: str | None
     obsolete: bool
     file: str
+    parents: tuple[str, ...] = ()
 
     def names(self) -> set[str]:
         """The label and every exact synonym."""
@@ -44,8 +45,23 @@ def index(base_iri: str) -> dict[str, Term]:
                 replaced = graph.value(node, DCTERMS.isReplacedBy)
                 out[str(node)] = Term(str(node), str(label), synonyms, str(replaced) if replaced else None,
                                       (node, OWL.deprecated, Literal(True)) in graph,
-                                      str(path.relative_to(ONTOLOGY_DIR.parent)))
+                                      str(path.relative_to(ONTOLOGY_DIR.parent)),
+                                      tuple(sorted(str(p) for p in graph.objects(node, RDFS.subClassOf)
+                                                   if isinstance(p, URIRef))))
     return out
+
+
+def descends(iri: str, root: str, ns: Namespaces) -> bool:
+    """Whether ``iri`` is ``root`` or under it, through the parents the ontology files give."""
+    terms, todo, seen = index(ns.base), [iri], set()
+    while todo:
+        current = todo.pop()
+        if current == root:
+            return True
+        if current not in seen and current in terms:
+            seen.add(current)
+            todo.extend(terms[current].parents)
+    return False
 
 
 def problem(iri: str, ns: Namespaces, label: str | None = None) -> str | None:

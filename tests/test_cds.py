@@ -12,9 +12,11 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.routers.cds import HEADINGS
 from kg.build import Build
+from kg.curation import Source
 from kg.direction import CERTAINTIES, DIRECTIONS
 from kg.settings import Settings
 from kg.store import KGStore
+from ontology.terms import index
 
 SERVICE = "/cds-services/poems-kg-etiology"
 # The Card of the CDS Hooks 2.0 specification (Card Attributes; Source): what an EHR relies on when it renders a card.
@@ -72,18 +74,31 @@ LINE = re.compile(r'^- "(?P<quote>.+)" \((?P<framing>.+)\)$')
 SUMMARY = re.compile(r'^(Inheritance|Mechanism|Per the source|Cause): "(?P<quote>.+?)…?"$')
 
 
+FEATURE = re.compile(r"^- (?P<label>.+) \((?P<term>HP:\d{7})\): (?P<often>.+) \((?P<frequency>HP:\d{7})\)$")
+
+
 def assert_only_the_sources_words(card: dict[str, Any], seed: Build) -> None:
-    """Every sentence of a card is a quote of a source or the card's fixed framing of direction and certainty."""
-    texts = [s.text for s in seed.sources.values()]
+    """Every sentence of a card is a quote of a source or the card's fixed framing of direction and certainty; a
+    feature line is a row of a table: its term and frequency as the row gives them, with their labels."""
+    texts = [s.text for s in seed.sources.values() if isinstance(s, Source)]
+    rows = [c.quote.split("\t") for c in seed.claims if c.row]
+    labels = {iri: term.label for iri, term in index(seed.ns.base).items()}
     titles = {s.title for s in seed.sources.values()}
     framings = {d.framing for d in DIRECTIONS.values()} | set(CERTAINTIES.values())
     summary = SUMMARY.match(card["summary"])
     if summary:
         assert any(summary["quote"] in t for t in texts), card["summary"]
+    elif card["summary"].startswith("Features: "):
+        assert any(card["summary"].endswith(f" annotated in {t}") for t in titles), card["summary"]
     else:
         assert card["summary"] == HEADINGS["disagreements"], card["summary"]
     for line in card["detail"].splitlines():
         if line in HEADINGS.values():
+            continue
+        if feature := FEATURE.match(line):
+            assert [feature["term"], feature["frequency"]] in [[r[3], r[7]] for r in rows], line
+            assert labels[seed.ns.expand(feature["term"])] == feature["label"], line
+            assert labels[seed.ns.expand(feature["frequency"])] == feature["often"], line
             continue
         if line.startswith("Also from: "):
             assert any(line.startswith(f"Also from: {t} <") for t in titles), line
@@ -101,16 +116,23 @@ def test_patient_with_poems_syndrome_gets_valid_cards(client: TestClient, seed: 
     body = response.json()
     jsonschema.validate(body, RESPONSE_SCHEMA, format_checker=jsonschema.FormatChecker())
     cards = body["cards"]
-    assert [c["summary"].split(":")[0] for c in cards] == ["Inheritance", "Mechanism", "Per the source", "Cause"]
-    inheritance, mechanism, disputed, cause = cards
+    assert [c["summary"].split(":")[0] for c in cards] == ["Inheritance", "Mechanism", "Per the source", "Cause", "Features"]
+    inheritance, mechanism, disputed, cause, features = cards
     assert inheritance["summary"] == 'Inheritance: "POEMS syndrome is not an inherited disease"'
     assert "germline testing" not in inheritance["detail"], "the source makes no recommendation about relatives"
     assert mechanism["summary"] == 'Mechanism: "caused by an underlying plasma cell dyscrasia"'
     assert '"causing blood vessels to leak"' in mechanism["detail"]
     assert "not typically linked to germline mutations" in disputed["summary"]
     assert cause["summary"] == 'Cause: "the etiology of POEMS syndrome remains elusive"'
+    assert features["summary"] == ("Features: 51 annotated in Human Phenotype Ontology disease annotations "
+                                   "(phenotype.hpoa), release 2025-01-16")
+    lines = features["detail"].splitlines()
+    assert lines[1] == "- Polyneuropathy (HP:0001271): Obligate (HP:0040280)", "the one obligate feature comes first"
+    assert "- Elevated vascular endothelial growth factor level (HP:0031052): Frequent (HP:0040282)" in lines
+    assert features["source"]["url"] == "https://w3id.org/poems-kg/source/hpo-phenotype-annotations"
     for card in cards:
         assert_only_the_sources_words(card, seed)
+    for card in cards[:4]:
         assert card["source"] == {"label": "What is the underlying cause of POEMS syndrome?",
                                   "url": "https://w3id.org/poems-kg/source/poems-cause-summary"}
 
@@ -124,7 +146,7 @@ def test_card_sentence_check_catches_words_the_source_does_not_say(seed: Build) 
 
 def test_cards_keep_the_direction_and_certainty_of_the_source(client: TestClient) -> None:
     cards = client.post(SERVICE, json=hook_request(POEMS)).json()["cards"]
-    inheritance, cause = cards[0]["detail"].splitlines(), cards[-1]["detail"].splitlines()
+    inheritance, cause = cards[0]["detail"].splitlines(), cards[3]["detail"].splitlines()
     assert '- "POEMS syndrome is not an inherited disease" (stated as established)' in inheritance
     assert '- "it is not considered an inherited genetic condition" (stated as the medical consensus)' in inheritance
     hypothesis = next(line for line in cause if "chronic immune stimulation" in line)

@@ -36,6 +36,7 @@ HEADINGS = {
     "hypotheses": "Hypotheses under investigation (not established):",
     "insufficient_evidence": "Not established (the source says the evidence is insufficient; this is not a denial):",
     "disagreements": "Sources disagree:",
+    "features": "Features annotated in the source, most frequent first (term, then frequency, as the source gives them):",
 }
 IGNORED_VERIFICATION = {"refuted", "entered-in-error"}
 
@@ -131,6 +132,26 @@ def _summary(heading: str, claims: list[clinical.ClaimOut], condition: str) -> s
     return text if len(text) <= SUMMARY_MAX else text[: SUMMARY_MAX - 2].rstrip() + '…"'
 
 
+def _by_source(claims: list[clinical.ClaimOut]) -> dict[str, list[clinical.ClaimOut]]:
+    """Claims grouped by source, each group most frequent first (HPO's frequency terms sort from obligate to excluded)."""
+    groups: dict[str, list[clinical.ClaimOut]] = {}
+    for claim in sorted(claims, key=lambda c: (c.frequency_term.curie if c.frequency_term else "~", c.object.label or "")):
+        groups.setdefault(claim.source, []).append(claim)
+    return groups
+
+
+def _feature(claim: clinical.ClaimOut) -> str:
+    """A feature as the source names it: the term and its frequency (``excluded`` when the source says it is absent)."""
+    term = f"{claim.object.label} ({claim.object.curie})"
+    if claim.negated:
+        return f"- NOT {term} ({_framing(claim)})"
+    often = claim.frequency_term
+    frequency = (f"{often.label} ({often.curie})" if often else
+                 f"{claim.count}/{claim.total}" if claim.count is not None else
+                 f"{claim.percentage:g}%" if claim.percentage is not None else claim.frequency or "frequency not given")
+    return f"- {term}: {frequency}"
+
+
 def _card(summary: str, lines: list[str], sources: list[str], titles: dict[str, str]) -> dict[str, Any]:
     source, others = sources[0], sorted(set(sources[1:]) - {sources[0]})
     detail = "\n".join(dict.fromkeys([*lines, *(f"Also from: {titles.get(s, s)} <{s}>" for s in others)]))
@@ -161,6 +182,10 @@ def _cards(e: clinical.Etiology, titles: dict[str, str]) -> list[dict[str, Any]]
         if e.insufficient_evidence:
             lines += [HEADINGS["insufficient_evidence"], *map(_line, e.insufficient_evidence)]
         cards.append(_card(_summary("Cause", e.etiology_status or unknown, e.condition.iri), lines, [c.source for c in unknown], titles))
+    for source, features in _by_source(e.features).items():
+        title = titles.get(source, source)
+        lines = [HEADINGS["features"], *map(_feature, features)]
+        cards.append(_card(f"Features: {len(features)} annotated in {title}"[:SUMMARY_MAX], lines, [source], titles))
     if e.disagreements:
         lines = [HEADINGS["disagreements"]]
         for d in e.disagreements:
@@ -191,7 +216,7 @@ def _coding_cards(store: KGStore, ns: Namespaces, system: str, code: str) -> tup
     except (CurieError, clinical.UnknownEntityError):
         return None, []
     summary = clinical.etiology(store, ns, iri)
-    sources = {c.source for section in (summary.mechanism, summary.inheritance, summary.etiology_status,
+    sources = {c.source for section in (summary.mechanism, summary.inheritance, summary.etiology_status, summary.features,
                                         summary.disputed, summary.hypotheses, summary.insufficient_evidence)
                for c in section} | {s.source for d in summary.disagreements for s in (d.supporting, d.disputing)}
     return iri, _cards(summary, clinical.source_titles(store, ns, sources))

@@ -158,12 +158,14 @@ def citation(source_id: str, store: Annotated[KGStore, Depends(get_store)],
     kinds = [k for k in r.get("types", "").split("|") if k]
     return _fhir(Citation.model_validate({
         "resourceType": "Citation", "id": source_id, "url": ns.source + source_id, "status": "active",
-        "title": r["title"], "publisher": r["publisher"], "date": r["modified"],
+        "title": r["title"], "publisher": r["publisher"], "date": r["modified"], "copyright": r.get("rights"),
         "citedArtifact": {
             "title": [{"text": r["title"]}],
-            "currentState": [{"text": r["reviewStatus"]}],
+            "version": {"value": r["version"]} if r.get("version") else None,
+            "currentState": [{"text": r["reviewStatus"]}] if r.get("reviewStatus") else None,
             "classification": [{"classifier": [{"text": k} for k in kinds]}] if kinds else None,
             "webLocation": [{"url": ns.source + source_id}],
-            "note": [{"text": f"Last modified {r['modified']}; review status: {r['reviewStatus']}"}],
+            "note": [{"text": f"Last modified {r['modified']}; review status: {r['reviewStatus']}" if r.get("reviewStatus")
+                      else f"Release {r.get('version')}; licence: {r.get('license')}"}],
         },
     }))

@@ -154,7 +154,15 @@ def _entity(request: Request, store: KGStore, settings: Settings, iri: str, name
     about = {key: [f["value"] for f in facts if f["predicate"] == p] for p, key in described.items()}
     facts = [f for f in facts if f["predicate"] not in described and f["predicate"] != RDFS + "label"]
     rows = [_readable(row, ns) for row in claims]
-    groups = [(key, list(rows)) for key, rows in groupby(rows, key=lambda r: r.get("predicateLabel", r["predicate"]))]
+    def source_of(r: dict[str, Any]) -> str:
+        return str(r.get("sourceTitle", r["source"]))
+
+    def predicate_of(r: dict[str, Any]) -> str:
+        return str(r.get("predicateLabel", r["predicate"]))
+
+    rows.sort(key=lambda r: (source_of(r), predicate_of(r)))  # stable: the query's order within a group stays
+    groups = [(source, [(predicate, list(claims)) for predicate, claims in groupby(group, key=predicate_of)])
+              for source, group in groupby(rows, key=source_of)]
     disagreements = clinical.disagreements(store, ns, [iri])
     html = templates.get_template("entity.html").render(
         request=request, iri=iri, label=label, curie=ns.compact(iri), facts=facts, groups=groups, about=about,
@@ -218,8 +226,9 @@ def _claim_summary(store: KGStore, ns: Namespaces, iri: str, quads: list[Quad]) 
 def _readable(row: dict[str, str], ns: Namespaces) -> dict[str, Any]:
     """A claim row with what its page shows: the direction (its words and style) and the page of each IRI."""
     out: dict[str, Any] = dict(row, direction=by_iri(row["direction"], ns), certainty=certainty_keyword(row.get("certainty")))
-    for end in ("subject", "object", "predicate", "claim", "source"):
-        out[end + "Path"] = page_path(row[end], ns)
+    for end in ("subject", "object", "predicate", "claim", "source", "frequency"):
+        if end in row:
+            out[end + "Path"] = page_path(row[end], ns)
     return out
 
 
@@ -247,9 +256,10 @@ def source(name: str, request: Request, store: Annotated[KGStore, Depends(get_st
     about = {t.predicate.value.rsplit("/", 1)[-1].rsplit("#", 1)[-1]: t.object.value for t in described
              if t.subject == NamedNode(iri) and not isinstance(t.object, Triple)}
     spans = [dict(r, direction=by_iri(r["direction"], ns).keyword) for r in rows]
+    table_rows = [dict(r, line=r["line"].rsplit(",", 1)[1], path=page_path(r["claim"], ns)) for r in spans if r.get("line")]
     html = templates.get_template("source.html").render(
         request=request, iri=iri, about=about, segments=_segments(about.get("text", ""), spans, ns), page=page,
-        last=last, total=total)
+        last=last, total=total, rows=table_rows)
     return _respond(request, html.encode(), media_type)
 
 

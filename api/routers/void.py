@@ -21,6 +21,7 @@ router = APIRouter(tags=["dataset"])
 VOID = Namespace("http://rdfs.org/ns/void#")
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
 SPDX = Namespace("http://spdx.org/rdf/terms#")
+PAV = Namespace("http://purl.org/pav/")
 NAMESPACE_TITLES = {"http://purl.obolibrary.org/obo/MONDO_": "MONDO", "http://purl.obolibrary.org/obo/HP_": "HPO",
                     "http://identifiers.org/hgnc/": "HGNC", "http://purl.obolibrary.org/obo/GO_": "GO",
                     "http://purl.obolibrary.org/obo/CL_": "CL"}
@@ -57,6 +58,16 @@ def void_graph(request: Request, store: KGStore, ns: Namespaces) -> Graph:
         g.add((url, SPDX.checksum, checksum))
         g.add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
         g.add((checksum, SPDX.checksumValue, Literal(dump.sha256, datatype=XSD.hexBinary)))
+    for row in published.tables:  # claims from a table keep its licence and credit: a subset that says so
+        subset = URIRef(f"{ns.base}void#{row['source'].rsplit('/', 1)[1]}")
+        g.add((dataset, VOID.subset, subset))
+        g.add((subset, RDF.type, VOID.Dataset))
+        g.add((subset, DCTERMS.title, Literal(f"Claims from {row['title']}", lang="en")))
+        g.add((subset, DCTERMS.source, URIRef(row["source"])))
+        g.add((subset, DCTERMS.license, URIRef(row["license"])))
+        g.add((subset, DCTERMS.rights, Literal(row["rights"], lang="en")))
+        g.add((subset, PAV.version, Literal(row["version"])))
+        g.add((subset, VOID.documents, Literal(int(row["claims"]))))
     for row in published.linksets:
         linkset, target = BNode(), BNode()
         g.add((dataset, VOID.subset, linkset))
