@@ -9,10 +9,13 @@ from typing import BinaryIO
 
 from pyoxigraph import NamedNode, Quad, RdfFormat, Triple, parse
 
+from kg.rdf_input import PROLOG_BYTES, InputLimitError, check_xml_entities, is_xml
+from kg.settings import Settings, get_settings
 from kg.store import KGStore, OxigraphStore, RemoteStore, select_rows
 
 BATCH = 100_000  # quads per transaction: memory stays bounded whatever the file's size
 GRAPH_SIZE = "SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+LONG_LITERAL = "SELECT ?o WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o FILTER(isLITERAL(?o) && STRLEN(?o) > {limit}) }} }} LIMIT 1"
 
 
 class BulkImportError(Exception):
@@ -36,13 +39,16 @@ def _open(path: Path) -> Iterator[tuple[BinaryIO, BinaryIO]]:
         yield (gzip.GzipFile(fileobj=raw) if path.suffix == ".gz" else raw), raw  # type: ignore[misc]
 
 
-def import_file(store: KGStore, path: Path, graph: str, progress: Callable[[int], None] = lambda _: None) -> int:
+def import_file(store: KGStore, path: Path, graph: str, progress: Callable[[int], None] = lambda _: None,
+                limits: Settings | None = None) -> int:
     """Stream ``path`` into the empty named graph ``graph``; returns the number of triples it then holds.
 
     Every triple goes into ``graph`` (named graphs in a dataset file are flattened into it). Triple formats go through
     Oxigraph's bulk loader on the embedded store, everything else in batches of ``BATCH``; if the file turns out to be
-    malformed, the graph is cleared again, so a failed import changes nothing.
+    malformed, the graph is cleared again, so a failed import changes nothing. ``limits`` (default: the settings) bound
+    what RDF/XML entities expand to, checked before parsing, and the length of literals, checked after loading.
     """
+    limits = limits or get_settings()
     try:
         target = NamedNode(graph)
     except ValueError as exc:
@@ -50,13 +56,20 @@ def import_file(store: KGStore, path: Path, graph: str, progress: Callable[[int]
     if int(select_rows(store.query(GRAPH_SIZE.format(graph=target.value)))[0]["n"]):
         raise BulkImportError(f"graph <{graph}> already holds data; import into a new graph or clear it first")
     try:
+        fmt = rdf_format(path)
+        if is_xml(fmt):
+            with _open(path) as (stream, _):
+                check_xml_entities(stream.read(PROLOG_BYTES), iter(lambda: stream.read(1 << 20), b""),
+                                   limits.max_xml_expansion_bytes)
         with _open(path) as (stream, raw):
-            fmt = rdf_format(path)
             if isinstance(store, OxigraphStore) and not fmt.supports_datasets:
                 _with_progress(lambda: store.bulk_load(stream, fmt, target.value), raw, progress)
             else:
                 _in_batches(store, stream, fmt, target, raw, progress)
-    except (SyntaxError, OSError, EOFError) as exc:
+        if select_rows(store.query(LONG_LITERAL.format(graph=target.value, limit=limits.max_literal_chars))):
+            raise InputLimitError(f"a literal longer than the limit of {limits.max_literal_chars} characters "
+                                  "(setting POEMS_KG_MAX_LITERAL_CHARS)")
+    except (SyntaxError, OSError, EOFError, InputLimitError) as exc:
         store.update(f"CLEAR SILENT GRAPH <{graph}>")
         raise BulkImportError(f"{path}: {exc}; nothing was imported") from None
     return int(select_rows(store.query(GRAPH_SIZE.format(graph=target.value)))[0]["n"])

@@ -15,6 +15,7 @@ from kg.bulk import BulkImportError, import_file, rdf_format
 from kg.compile import prefixes_for, quad_order, write_dataset
 from kg.curation import CurationError
 from kg.namespaces import Namespaces
+from kg.rdf_input import InputLimitError, bounded
 from kg.settings import get_settings
 from kg.store import KGStore, OxigraphStore, RemoteStore, RemoteStoreError
 from kg.trusty import SigningError, configured_signer, make_key
@@ -173,8 +174,8 @@ def _read_dump(path: Path) -> list[Quad]:
         err.print(f"[bold red]error:[/] {path}: a dump is N-Quads (.nq) or TriG (.trig)", highlight=False)
         raise typer.Exit(1)
     try:
-        quads = list(parse(path=str(path), format=fmt))
-    except (SyntaxError, OSError) as exc:
+        quads = list(bounded(parse(path=str(path), format=fmt), get_settings().max_literal_chars))
+    except (SyntaxError, OSError, InputLimitError) as exc:
         err.print(f"[bold red]error:[/] {path}: {exc}", highlight=False)
         raise typer.Exit(1) from None
     ns = Namespaces(get_settings().base_iri)

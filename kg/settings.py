@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     max_query_bytes: int = 100_000
     max_query_depth: int = 200  # brackets ({, (, [) nested deeper in a query or update are refused with 400
     max_body_bytes: int = 1_000_000  # a larger request body is refused with 413 before it is read
+    max_xml_expansion_bytes: int = 10_000_000  # how much RDF/XML entities may grow a document (uploads and imports)
+    max_literal_chars: int = 1_000_000  # a longer literal in an upload, import or restore is refused
+    max_request_quads: int = 100_000  # triples in one Graph Store request; larger files go through `poems-kg import`
     # Write access: entries "name:scope:sha256-of-token" (scope read, write or admin); only hashes are ever stored.
     # `poems-kg token NAME --scope write` makes a token and its entry. No entries: every write is refused.
     tokens: list[str] = []

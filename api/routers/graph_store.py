@@ -16,6 +16,7 @@ from api.auth import Agent, require
 from api.deps import app_settings, get_store
 from api.negotiation import GRAPH_TYPES, NotAcceptableError, charset, negotiate
 from kg.namespaces import Namespaces
+from kg.rdf_input import InputLimitError, bounded, check_xml_entities, is_xml
 from kg.settings import Settings
 from kg.store import KGStore, OxigraphStore
 
@@ -41,8 +42,14 @@ async def _body(request: Request, graph: NamedNode) -> list[Quad]:
     fmt = RdfFormat.from_media_type(media) if media else None
     if fmt not in TRIPLE_TYPES.values():
         raise HTTPException(415, f"unsupported content type '{media}'; send one of {', '.join(TRIPLE_TYPES)}")
+    body, settings = await request.body(), request.app.state.settings
     try:
-        triples = list(parse(await request.body(), format=fmt, base_iri=graph.value))
+        if is_xml(fmt):
+            check_xml_entities(body, (), settings.max_xml_expansion_bytes)
+        triples = list(bounded(parse(body, format=fmt, base_iri=graph.value), settings.max_literal_chars,
+                               settings.max_request_quads))
+    except InputLimitError as exc:
+        raise HTTPException(413, f"the body is refused: {exc}; nothing was written") from None
     except SyntaxError as exc:
         raise HTTPException(400, f"the body is not valid {media}: {exc}") from None
     return [Quad(t.subject, t.predicate, t.object, graph) for t in triples]
