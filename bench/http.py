@@ -81,9 +81,13 @@ def run(base: str, method: str, path: str, seconds: float, connections: int, dis
 
 
 def first(base: str, method: str, path: str, headers: dict[str, str], body: str | None) -> float:
-    """Milliseconds of one request before the load: the first answer of a data version (computed, not kept)."""
+    """Milliseconds of one request before the load: the first answer of a data version (computed, not kept).
+
+    Sent as wrk sends the load (no compression asked), so that the load is served the answer this request computed.
+    """
     start = time.perf_counter()
-    response = httpx.request(method, base + path, headers=headers, content=body, timeout=600)
+    response = httpx.request(method, base + path, headers={"Accept-Encoding": "identity", **headers}, content=body,
+                             timeout=600)
     if response.status_code >= 400:
         raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:200]}")
     return (time.perf_counter() - start) * 1000
