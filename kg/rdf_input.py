@@ -2,8 +2,9 @@
 
 One place for every door that parses RDF: the Graph Store endpoint, ``poems-kg import`` and ``poems-kg load --from``.
 
-- RDF/XML may declare internal entities (ontology files abbreviate namespaces so), but the whole document with every
-  entity expanded must stay within ``max_xml_expansion_bytes`` more than its own size; external entities and parameter
+- RDF/XML may declare internal entities (ontology files abbreviate namespaces so), but every declared entity expanded
+  (Oxigraph's parser expands each where it is declared, used or not) plus the document with every reference
+  expanded must stay within ``max_xml_expansion_bytes`` more than its own size; external entities and parameter
   entities are refused. This is checked on the document's text before the parser sees it, so a "billion laughs"
   document is refused in microseconds and costs no memory.
 - No literal may be longer than ``max_literal_chars``; a request may not hold more than ``max_request_quads``.
@@ -63,6 +64,10 @@ def check_xml_entities(head: bytes, rest: Iterable[bytes], max_expansion: int) -
         return expanded[name]
 
     growth = 0
+    for name in sizes:  # a parser may expand each declaration where it is declared, whether used or not
+        growth += size(name, ())
+        if growth > max_expansion:
+            raise _too_large(max_expansion)
     for chunk in (head[end:], *rest):  # a reference split across chunks is not counted: chunks overlap by nothing
         for ref in REFERENCE.finditer(chunk):
             growth += size(ref[1], ()) - len(ref[0])
