@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.exception_handlers import http_exception_handler
@@ -89,6 +90,24 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
+class PoemsKG(FastAPI):
+    """The application. A kept answer is served before any layer of the framework runs (``api.cache.AnswerCache``)."""
+
+    def __init__(self, answers: AnswerStore, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.state.answers = answers
+        self.cached = AnswerCache(self.framework, answers)
+
+    async def framework(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The framework's own handling: middleware, routing, the routes."""
+        await super().__call__(scope, receive, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A kept answer, or the framework's."""
+        scope["app"] = self
+        await self.cached(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, store: KGStore | None = None) -> FastAPI:
     """Create the application; ``store`` overrides the configured one (tests, embedding)."""
     settings = settings or get_settings()
@@ -109,15 +128,14 @@ def create_app(settings: Settings | None = None, store: KGStore | None = None) -
             await app.state.pool.close()
             forget_derived(app.state)
 
-    app = FastAPI(title="poems-kg", version=__version__, lifespan=lifespan,
+    app = PoemsKG(AnswerStore(settings.answer_cache_entries, settings.answer_cache_bytes), title="poems-kg",
+                  version=__version__, lifespan=lifespan,
                   description="Curated claims about the cause of POEMS syndrome: SPARQL, linked data and JSON.")
-    app.state.answers = AnswerStore(settings.answer_cache_entries, settings.answer_cache_bytes)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "PUT", "DELETE"],
                        allow_headers=["*"])
-    app.add_middleware(SparqlFastPath)  # a plain query skips every layer below
-    app.add_middleware(AnswerCache, store=app.state.answers)  # outermost: a kept answer skips every layer
+    app.add_middleware(SparqlFastPath)  # outermost middleware: a plain query skips every layer below
     app.mount("/static", StaticFiles(directory=Path(__file__).resolve().parent / "static"), name="static")
     app.include_router(sparql.router)
     app.include_router(linked_data.router)

@@ -1,9 +1,10 @@
-"""Run the benchmarks: ``python -m bench {sparql,reasoning,validation,load,traffic,http,writes} [--sizes 1000,10000] [--repeat 5]``."""
+"""Run the benchmarks: ``python -m bench {sparql,reasoning,validation,load,traffic,http,writes,fuzz} [--sizes 1000,10000] [--repeat 5]``."""
 
 import argparse
 import statistics
 import time
 
+from bench.fuzz import fuzz
 from bench.http import http
 from bench.load import load
 from bench.sparql import sparql
@@ -41,7 +42,7 @@ def reasoning(sizes: list[int], repeat: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("suite", nargs="?", default="sparql",
-                        choices=["reasoning", "sparql", "validation", "load", "traffic", "http", "writes"])
+                        choices=["reasoning", "sparql", "validation", "load", "traffic", "http", "writes", "fuzz"])
     parser.add_argument("--sizes", help="Comma-separated synthetic claim counts (reasoning: 1000,10000; "
                                         "sparql: 1000,10000,100000).")
     parser.add_argument("--repeat", type=int, default=5, help="Runs per measurement (the median is reported).")
@@ -54,6 +55,8 @@ def main() -> None:
     parser.add_argument("--readers", type=int, default=16, help="traffic: concurrent reading clients.")
     parser.add_argument("--writers", type=int, default=2, help="traffic: concurrent writing clients (second phase).")
     parser.add_argument("--connections", type=int, default=16, help="http: concurrent connections of wrk.")
+    parser.add_argument("--count", type=int, default=500, help="fuzz: generated inputs of each kind.")
+    parser.add_argument("--seed", type=int, default=1, help="fuzz: seed of the generator.")
     args = parser.parse_args()
     if args.suite == "reasoning":
         reasoning([int(s) for s in (args.sizes or "1000,10000").split(",")], args.repeat)
@@ -61,6 +64,8 @@ def main() -> None:
         traffic(args.seconds, args.readers, args.writers)
     elif args.suite == "http":
         http((args.sizes or "seed,100000").split(","), args.seconds, args.connections)
+    elif args.suite == "fuzz":
+        fuzz(args.count, args.seed)
     elif args.suite == "writes":
         writes([int(s) for s in (args.sizes or "1000,100000").split(",")], args.repeat)
     elif args.suite == "load":

@@ -7,6 +7,7 @@ leave the store as it was. ``tests/test_fuzz.py`` runs a fixed seed and budget i
 ``python -m bench fuzz --count N --seed S`` runs longer and prints what each kind tried and found.
 """
 
+import hashlib
 import json
 import random
 import re
@@ -19,8 +20,12 @@ from urllib.parse import quote
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from api.app import create_app
 from bench.http import CDS_BODY
+from kg.build import build
 from kg.queries import example_queries
+from kg.settings import Settings, get_settings
+from kg.store import OxigraphStore
 
 ADMIN = {"Authorization": "Bearer a-secret"}
 WRITER = {"Authorization": "Bearer w-secret"}
@@ -124,7 +129,7 @@ def cases(app: FastAPI, rng: random.Random, count: int) -> Iterator[Case]:
     for _ in range(count):
         claim: dict[str, object] = dict(CLAIM)
         for _ in range(rng.randrange(1, 3)):
-            name = rng.choice(list(CLAIM) + ["direction", "certainty", "supersedes", "extra"])
+            name = rng.choice([*CLAIM, "direction", "certainty", "supersedes", "extra"])
             claim[name] = rng.choice([None, 1, [], {}, True, rng.choice(ODD), "supports", "disputes"])
         body = json.dumps(claim) if rng.random() < 0.8 else mutate(json.dumps(claim), rng)
         yield Case("claim json", "POST", "/api/v1/claims", headers={**WRITER, "Content-Type": "application/json"},
@@ -166,3 +171,28 @@ def run(client: TestClient, generated: Iterator[Case], snapshot: Callable[[], ob
         if case.write and response.status_code >= 400 and snapshot() != before:
             outcome.findings.append(f"a refused write ({response.status_code}) changed the store: {what}")
     return outcome
+
+
+def fuzz(count: int, seed: int) -> None:
+    """Run ``count`` inputs of each kind against the seed (in process, own store) and print what each kind found."""
+    settings = get_settings()
+    store = OxigraphStore()
+    store.load(build(settings.kg_dir, settings.base_iri).quads)
+    entries = [f"{name}:{scope}:{hashlib.sha256(token.encode()).hexdigest()}"
+               for name, scope, token in (("root", "admin", "a-secret"), ("writer", "write", "w-secret"))]
+    app = create_app(Settings(tokens=entries, reason_on_start=False, query_timeout_s=5), store=store)
+    started = time.perf_counter()
+    with TestClient(app, raise_server_exceptions=False) as client:
+        outcome = run(client, cases(app, random.Random(seed), count), lambda: sorted(map(str, store.quads())), 15)
+    print(f"seed {seed}, {count} inputs per kind, {time.perf_counter() - started:.0f} s, slowest answer "
+          f"{outcome.slowest:.2f} s")
+    print(f"{'kind':>16} {'tried':>6} {'2xx':>5} {'3xx':>5} {'4xx':>5} {'5xx':>5}")
+    for kind, tried in outcome.tried.items():
+        by: Counter[int] = Counter()
+        for (k, status), n in outcome.statuses.items():
+            if k == kind:
+                by[status // 100] += n
+        print(f"{kind:>16} {tried:>6} {by[2]:>5} {by[3]:>5} {by[4]:>5} {by[5]:>5}")
+    print(f"findings: {len(outcome.findings)}")
+    for finding in outcome.findings:
+        print("  " + finding)

@@ -368,7 +368,7 @@ def serve(host: str | None = typer.Option(None, help="Interface (default from se
     except (CurationError, ReasoningError, RemoteStoreError, SigningError) as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
-    uvicorn.run(application, host=host or settings.host, port=port or settings.port)
+    uvicorn.run(application, host=host or settings.host, port=port or settings.port, access_log=settings.access_log)
 
 
 def main() -> None:
