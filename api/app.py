@@ -25,7 +25,7 @@ from kg.build import build
 from kg.curation import load_all
 from kg.namespaces import Namespaces
 from kg.settings import Settings, get_settings
-from kg.store import KGStore, OxigraphStore, RemoteStore
+from kg.store import KGStore, OxigraphStore, RemoteStore, RemoteStoreError
 from kg.trusty import configured_signer
 from ontology.reason import ReasoningError, reason
 
@@ -144,6 +144,11 @@ def create_app(settings: Settings | None = None, store: KGStore | None = None) -
     app.include_router(fhir.router)
     app.include_router(cds.router)
     app.include_router(graph_store.router)
+
+    @app.exception_handler(RemoteStoreError)
+    async def store_unavailable(request: Request, exc: RemoteStoreError) -> Response:
+        """The SPARQL server behind poems-kg failed: 502, 503 or 504, saying so; never a bare 500."""
+        return JSONResponse({"detail": f"the SPARQL server behind poems-kg failed: {exc}"}, status_code=exc.status)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -126,7 +126,21 @@ class OxigraphStore:
 
 
 class RemoteStoreError(OSError):
-    """The remote SPARQL server refused a request or could not be reached."""
+    """The remote SPARQL server refused a request or could not be reached.
+
+    ``status`` is what poems-kg answers its own client: 503 when the server cannot be reached, 504 when it did not
+    answer in time, 502 when it answered with an error or broke the connection.
+    """
+
+    def __init__(self, message: str, status: int = 502) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @classmethod
+    def of(cls, url: str, exc: httpx.HTTPError) -> "RemoteStoreError":
+        """The error for a failed request to ``url``."""
+        status = 504 if isinstance(exc, httpx.TimeoutException) else 503 if isinstance(exc, httpx.ConnectError) else 502
+        return cls(f"{url}: {exc or type(exc).__name__}", status)
 
 
 # Virtuoso keeps its own metadata as RDF graphs in every dataset; poems-kg's counts and dumps leave them out.
@@ -168,7 +182,7 @@ class RemoteStore:
         try:
             response = self.client.post(url, data=data, headers={"Accept": accept})
         except httpx.HTTPError as exc:
-            raise RemoteStoreError(f"{url}: {exc}") from None
+            raise RemoteStoreError.of(url, exc) from None
         if response.status_code == 400:
             raise SyntaxError(response.text.strip()[:500])
         if not response.is_success:
@@ -227,7 +241,7 @@ class RemoteStore:
                                         content=serialize(triples, format=RdfFormat.N_TRIPLES) or b"",
                                         headers={"Content-Type": "application/n-triples"})
         except httpx.HTTPError as exc:
-            raise RemoteStoreError(f"{self.graph_store_url}: {exc}") from None
+            raise RemoteStoreError.of(self.graph_store_url, exc) from None
         if not response.is_success:
             raise RemoteStoreError(f"{self.graph_store_url} answered {response.status_code}: {response.text.strip()[:300]}")
 

@@ -24,7 +24,6 @@ from kg.store import KGStore
 
 SHAPES_DIR = Path(__file__).resolve().parent
 SHAPE_FILES = tuple(sorted(SHAPES_DIR.glob("*.ttl")))
-BATCH = 100  # nanopublications per pyshacl run of the gate (bench validation measures the choice)
 # What one claim needs besides its own graphs: its source document and the labels of what it names.
 CLAIM_CONTEXT = """
 PREFIX oa: <http://www.w3.org/ns/oa#>
@@ -163,19 +162,10 @@ def claim_context(store: KGStore, claim: list[Quad], ns: Namespaces) -> list[Qua
     return [Quad(t.subject, t.predicate, t.object, graph) for t in store.query(query)]  # type: ignore[union-attr]
 
 
-def validate_claims(claims: dict[str, list[Quad]], store: KGStore, ns: Namespaces, batch: int = BATCH) -> Report:
-    """Validate the nanopublications ``batch`` at a time, with the context they need from ``store`` (which need not
-    hold them).
-
-    A batch is one pyshacl run: the shapes' constraints look only within a nanopublication and its context, so a
-    batch gives each claim the verdict it gets alone, and each violation still names its claim (by the focus node's
-    nanopublication), file and line. A batch of one is the old cost of about 25 ms a claim; batches amortise it.
-    """
-    groups = list(claims.values())
-    reports = []
-    for start in range(0, len(groups), batch):
-        quads = [q for group in groups[start:start + batch] for q in group]
-        reports.append(_run([*quads, *claim_context(store, quads, ns)], ns, claim_locations(quads, ns)))
+def validate_claims(claims: dict[str, list[Quad]], store: KGStore, ns: Namespaces) -> Report:
+    """Validate each nanopublication alone with its context from ``store`` (which need not hold the claims)."""
+    reports = [_run([*quads, *claim_context(store, quads, ns)], ns, claim_locations(quads, ns))
+               for quads in claims.values()]
     # A source's own problem shows up with every claim that cites it: report it once.
     violations = list(dict.fromkeys(v for r in reports for v in r.violations))
     return Report(violations, _merge([r.graph for r in reports]))
