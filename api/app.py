@@ -1,5 +1,6 @@
 """The FastAPI application: builds or opens the store at start-up and mounts the routers."""
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -7,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
@@ -144,6 +147,12 @@ def create_app(settings: Settings | None = None, store: KGStore | None = None) -
     app.include_router(fhir.router)
     app.include_router(cds.router)
     app.include_router(graph_store.router)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        """422 naming each field that is wrong; non-ASCII escaped, so that any input, even a lone surrogate, is echoed."""
+        body = json.dumps({"detail": jsonable_encoder(exc.errors())}, ensure_ascii=True)
+        return Response(body, status_code=422, media_type="application/json")
 
     @app.exception_handler(RemoteStoreError)
     async def store_unavailable(request: Request, exc: RemoteStoreError) -> Response:

@@ -47,7 +47,7 @@ def data_graphs(update: str) -> list[str] | None:
     """
     try:
         operations = prepareUpdate(update).algebra
-    except (ParseException, ValueError, TypeError):  # the store's own parser says what is wrong
+    except (ParseException, ValueError, TypeError, AttributeError):  # the store's own parser says what is wrong
         return None
     graphs: set[str] = set()
     for op in operations:

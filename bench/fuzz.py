@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pyoxigraph import RdfFormat
 
 from api.app import create_app
 from bench.http import CDS_BODY
@@ -110,7 +111,7 @@ def cases(app: FastAPI, rng: random.Random, count: int) -> Iterator[Case]:
             text = "SELECT * WHERE { " + "{ " * rng.randrange(100, 5000) + "}" * 2
         if rng.random() < 0.1:
             text = 'SELECT ?x WHERE { BIND("' + "x" * rng.randrange(10_000, 200_000) + '" AS ?x) }'
-        if rng.random() < 0.5:
+        if rng.random() < 0.5 and len(text) < 8000:  # longer ones by POST: clients refuse such URLs themselves
             yield Case("sparql queries", "GET", "/sparql", {"query": text})
         else:
             yield Case("sparql queries", "POST", "/sparql", headers={"Content-Type": "application/sparql-query"},
@@ -183,7 +184,7 @@ def fuzz(count: int, seed: int) -> None:
     app = create_app(Settings(tokens=entries, reason_on_start=False, query_timeout_s=5), store=store)
     started = time.perf_counter()
     with TestClient(app, raise_server_exceptions=False) as client:
-        outcome = run(client, cases(app, random.Random(seed), count), lambda: sorted(map(str, store.quads())), 15)
+        outcome = run(client, cases(app, random.Random(seed), count), lambda: store.dump(RdfFormat.N_QUADS), 15)
     print(f"seed {seed}, {count} inputs per kind, {time.perf_counter() - started:.0f} s, slowest answer "
           f"{outcome.slowest:.2f} s")
     print(f"{'kind':>16} {'tried':>6} {'2xx':>5} {'3xx':>5} {'4xx':>5} {'5xx':>5}")

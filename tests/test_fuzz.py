@@ -39,3 +39,19 @@ def test_generated_input_at_every_door_gets_no_5xx(fuzzed: tuple[TestClient, Oxi
     assert set(outcome.tried.values()) == {PER_KIND} and len(outcome.tried) == 6, outcome.tried
     refused = sum(n for (kind, status), n in outcome.statuses.items() if 400 <= status < 500)
     assert refused > PER_KIND, "the generator reaches the checks: most mutated input is refused"
+
+
+def test_what_the_longer_run_found_stays_fixed(fuzzed: tuple[TestClient, OxigraphStore]) -> None:
+    """``bench fuzz --count 500 --seed 7`` found two 500s: an empty update, and a claim whose JSON decodes to a lone
+    surrogate (the 422 that echoes it could not be encoded)."""
+    client, store = fuzzed
+    before = contents(store)
+    empty = client.post("/sparql", content=b"", headers={"Authorization": "Bearer a-secret",
+                                                          "Content-Type": "application/sparql-update"})
+    assert empty.status_code < 500 and contents(store) == before
+    claim = (b'{"source": "poems-cause-summary", "key": "f\xed\xa0\x80", "subject": "MONDO:0017364", '
+             b'"predicate": "biolink:has_attribute", "object": "MONDO:0021136", "quote": "rare", "note": "x"}')
+    refused = client.post("/api/v1/claims", content=claim, headers={"Authorization": "Bearer w-secret",
+                                                                    "Content-Type": "application/json"})
+    assert refused.status_code == 422 and refused.json()["detail"][0]["type"] == "string_unicode"
+    assert contents(store) == before
