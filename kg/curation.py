@@ -2,6 +2,7 @@
 
 import datetime as dt
 import hashlib
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -16,6 +17,7 @@ from kg.direction import CERTAINTIES, DIRECTIONS, DISPUTES, FORMER_CERTAINTIES, 
 from kg.namespaces import CurieError, Namespaces
 from ontology.terms import problem
 
+LOG = logging.getLogger("poems_kg")
 CLAIM_DEFAULTS = {"evidence": "ECO:0000303"}
 CLAIM_FIELDS = {
     "key", "subject", "subject_label", "predicate", "object", "object_label", "value", "direction", "negated",
@@ -342,7 +344,10 @@ def load_all(kg_dir: Path, ns: Namespaces) -> tuple[dict[str, Source | TableSour
     for path in sorted((kg_dir / "claims").glob("*.yaml")):
         claims.extend(load_claims(path, sources, ns))
     for table in tables.values():
-        claims.extend(table_claims(table, kg_dir, ns).claims)
+        rows = table_claims(table, kg_dir, ns)
+        claims.extend(rows.claims)
+        for skipped in rows.skipped:  # bad_rows: skip in the source's metadata
+            LOG.warning("skipped: %s", skipped)
     seen_keys: dict[str, Claim] = {}
     seen_content: dict[tuple[Any, ...], Claim] = {}
     for claim in claims:

@@ -136,9 +136,12 @@ def test_a_bad_row_is_refused_with_file_and_line_and_nothing_is_built(kg_copy: P
     assert not (out / "dataset.trig").exists(), "nothing half-built is written"
 
 
-def test_a_source_folder_may_skip_bad_rows_with_a_warning(kg_copy: Path) -> None:
-    table(kg_copy, [GOOD, GOOD.replace("HP:0001824", "HP:9999999")], bad_rows="skip")
+def test_a_source_folder_may_skip_bad_rows_with_a_warning(kg_copy: Path, caplog: pytest.LogCaptureFixture) -> None:
+    file = table(kg_copy, [GOOD, GOOD.replace("HP:0001824", "HP:9999999")], bad_rows="skip")
     built = build(kg_copy, "https://w3id.org/poems-kg/")
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        f"skipped: {file}:4: hpo_id: HP:9999999 is not in the import slice: check it in its ontology's own files, add "
+        "it to ontology/imports/hp_terms.txt and run `poems-kg refresh-imports`"]
     [claim] = [c for c in built.claims if c.source == "fixture-table"]
     assert claim.line == 3 and claim.row is not None and (claim.row.count, claim.row.total) == (3, 5)
     assert claim.evidence == OBO + "ECO_0006017" and claim.row.publications == ("http://identifiers.org/pubmed/12345",)
