@@ -40,7 +40,12 @@ def new_token(name: str, scope: str) -> tuple[str, str]:
     if scope not in SCOPES or not name.isidentifier():
         raise TokenConfigError(f"scope must be one of {', '.join(SCOPES)} and the name a plain word, not '{name}'")
     token = secrets.token_urlsafe(32)
-    return token, f"{name}:{scope}:{hashlib.sha256(token.encode()).hexdigest()}"
+    return token, token_entry(name, scope, token)
+
+
+def token_entry(name: str, scope: str, token: str) -> str:
+    """The ``name:scope:sha256`` settings entry that grants ``token`` the ``scope``."""
+    return f"{name}:{scope}:{hashlib.sha256(token.encode()).hexdigest()}"
 
 
 def token_entries(settings: Settings) -> list[tuple[str, str, str]]:

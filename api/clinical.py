@@ -206,7 +206,7 @@ def claims(store: KGStore, ns: Namespaces, iris: list[str]) -> list[ClaimOut]:
             frequency_term=ref(r["frequency"], r.get("frequencyLabel"), ns) if "frequencyLabel" in r else None,
             count=int(r["count"]) if "count" in r else None, total=int(r["total"]) if "total" in r else None,
             percentage=float(r["percentage"]) if "percentage" in r else None,
-            line=int(r["line"].rsplit(",", 1)[1]) if r.get("line") else None,
+            line=int(r["line"]) if "line" in r else None,
             quote=r["quote"], source=r["source"], source_title=r.get("sourceTitle"),
             start=int(r["start"]), end=int(r["end"]), about_etiology=boolean(r["etiologyStatus"]))
     return list(out.values())

@@ -7,7 +7,6 @@ leave the store as it was. ``tests/test_fuzz.py`` runs a fixed seed and budget i
 ``python -m bench fuzz --count N --seed S`` runs longer and prints what each kind tried and found.
 """
 
-import hashlib
 import json
 import random
 import re
@@ -22,6 +21,7 @@ from fastapi.testclient import TestClient
 from pyoxigraph import RdfFormat
 
 from api.app import create_app
+from api.auth import token_entry
 from bench.http import CDS_BODY
 from kg.build import build
 from kg.queries import example_queries
@@ -179,8 +179,7 @@ def fuzz(count: int, seed: int) -> None:
     settings = get_settings()
     store = OxigraphStore()
     store.load(build(settings.kg_dir, settings.base_iri).quads)
-    entries = [f"{name}:{scope}:{hashlib.sha256(token.encode()).hexdigest()}"
-               for name, scope, token in (("root", "admin", "a-secret"), ("writer", "write", "w-secret"))]
+    entries = [token_entry("root", "admin", "a-secret"), token_entry("writer", "write", "w-secret")]
     app = create_app(Settings(tokens=entries, reason_on_start=False, query_timeout_s=5), store=store)
     started = time.perf_counter()
     with TestClient(app, raise_server_exceptions=False) as client:

@@ -1,6 +1,5 @@
 """Shared fixtures: the seed knowledge graph built once per test session, editable copies of kg/, a real server."""
 
-import hashlib
 import os
 import shutil
 import socket
@@ -17,6 +16,7 @@ from fastapi.testclient import TestClient
 from pyoxigraph import RdfFormat
 
 from api.app import create_app
+from api.auth import token_entry
 from kg.build import Build, build
 from kg.settings import DEFAULT_BASE_IRI, PACKAGE_ROOT, Settings
 from kg.store import KGStore, OxigraphStore, RemoteStore, select_rows
@@ -181,6 +181,7 @@ def server_store(request: pytest.FixtureRequest, seed: Build) -> RemoteStore:
 
 # Bearer tokens of the write tests: name -> (scope, token); the server gets only their hashes.
 TEST_TOKENS = {"writer": ("write", "w-secret"), "reader": ("read", "r-secret"), "root": ("admin", "a-secret")}
+TOKEN_ENTRIES = [token_entry(name, scope, token) for name, (scope, token) in TEST_TOKENS.items()]  # the settings' form
 
 
 @pytest.fixture(scope="module")
@@ -193,8 +194,7 @@ def seed_client(store: OxigraphStore) -> Iterator[TestClient]:
 @pytest.fixture
 def write_client(writable_store: KGStore) -> Iterator[TestClient]:
     """The app over a store it may write to, with the test tokens configured."""
-    entries = [f"{name}:{scope}:{hashlib.sha256(token.encode()).hexdigest()}" for name, (scope, token) in TEST_TOKENS.items()]
-    with TestClient(create_app(Settings(tokens=entries, reason_on_start=False), store=writable_store)) as client:
+    with TestClient(create_app(Settings(tokens=TOKEN_ENTRIES, reason_on_start=False), store=writable_store)) as client:
         yield client
 
 

@@ -1,6 +1,5 @@
 """A second source disputing what the first supports: accepted, and shown as a disagreement on every surface."""
 
-import hashlib
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +12,7 @@ from kg.build import build
 from kg.queries import QUERY_DIR
 from kg.settings import DEFAULT_BASE_IRI, Settings
 from kg.store import OxigraphStore
-from tests.conftest import FIXTURES, TEST_TOKENS
+from tests.conftest import FIXTURES, TOKEN_ENTRIES
 from tests.test_cds import POEMS as POEMS_CONDITION
 from tests.test_cds import SERVICE, assert_only_the_sources_words, hook_request
 
@@ -30,8 +29,7 @@ def client(kg_copy: Path) -> Iterator[TestClient]:
     shutil.copytree(FIXTURES / "second-opinion" / "sources", kg_copy / "sources", dirs_exist_ok=True)
     store = OxigraphStore()
     store.load(build(kg_copy, DEFAULT_BASE_IRI).quads)
-    tokens = [f"{name}:{scope}:{hashlib.sha256(token.encode()).hexdigest()}" for name, (scope, token) in TEST_TOKENS.items()]
-    with TestClient(create_app(Settings(kg_dir=kg_copy, tokens=tokens, reason_on_start=False), store=store)) as c:
+    with TestClient(create_app(Settings(kg_dir=kg_copy, tokens=TOKEN_ENTRIES, reason_on_start=False), store=store)) as c:
         yield c
 
 

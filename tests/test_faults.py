@@ -5,7 +5,6 @@ broken after the server applied the write, no answer in time, no server at all. 
 504 or 503; the claim is wholly in the store or wholly absent; the service recovers when the server does.
 """
 
-import hashlib
 import http.server
 import threading
 import time
@@ -20,7 +19,7 @@ from api.app import create_app
 from kg.build import Build
 from kg.settings import Settings
 from kg.store import RemoteStore, select_rows
-from tests.conftest import TEST_TOKENS, free_port, oxigraph_server_process
+from tests.conftest import TOKEN_ENTRIES, free_port, oxigraph_server_process
 
 WRITER = {"Authorization": "Bearer w-secret"}
 CLAIM = {"source": "poems-cause-summary", "subject": "MONDO:0017364", "subject_label": "POEMS syndrome",
@@ -92,8 +91,7 @@ def faulty(tmp_path: Path, seed: Build) -> Iterator[tuple[TestClient, FaultProxy
         proxy = FaultProxy(url).start()
         address = f"http://127.0.0.1:{proxy.server_address[1]}"
         behind = RemoteStore(address + "/query", address + "/update", timeout_s=TIMEOUT_S)
-        entries = [f"{n}:{s}:{hashlib.sha256(t.encode()).hexdigest()}" for n, (s, t) in TEST_TOKENS.items()]
-        app = create_app(Settings(tokens=entries, reason_on_start=False), store=behind)
+        app = create_app(Settings(tokens=TOKEN_ENTRIES, reason_on_start=False), store=behind)
         with TestClient(app, raise_server_exceptions=False) as client:
             yield client, proxy, direct
         proxy.stop()

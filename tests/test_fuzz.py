@@ -3,7 +3,6 @@
 A fixed seed and budget keep this run fast and repeatable; ``python -m bench fuzz`` runs the same generator longer.
 """
 
-import hashlib
 import random
 from collections.abc import Iterator
 
@@ -15,7 +14,7 @@ from bench.fuzz import cases, run
 from kg.build import Build
 from kg.settings import Settings
 from kg.store import OxigraphStore
-from tests.conftest import TEST_TOKENS, contents
+from tests.conftest import TOKEN_ENTRIES, contents
 
 SEED, PER_KIND = 20261126, 25
 
@@ -25,8 +24,7 @@ def fuzzed(seed: Build) -> Iterator[tuple[TestClient, OxigraphStore]]:
     """The app over its own copy of the seed, answering server errors as 5xx instead of raising them in the test."""
     store = OxigraphStore()
     store.load(seed.quads)
-    entries = [f"{n}:{s}:{hashlib.sha256(t.encode()).hexdigest()}" for n, (s, t) in TEST_TOKENS.items()]
-    app = create_app(Settings(tokens=entries, reason_on_start=False, query_timeout_s=5), store=store)
+    app = create_app(Settings(tokens=TOKEN_ENTRIES, reason_on_start=False, query_timeout_s=5), store=store)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client, store
 

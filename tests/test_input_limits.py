@@ -3,7 +3,6 @@
 Each refusal names the limit and its setting, writes nothing, and leaves the server's memory where it was.
 """
 
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from kg.bulk import BulkImportError, import_file
 from kg.cli import app
 from kg.settings import Settings
 from kg.store import KGStore, OxigraphStore
-from tests.conftest import TEST_TOKENS, contents
+from tests.conftest import TOKEN_ENTRIES, contents
 
 ADMIN = {"Authorization": "Bearer a-secret"}
 GRAPH = "https://example.org/uploaded"
@@ -73,8 +72,7 @@ def test_external_entities_are_refused_and_namespace_abbreviations_accepted(writ
 @pytest.fixture
 def small_limits(writable_store: KGStore) -> Iterator[TestClient]:
     """The app with a literal limit of 100 characters and a request limit of 10 triples."""
-    entries = [f"{n}:{s}:{hashlib.sha256(t.encode()).hexdigest()}" for n, (s, t) in TEST_TOKENS.items()]
-    settings = Settings(tokens=entries, reason_on_start=False, max_literal_chars=100, max_request_quads=10)
+    settings = Settings(tokens=TOKEN_ENTRIES, reason_on_start=False, max_literal_chars=100, max_request_quads=10)
     with TestClient(create_app(settings, store=writable_store)) as client:
         yield client
 

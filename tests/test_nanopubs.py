@@ -2,7 +2,6 @@
 (``nanopub-sign``, the Rust library behind the nanopublication tools), offline."""
 
 import gzip
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from kg.settings import DEFAULT_BASE_IRI, Settings
 from kg.store import OxigraphStore
 from kg.trusty import Signer
 from shapes.validate import nanopublication_quads
-from tests.conftest import KG_DIR, TEST_TOKENS
+from tests.conftest import KG_DIR, TOKEN_ENTRIES
 
 ORCID = "https://orcid.org/0000-0002-1825-0097"  # ORCID's own example identifier
 WRITER = {"Authorization": "Bearer w-secret"}
@@ -97,8 +96,7 @@ def test_an_iri_changes_exactly_when_its_claim_does(kg_copy: Path, seed: Build) 
 @pytest.fixture
 def signing_client(key: Path) -> Iterator[TestClient]:
     """The app over a store it builds itself, with signing and write tokens configured."""
-    tokens = [f"{n}:{s}:{hashlib.sha256(t.encode()).hexdigest()}" for n, (s, t) in TEST_TOKENS.items()]
-    settings = Settings(tokens=tokens, reason_on_start=False, sign_key_file=key, signer=ORCID)
+    settings = Settings(tokens=TOKEN_ENTRIES, reason_on_start=False, sign_key_file=key, signer=ORCID)
     with TestClient(create_app(settings, store=None)) as client:
         yield client
 

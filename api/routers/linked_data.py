@@ -256,7 +256,7 @@ def source(name: str, request: Request, store: Annotated[KGStore, Depends(get_st
     about = {t.predicate.value.rsplit("/", 1)[-1].rsplit("#", 1)[-1]: t.object.value for t in described
              if t.subject == NamedNode(iri) and not isinstance(t.object, Triple)}
     spans = [dict(r, direction=by_iri(r["direction"], ns).keyword) for r in rows]
-    table_rows = [dict(r, line=r["line"].rsplit(",", 1)[1], path=page_path(r["claim"], ns)) for r in spans if r.get("line")]
+    table_rows = [dict(r, path=page_path(r["claim"], ns)) for r in spans if r.get("line")]
     html = templates.get_template("source.html").render(
         request=request, iri=iri, about=about, segments=_segments(about.get("text", ""), spans, ns), page=page,
         last=last, total=total, rows=table_rows)
