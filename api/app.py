@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.cache import AnswerCache, AnswerStore
 from api.dumps import forget_derived
-from api.fast_path import GZIP_MIN_BYTES, SparqlFastPath
+from api.fast_path import GZIP_MIN_BYTES, FastPath, too_large
 from api.query_pool import QueryPool, RemoteRunner
 from api.routers import api_v1, cds, fhir, graph_store, linked_data, sparql, void
 from kg import __version__
@@ -75,7 +75,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        message = f"the request body is larger than the limit of {self.limit} bytes"
+        message = too_large(self.limit)
         length = dict(scope["headers"]).get(b"content-length", b"0")
         if length.isdigit() and int(length) > self.limit:
             await JSONResponse({"detail": message}, status_code=413)(scope, receive, send)
@@ -138,7 +138,7 @@ def create_app(settings: Settings | None = None, store: KGStore | None = None) -
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "PUT", "DELETE"],
                        allow_headers=["*"])
-    app.add_middleware(SparqlFastPath)  # outermost middleware: a plain query skips every layer below
+    app.add_middleware(FastPath)  # outermost middleware: a plain query or a hook call skips every layer below
     app.mount("/static", StaticFiles(directory=Path(__file__).resolve().parent / "static"), name="static")
     app.include_router(sparql.router)
     app.include_router(linked_data.router)

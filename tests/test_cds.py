@@ -197,3 +197,22 @@ def test_malformed_hook_requests_get_400_with_a_message(client: TestClient, body
 def test_a_body_that_is_not_json_gets_400(client: TestClient) -> None:
     response = client.post(SERVICE, content=b"{not json", headers={"content-type": "application/json"})
     assert response.status_code == 400 and "Invalid JSON" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(("body", "headers"), [
+    (hook_request(POEMS), {}),
+    (hook_request(POEMS), {"Accept-Encoding": "gzip"}),
+    (hook_request(HYPERTENSION), {}),
+    (_without(hook_request(POEMS), "prefetch"), {}),
+    ({"hook": "patient-view", "padding": "x" * 2_000_000}, {}),
+], ids=["cards", "gzip", "no-cards", "malformed", "over-the-body-limit"])
+def test_a_hook_call_is_answered_as_the_full_stack_answers_it(client: TestClient, body: Any,
+                                                             headers: dict[str, str]) -> None:
+    """A hook call skips the framework (api/fast_path.py); one with an Origin header goes through every layer.
+    An EHR gets the same status, cards, type and encoding either way."""
+    fast = client.post(SERVICE, json=body, headers=headers)
+    full = client.post(SERVICE, json=body, headers={**headers, "Origin": "https://ehr.example.org"})
+    assert "access-control-allow-origin" in full.headers and "access-control-allow-origin" not in fast.headers
+    assert (fast.status_code, fast.content) == (full.status_code, full.content)
+    for name in ("content-type", "content-encoding"):
+        assert fast.headers.get(name) == full.headers.get(name), name

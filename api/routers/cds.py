@@ -9,18 +9,18 @@ never says anything the source does not. The service never calls back to a FHIR 
 
 import json
 from functools import partial
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
 
 from api import clinical
 from api.cache import kept
-from api.deps import app_settings, get_store
 from kg.direction import CERTAINTIES, DIRECTIONS
 from kg.namespaces import CurieError, Namespaces
-from kg.settings import Settings
 from kg.store import KGStore
 
 router = APIRouter(prefix="/cds-services", tags=["CDS Hooks"])
@@ -209,37 +209,50 @@ def _codings(request: HookRequest) -> list[tuple[str, str]]:
     return found
 
 
-def _coding_cards(store: KGStore, ns: Namespaces, system: str, code: str) -> tuple[str | None, list[dict[str, Any]]]:
-    """The entity of poems-kg a coding names (own code or exact match only), and its cards; (None, []) for none."""
+def _coding_cards(store: KGStore, ns: Namespaces, system: str, code: str) -> tuple[str | None, bytes]:
+    """The entity of poems-kg a coding names (own code or exact match only), and its cards encoded; (None, b"") for none."""
     try:
         iri = clinical.resolve(store, ns, ns.from_coding(system, code))
     except (CurieError, clinical.UnknownEntityError):
-        return None, []
+        return None, b""
     summary = clinical.etiology(store, ns, iri)
     sources = {c.source for section in (summary.mechanism, summary.inheritance, summary.etiology_status, summary.features,
                                         summary.disputed, summary.hypotheses, summary.insufficient_evidence)
                for c in section} | {s.source for d in summary.disagreements for s in (d.supporting, d.disputing)}
-    return iri, _cards(summary, clinical.source_titles(store, ns, sources))
+    return iri, _encoded(_cards(summary, clinical.source_titles(store, ns, sources)))
 
 
-@router.post(f"/{SERVICE_ID}", openapi_extra={"requestBody": {"required": True, "content": {
-    "application/json": {"schema": HookRequest.model_json_schema()}}}})
-async def patient_view(request: Request, store: Annotated[KGStore, Depends(get_store)],
-                       settings: Annotated[Settings, Depends(app_settings)]) -> dict[str, Any]:
-    """Cards for a ``patient-view`` hook; a patient with none of the graph's conditions gets no cards."""
-    hook = _parse(await request.body())
-    ns, state = Namespaces(settings.base_iri), request.app.state
-    cards: list[dict[str, Any]] = []
+def _encoded(cards: list[dict[str, Any]]) -> bytes:
+    """Cards as JSON array items, encoded as ``JSONResponse`` encodes them (kept encoded: most calls only join them)."""
+    return ",".join(json.dumps(card, ensure_ascii=False, separators=(",", ":")) for card in cards).encode()
+
+
+async def hook_cards(state: State, body: bytes) -> Response:
+    """The answer to a ``patient-view`` request body; a patient with none of the graph's conditions gets no cards.
+
+    The one place that answers the hook: the route and the lean path (``api.fast_path``) both call it.
+    """
+    hook = _parse(body)
+    store: KGStore = state.store
+    ns = Namespaces(state.settings.base_iri)
+    cards: list[bytes] = []
     seen: set[str] = set()
     for system, code in _codings(hook):
         # the cards of a code depend on the data alone: kept per data version, never with the patient's request
         iri, found = await kept(state.answers, ("cds", state.version, system, code),
                                 partial(run_in_threadpool, _coding_cards, store, ns, system, code),
-                                lambda value: len(json.dumps(value[1])))
-        if iri is not None and iri not in seen:
+                                lambda value: len(value[1]))
+        if iri is not None and iri not in seen and found:
             seen.add(iri)
-            cards += found
-    return {"cards": cards}
+            cards.append(found)
+    return Response(b'{"cards":[' + b",".join(cards) + b"]}", media_type="application/json")
+
+
+@router.post(f"/{SERVICE_ID}", openapi_extra={"requestBody": {"required": True, "content": {
+    "application/json": {"schema": HookRequest.model_json_schema()}}}})
+async def patient_view(request: Request) -> Response:
+    """Cards for a ``patient-view`` hook; a patient with none of the graph's conditions gets no cards."""
+    return await hook_cards(request.app.state, await request.body())
 
 
 def _parse(body: bytes) -> HookRequest:
