@@ -25,10 +25,11 @@ from api.query_pool import QueryPool, RemoteRunner
 from api.routers import api_v1, cds, fhir, graph_store, linked_data, sparql, void
 from kg import __version__
 from kg.build import build
+from kg.bulk import recover
 from kg.curation import load_all
 from kg.namespaces import Namespaces
 from kg.settings import Settings, get_settings
-from kg.store import KGStore, OxigraphStore, RemoteStore, RemoteStoreError
+from kg.store import KGStore, OxigraphStore, RemoteStore, StoreError
 from kg.trusty import configured_signer
 from ontology.reason import ReasoningError, reason
 
@@ -50,6 +51,7 @@ def open_store(settings: Settings) -> KGStore:
                 raise ReasoningError(f"the knowledge graph is inconsistent: {report.explanation}; claims: {report.offending_claims}")
             quads = [*quads, *report.inferred]
         store.load(quads)
+    recover(store, Namespaces(settings.base_iri))  # an import killed before its end is undone: its graph is absent
     if isinstance(store, OxigraphStore):
         store.flush()
     else:
@@ -154,10 +156,10 @@ def create_app(settings: Settings | None = None, store: KGStore | None = None) -
         body = json.dumps({"detail": jsonable_encoder(exc.errors())}, ensure_ascii=True)
         return Response(body, status_code=422, media_type="application/json")
 
-    @app.exception_handler(RemoteStoreError)
-    async def store_unavailable(request: Request, exc: RemoteStoreError) -> Response:
-        """The SPARQL server behind poems-kg failed: 502, 503 or 504, saying so; never a bare 500."""
-        return JSONResponse({"detail": f"the SPARQL server behind poems-kg failed: {exc}"}, status_code=exc.status)
+    @app.exception_handler(StoreError)
+    async def store_failed(request: Request, exc: StoreError) -> Response:
+        """The store failed (a SPARQL server behind poems-kg, the embedded store's disk): 502 to 507, saying so."""
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

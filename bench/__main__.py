@@ -1,4 +1,7 @@
-"""Run the benchmarks: ``python -m bench {sparql,reasoning,validation,load,traffic,http,writes,fuzz} [--sizes 1000,10000] [--repeat 5]``."""
+"""Run the benchmarks: ``python -m bench SUITE [--sizes 1000,10000] [--repeat 5]``.
+
+Suites: sparql, reasoning, validation, load, traffic, http, writes, fuzz, reliability.
+"""
 
 import argparse
 import statistics
@@ -7,6 +10,7 @@ import time
 from bench.fuzz import fuzz
 from bench.http import http
 from bench.load import load
+from bench.reliability import reliability
 from bench.sparql import sparql
 from bench.traffic import traffic
 from bench.validation import validation
@@ -42,7 +46,8 @@ def reasoning(sizes: list[int], repeat: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("suite", nargs="?", default="sparql",
-                        choices=["reasoning", "sparql", "validation", "load", "traffic", "http", "writes", "fuzz"])
+                        choices=["reasoning", "sparql", "validation", "load", "traffic", "http", "writes", "fuzz",
+                                 "reliability"])
     parser.add_argument("--sizes", help="Comma-separated synthetic claim counts (reasoning: 1000,10000; "
                                         "sparql: 1000,10000,100000).")
     parser.add_argument("--repeat", type=int, default=5, help="Runs per measurement (the median is reported).")
@@ -51,11 +56,12 @@ def main() -> None:
     parser.add_argument("--rdflib-max", type=int, default=10000, help="sparql: largest workload given to the rdflib peers.")
     parser.add_argument("--whole-max", type=int, default=1000, help="validation: largest workload validated whole-graph.")
     parser.add_argument("--triples", type=int, default=10_000_000, help="load: size of the generated ontology.")
-    parser.add_argument("--seconds", type=float, default=30, help="traffic: duration of each phase.")
+    parser.add_argument("--seconds", type=float, default=30, help="traffic, reliability: duration of each load phase.")
     parser.add_argument("--readers", type=int, default=16, help="traffic: concurrent reading clients.")
     parser.add_argument("--writers", type=int, default=2, help="traffic: concurrent writing clients (second phase).")
     parser.add_argument("--connections", type=int, default=16, help="http: concurrent connections of wrk.")
-    parser.add_argument("--count", type=int, default=500, help="fuzz: generated inputs of each kind.")
+    parser.add_argument("--count", type=int, default=500, help="fuzz, reliability: generated inputs of each kind.")
+    parser.add_argument("--kills", type=int, default=3, help="reliability: times the server is killed during writes.")
     parser.add_argument("--seed", type=int, default=1, help="fuzz: seed of the generator.")
     args = parser.parse_args()
     if args.suite == "reasoning":
@@ -64,6 +70,8 @@ def main() -> None:
         traffic(args.seconds, args.readers, args.writers)
     elif args.suite == "http":
         http((args.sizes or "seed,100000").split(","), args.seconds, args.connections)
+    elif args.suite == "reliability":
+        reliability(args.seconds, args.count, args.kills)
     elif args.suite == "fuzz":
         fuzz(args.count, args.seed)
     elif args.suite == "writes":

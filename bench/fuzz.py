@@ -174,8 +174,8 @@ def run(client: TestClient, generated: Iterator[Case], snapshot: Callable[[], ob
     return outcome
 
 
-def fuzz(count: int, seed: int) -> None:
-    """Run ``count`` inputs of each kind against the seed (in process, own store) and print what each kind found."""
+def fuzz(count: int, seed: int) -> Outcome:
+    """Run ``count`` inputs of each kind against the seed (in process, own store); print and return what each found."""
     settings = get_settings()
     store = OxigraphStore()
     store.load(build(settings.kg_dir, settings.base_iri).quads)
@@ -196,3 +196,4 @@ def fuzz(count: int, seed: int) -> None:
     print(f"findings: {len(outcome.findings)}")
     for finding in outcome.findings:
         print("  " + finding)
+    return outcome

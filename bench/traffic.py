@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -109,8 +110,18 @@ def _row(name: str, times: list[float], seconds: float) -> str:
             f"{p99 * 1000:>9.1f}")
 
 
-def traffic(seconds: float, readers: int, writers: int) -> None:
-    """Run both phases and print the tables; exits non-zero if any answer was a 5xx."""
+@dataclass
+class Held:
+    """What the load did: requests/s per phase, 5xx answers, writes acknowledged, server memory growth."""
+
+    per_second: dict[str, float] = field(default_factory=dict)
+    server_errors: int = 0
+    writes: int = 0
+    rss_growth_mb: float = 0.0
+
+
+def traffic(seconds: float, readers: int, writers: int) -> Held:
+    """Run both phases, print the tables and return the figures; exits non-zero if any answer was a 5xx."""
     text = (get_settings().kg_dir / "sources" / "poems-cause-summary" / "text.txt").read_text(encoding="utf-8")
     with tempfile.TemporaryDirectory(prefix="poems-kg-traffic-") as folder:
         port = free_port()
@@ -121,12 +132,14 @@ def traffic(seconds: float, readers: int, writers: int) -> None:
             print(f"server RSS before: {rss_before:.0f} MB; {readers} readers, {writers} writers, {seconds:g} s per phase")
             header = f"{'request':>12} {'count':>8} {'per s':>9} {'p50 ms':>9} {'p99 ms':>9}"
             medians = {}
-            server_errors = 0
+            held = Held()
             for name, n_writers in (("reads only", 0), ("reads+writes", writers)):
                 results, statuses, elapsed = asyncio.run(_phase(base, seconds, readers, n_writers, text, 1))
                 reads = [t for kind, ts in results.items() if kind != "write" for t in ts]
                 medians[name] = statistics.median(reads)
-                server_errors += sum(n for code, n in statuses.items() if code >= 500)
+                held.server_errors += sum(n for code, n in statuses.items() if code >= 500)
+                held.writes += statuses.get(201, 0)
+                held.per_second[name] = sum(statuses.values()) / elapsed
                 print(f"\n{name}: {sum(statuses.values()) / elapsed:.1f} requests/s; status codes {dict(sorted(statuses.items()))}")
                 print(header)
                 for kind, times in sorted(results.items()):
@@ -135,12 +148,14 @@ def traffic(seconds: float, readers: int, writers: int) -> None:
             rss_after = _rss(server.pid)
             ratio = medians["reads+writes"] / medians["reads only"]
             print(f"\nread p50 with writes / without: {ratio:.2f}x")
-            print(f"server RSS after: {rss_after:.0f} MB ({rss_after - rss_before:+.0f} MB); 5xx answers: {server_errors}")
+            held.rss_growth_mb = rss_after - rss_before
+            print(f"server RSS after: {rss_after:.0f} MB ({held.rss_growth_mb:+.0f} MB); 5xx answers: {held.server_errors}")
         except httpx.HTTPError:
             print("the server failed; its log ends with:\n" + (Path(folder) / "server.log").read_text()[-3000:])
             raise
         finally:
             server.terminate()
             server.wait(30)
-    if server_errors:
-        raise SystemExit(f"{server_errors} server errors")
+    if held.server_errors:
+        raise SystemExit(f"{held.server_errors} server errors")
+    return held

@@ -17,7 +17,7 @@ from kg.curation import CurationError
 from kg.namespaces import Namespaces
 from kg.rdf_input import InputLimitError, bounded
 from kg.settings import get_settings
-from kg.store import KGStore, OxigraphStore, RemoteStore, RemoteStoreError
+from kg.store import KGStore, OxigraphStore, RemoteStore, StoreError
 from kg.trusty import SigningError, configured_signer, make_key
 from kg.w3id import rules
 from ontology.reason import ReasoningError, Report, reason
@@ -161,9 +161,13 @@ def load(store: Path = typer.Option(..., help="On-disk Oxigraph folder to load i
                                                               "instead of building from the curated files.")) -> None:
     """Load the built dataset, or restore a dump, into an on-disk store: validated first, then one transaction."""
     quads = _read_dump(dump) if dump else _build(kg_dir).quads
-    target = OxigraphStore(store)
-    target.load(quads)
-    target.flush()
+    try:
+        target = OxigraphStore(store)
+        target.load(quads)
+        target.flush()
+    except OSError as exc:  # EmbeddedStoreError (the disk full), or a folder that cannot be opened
+        err.print(f"[bold red]error:[/] {store}: {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
     err.print(f"loaded {len(quads)} quads into {store} (now {len(target)} quads)")
 
 
@@ -215,7 +219,7 @@ def import_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False,
         task = bar.add_task(f"importing {file.name}", total=file.stat().st_size)
         try:
             count = import_file(target, file, graph, lambda done: bar.update(task, completed=done))
-        except BulkImportError as exc:
+        except (BulkImportError, StoreError) as exc:
             err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
     if isinstance(target, OxigraphStore):
@@ -365,7 +369,7 @@ def serve(host: str | None = typer.Option(None, help="Interface (default from se
         settings = settings.model_copy(update={"kg_dir": kg_dir})
     try:
         application = create_app(settings, store=open_store(settings))
-    except (CurationError, ReasoningError, RemoteStoreError, SigningError) as exc:
+    except (CurationError, ReasoningError, StoreError, SigningError) as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
     uvicorn.run(application, host=host or settings.host, port=port or settings.port, access_log=settings.access_log)

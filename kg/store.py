@@ -3,7 +3,7 @@
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -59,17 +59,24 @@ class KGStore(Protocol):
 
 
 class OxigraphStore:
-    """Embedded Oxigraph, in memory (``path=None``) or in an on-disk folder."""
+    """Embedded Oxigraph, in memory (``path=None``) or in an on-disk folder.
+
+    A write that fails on disk (the disk full, an I/O error) raises ``EmbeddedStoreError`` and writes nothing. The
+    storage engine (RocksDB) refuses every later write until the store is opened again, so the store is reopened:
+    read-only at once (reads go on), writable as soon as that succeeds (at the latest before the next write, which is
+    refused again while the disk still fails).
+    """
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
         self._store = Store(str(path)) if path else Store()
+        self._writable = True
 
     @classmethod
     def read_only(cls, path: Path) -> "OxigraphStore":
         """Open an on-disk store that no other process writes to (a snapshot) for reading only."""
         store = cls.__new__(cls)
-        store.path, store._store = path, Store.read_only(str(path))
+        store.path, store._store, store._writable = path, Store.read_only(str(path)), False
         return store
 
     def snapshot(self, target: Path) -> None:
@@ -82,17 +89,45 @@ class OxigraphStore:
         copy.flush()
         del copy
 
+    def _write(self, action: Callable[[Store], object]) -> None:
+        """Run a write on the store; a failure of the disk becomes ``EmbeddedStoreError`` and the store is reopened."""
+        if not self._writable:
+            self._reopen()
+        try:
+            action(self._store)
+        except OSError as exc:
+            if self.path is None:
+                raise
+            full = "No space left" in str(exc)
+            self._store, self._writable = Store.read_only(str(self.path)), False  # drops the stopped handle
+            try:
+                self._reopen()
+            except EmbeddedStoreError:
+                pass  # tried again before the next write
+            what = "the disk of the store is full" if full else "the store could not write to its disk"
+            raise EmbeddedStoreError(f"{what}; nothing was written ({exc})", 507 if full else 503) from None
+
+    def _reopen(self) -> None:
+        """Open the on-disk store for writing again (the read-only handle serves reads until then)."""
+        try:
+            self._store, self._writable = Store(str(self.path)), True
+        except OSError as exc:
+            full = "No space left" in str(exc)
+            raise EmbeddedStoreError(f"the store cannot write to its disk ({exc}); nothing was written",
+                                     507 if full else 503) from None
+
     def load(self, quads: Iterable[Quad]) -> None:
         """Add quads in one transaction."""
-        self._store.extend(quads)
+        self._write(lambda store: store.extend(quads))
 
     def replace(self, removed: Iterable[Quad], added: Iterable[Quad]) -> None:
         """Remove and add quads in one update (one transaction)."""
-        self._store.update(diff_update(list(removed), list(added)))
+        update = diff_update(list(removed), list(added))
+        self._write(lambda store: store.update(update))
 
     def bulk_load(self, stream: BinaryIO, fmt: RdfFormat, graph: str) -> None:
         """Stream triples into ``graph`` with Oxigraph's bulk loader (fast, memory-bounded, not one transaction)."""
-        self._store.bulk_load(input=stream, format=fmt, to_graph=NamedNode(graph))
+        self._write(lambda store: store.bulk_load(input=stream, format=fmt, to_graph=NamedNode(graph)))
 
     def query(self, sparql: str, *, default_graph: list[str] | None = None,
               named_graphs: list[str] | None = None) -> QueryResult:
@@ -105,7 +140,7 @@ class OxigraphStore:
 
     def update(self, sparql: str) -> None:
         """Run a SPARQL update (atomic in Oxigraph)."""
-        self._store.update(sparql)
+        self._write(lambda store: store.update(sparql))
 
     def dump(self, fmt: RdfFormat) -> bytes:
         """Serialize all quads."""
@@ -119,13 +154,28 @@ class OxigraphStore:
     def flush(self) -> None:
         """Make on-disk writes durable."""
         if self.path:
-            self._store.flush()
+            self._write(lambda store: store.flush())
 
     def __len__(self) -> int:
         return len(self._store)
 
 
-class RemoteStoreError(OSError):
+class StoreError(OSError):
+    """A store that could not carry out a request; ``status`` is what poems-kg answers its own client."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class EmbeddedStoreError(StoreError):
+    """A write the embedded store could not make: nothing of it was written.
+
+    ``status``: 507 when the disk is full, 503 for any other failure of the disk.
+    """
+
+
+class RemoteStoreError(StoreError):
     """The remote SPARQL server refused a request or could not be reached.
 
     ``status`` is what poems-kg answers its own client: 503 when the server cannot be reached, 504 when it did not
@@ -133,8 +183,7 @@ class RemoteStoreError(OSError):
     """
 
     def __init__(self, message: str, status: int = 502) -> None:
-        super().__init__(message)
-        self.status = status
+        super().__init__(f"the SPARQL server behind poems-kg failed: {message}", status)
 
     @classmethod
     def of(cls, url: str, exc: httpx.HTTPError) -> "RemoteStoreError":

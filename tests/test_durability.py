@@ -1,93 +1,106 @@
 """Durability: a server killed with SIGKILL in the middle of a stream of writes loses no acknowledged write and
-leaves no partial one. A real child server on an on-disk store, because the point is what survives the process."""
+leaves no partial one; a bulk import or a restore killed at any moment leaves its data wholly there or absent. Real
+child processes on an on-disk store, because the point is what survives the process."""
 
-import hashlib
 import os
 import signal
 import subprocess
 import sys
-import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
-import httpx
+from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, parse, serialize
 
-from tests.conftest import KG_DIR, free_port, wait_until_up
+from api.app import open_store
+from bench.reliability import kill_during_writes
+from kg.build import Build
+from kg.bulk import GRAPH_SIZE
+from kg.settings import Settings
+from kg.store import OxigraphStore, select_rows
+from tests.conftest import KG_DIR
+from tests.test_bulk_import import ontology_file
 
-TOKEN = "durability-secret"
-ENTRY = f"writer:write:{hashlib.sha256(TOKEN.encode()).hexdigest()}"
 TEXT = (KG_DIR / "sources" / "poems-cause-summary" / "text.txt").read_text(encoding="utf-8")
-PARTS = ("head", "assertion", "provenance", "pubinfo")
-
-
-def serve(store: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = os.environ | {"POEMS_KG_STORE_PATH": str(store), "POEMS_KG_TOKENS": f'["{ENTRY}"]',
-                        "POEMS_KG_REASON_ON_START": "false"}
-    process = subprocess.Popen([str(Path(sys.executable).parent / "poems-kg"), "serve", "--port", str(port)], env=env,
-                               stdout=log.open("w"), stderr=subprocess.STDOUT)
-    wait_until_up(process, f"http://127.0.0.1:{port}/sparql", "poems-kg serve", 120, log)
-    return process
-
-
-def body(i: int) -> dict[str, object]:
-    quote = TEXT[i * 37: i * 37 + 30]  # a different exact passage of the source for every write
-    return {"source": "poems-cause-summary", "key": f"stream-{i}", "subject": "MONDO:0017364",
-            "predicate": "biolink:associated_with", "object": "HP:0002715",
-            "quote": quote, "note": "Durability test write."}
-
-
-def nanopublications(client: httpx.Client) -> dict[str, set[str]]:
-    """Every nanopublication in the store with the parts (named graphs) it has."""
-    rows = client.get("/sparql", params={"query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"},
-                      headers={"Accept": "application/sparql-results+json"}).json()["results"]["bindings"]
-    out: dict[str, set[str]] = {}
-    for row in rows:
-        iri, _, part = row["g"]["value"].partition("#")
-        if "/np/" in iri:
-            out.setdefault(iri, set()).add(part)
-    return out
-
-
-def recorded(client: httpx.Client) -> set[str]:
-    """The claims the write-provenance graph records."""
-    query = "SELECT ?c WHERE { GRAPH <https://w3id.org/poems-kg/graph/writes> { ?c <http://www.w3.org/ns/prov#wasAttributedTo> ?a } }"
-    rows = client.get("/sparql", params={"query": query}, headers={"Accept": "application/sparql-results+json"}).json()
-    return {b["c"]["value"] for b in rows["results"]["bindings"]}
 
 
 def test_sigkill_mid_stream_loses_no_acknowledged_write(tmp_path: Path) -> None:
-    store, port = tmp_path / "store", free_port()
-    process = serve(store, port, tmp_path / "first.log")
-    acknowledged: dict[int, str] = {}
-    enough = threading.Event()
+    """The same run as the reliability report's (``bench.reliability.kill_during_writes``)."""
+    kept = kill_during_writes(tmp_path, 8, TEXT)
+    assert kept.acknowledged >= 8
+    assert kept.lost == 0, "an acknowledged write was lost"
+    assert kept.partial == 0, "a write was left partial"
+    assert kept.unacknowledged <= 1, "at most the write in flight, whole, when the server died"
 
-    def writer() -> None:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30) as c:
-            for i in range(200):
-                try:
-                    response = c.post("/api/v1/claims", json=body(i))
-                except httpx.HTTPError:
-                    return  # the server is gone
-                assert response.status_code == 201, response.text
-                acknowledged[i] = response.json()["iri"]
-                if len(acknowledged) >= 8:
-                    enough.set()
 
-    thread = threading.Thread(target=writer)
-    thread.start()
-    assert enough.wait(120), "the server did not acknowledge 8 writes"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    thread.join(60)
-
-    process = serve(store, port, tmp_path / "second.log")
+def run_killed(argv: list[str], when: Callable[[], bool], grace_s: float, log: Path) -> None:
+    """Start a CLI command, wait until ``when()`` holds (polled), let it run ``grace_s`` more, then SIGKILL it."""
+    process = subprocess.Popen([str(Path(sys.executable).parent / "poems-kg"), *argv], stdout=log.open("w"),
+                               stderr=subprocess.STDOUT, env=os.environ | {"POEMS_KG_REASON_ON_START": "false"})
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
-            parts = nanopublications(c)
-            assert not [iri for iri, has in parts.items() if has != set(PARTS)], "a write was left partial"
-            assert set(acknowledged.values()) <= set(parts), "an acknowledged write was lost"
-            writes = recorded(c)
-            assert set(acknowledged.values()) <= writes and writes <= set(parts)
-            assert len(writes) - len(acknowledged) <= 1  # at most the write in flight, whole, when the server died
+        deadline = time.monotonic() + 300
+        while not when():
+            assert process.poll() is None, f"the command ended before it could be killed: {log.read_text()[-500:]}"
+            assert time.monotonic() < deadline, "the command did not reach the point to kill it at"
+            time.sleep(0.05)
+        time.sleep(grace_s)
+        assert process.poll() is None, "the command ended before it could be killed"
     finally:
-        process.terminate()
-        process.wait(30)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+
+
+def graph_size(store: OxigraphStore, graph: str) -> int:
+    return int(select_rows(store.query(GRAPH_SIZE.format(graph=graph)))[0]["n"])
+
+
+def test_sigkill_during_a_bulk_import_leaves_the_graph_absent_then_whole(tmp_path: Path) -> None:
+    """Oxigraph's bulk loader is not one transaction: killed after it wrote triples but before the import ended (its
+    checks were still running), the import's journal lets the service's next start undo it."""
+    folder, graph = tmp_path / "store", "https://w3id.org/poems-kg/graph/import/test-ontology"
+    path = ontology_file(tmp_path, 200_000)
+    whole = sum(1 for _ in parse(path=str(path), format=RdfFormat.RDF_XML))
+
+    def loading() -> bool:  # triples of the graph are on disk (read beside the importing process)
+        try:
+            return graph_size(OxigraphStore.read_only(folder), graph) > 0
+        except (OSError, RuntimeError):  # not created yet
+            return False
+
+    argv = ["import", str(path), "--store", str(folder), "--graph", graph]
+    run_killed(argv, loading, 0, tmp_path / "import.log")
+    assert graph_size(OxigraphStore.read_only(folder), graph) > 0, "killed after the bulk loader wrote"
+    store = open_store(Settings(store_path=folder, reason_on_start=False))  # the service's start
+    assert graph_size(store, graph) == 0, "the killed import's triples are still there after the start"
+    del store
+
+    done = subprocess.run([str(Path(sys.executable).parent / "poems-kg"), *argv], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert graph_size(OxigraphStore.read_only(folder), graph) == whole
+
+
+def test_sigkill_during_a_restore_leaves_the_dump_absent_or_whole(tmp_path: Path, seed: Build) -> None:
+    """A restore validates the dump, then loads it in one transaction: killed at any moment, it is all there or none."""
+    dump = tmp_path / "dump.nq"
+    bulk = [Quad(NamedNode(f"https://example.org/s{i}"), NamedNode("https://example.org/p"), Literal(f"value {i}"),
+                 NamedNode("https://w3id.org/poems-kg/graph/import/bulk")) for i in range(150_000)]
+    dump.write_bytes(serialize([*seed.quads, *bulk], format=RdfFormat.N_QUADS) or b"")
+    whole = len(seed.quads) + len(bulk)
+
+    start = time.monotonic()
+    done = subprocess.run([str(Path(sys.executable).parent / "poems-kg"), "load", "--store", str(tmp_path / "timed"),
+                           "--from", str(dump)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    seconds = time.monotonic() - start
+    assert len(OxigraphStore.read_only(tmp_path / "timed")) == whole
+
+    found = []
+    for fraction in (0.6, 0.8, 0.95):
+        folder = tmp_path / f"killed-{fraction}"
+        try:
+            run_killed(["load", "--store", str(folder), "--from", str(dump)], lambda: True, fraction * seconds,
+                       tmp_path / "load.log")
+        except AssertionError:
+            continue  # it finished first this time: nothing to check
+        found.append(len(OxigraphStore.read_only(folder)) if (folder / "CURRENT").exists() else 0)
+    assert found and set(found) <= {0, whole}, f"a killed restore left {found} quads (whole: {whole})"
