@@ -2,6 +2,7 @@
 leaves no partial one; a bulk import or a restore killed at any moment leaves its data wholly there or absent. Real
 child processes on an on-disk store, because the point is what survives the process."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, parse, serialize
 
 from api.app import open_store
@@ -17,8 +19,8 @@ from bench.reliability import kill_during_writes
 from kg.build import Build
 from kg.bulk import GRAPH_SIZE
 from kg.settings import Settings
-from kg.store import OxigraphStore, select_rows
-from tests.conftest import KG_DIR
+from kg.store import KGStore, OxigraphStore, RemoteStore, select_rows
+from tests.conftest import KG_DIR, oxigraph_server_process
 from tests.test_bulk_import import ontology_file
 
 TEXT = (KG_DIR / "sources" / "poems-cause-summary" / "text.txt").read_text(encoding="utf-8")
@@ -33,10 +35,12 @@ def test_sigkill_mid_stream_loses_no_acknowledged_write(tmp_path: Path) -> None:
     assert kept.unacknowledged <= 1, "at most the write in flight, whole, when the server died"
 
 
-def run_killed(argv: list[str], when: Callable[[], bool], grace_s: float, log: Path) -> None:
+def run_killed(argv: list[str], when: Callable[[], bool], grace_s: float, log: Path,
+               env: dict[str, str] | None = None) -> None:
     """Start a CLI command, wait until ``when()`` holds (polled), let it run ``grace_s`` more, then SIGKILL it."""
     process = subprocess.Popen([str(Path(sys.executable).parent / "poems-kg"), *argv], stdout=log.open("w"),
-                               stderr=subprocess.STDOUT, env=os.environ | {"POEMS_KG_REASON_ON_START": "false"})
+                               stderr=subprocess.STDOUT,
+                               env=os.environ | {"POEMS_KG_REASON_ON_START": "false"} | (env or {}))
     try:
         deadline = time.monotonic() + 300
         while not when():
@@ -50,33 +54,46 @@ def run_killed(argv: list[str], when: Callable[[], bool], grace_s: float, log: P
         process.wait()
 
 
-def graph_size(store: OxigraphStore, graph: str) -> int:
+def graph_size(store: KGStore, graph: str) -> int:
     return int(select_rows(store.query(GRAPH_SIZE.format(graph=graph)))[0]["n"])
 
 
-def test_sigkill_during_a_bulk_import_leaves_the_graph_absent_then_whole(tmp_path: Path) -> None:
-    """Oxigraph's bulk loader is not one transaction: killed after it wrote triples but before the import ended (its
-    checks were still running), the import's journal lets the service's next start undo it."""
-    folder, graph = tmp_path / "store", "https://w3id.org/poems-kg/graph/import/test-ontology"
+@pytest.mark.parametrize("backend", ["embedded", "oxigraph-server"])
+def test_sigkill_during_a_bulk_import_leaves_the_graph_absent_then_whole(tmp_path: Path, backend: str) -> None:
+    """An import is not one transaction (Oxigraph's bulk loader; batches of INSERT DATA to a server): killed after
+    it wrote triples but before it ended, the import's journal lets the service's next start undo it."""
+    graph, folder = "https://w3id.org/poems-kg/graph/import/test-ontology", tmp_path / "store"
     path = ontology_file(tmp_path, 200_000)
     whole = sum(1 for _ in parse(path=str(path), format=RdfFormat.RDF_XML))
+    with contextlib.ExitStack() as stack:
+        if backend == "embedded":
+            settings, where, env = Settings(store_path=folder, reason_on_start=False), ["--store", str(folder)], {}
+        else:  # a real server, because its writes come over HTTP from the killed process
+            url = stack.enter_context(oxigraph_server_process(tmp_path / "server"))
+            env = {"POEMS_KG_SPARQL_ENDPOINT": f"{url}/query", "POEMS_KG_SPARQL_UPDATE_ENDPOINT": f"{url}/update"}
+            settings, where = Settings(sparql_endpoint=f"{url}/query", sparql_update_endpoint=f"{url}/update",
+                                       reason_on_start=False), []
 
-    def loading() -> bool:  # triples of the graph are on disk (read beside the importing process)
-        try:
-            return graph_size(OxigraphStore.read_only(folder), graph) > 0
-        except (OSError, RuntimeError):  # not created yet
-            return False
+        def reader() -> KGStore:  # read beside the importing process
+            return OxigraphStore.read_only(folder) if backend == "embedded" else RemoteStore.from_settings(settings)
 
-    argv = ["import", str(path), "--store", str(folder), "--graph", graph]
-    run_killed(argv, loading, 0, tmp_path / "import.log")
-    assert graph_size(OxigraphStore.read_only(folder), graph) > 0, "killed after the bulk loader wrote"
-    store = open_store(Settings(store_path=folder, reason_on_start=False))  # the service's start
-    assert graph_size(store, graph) == 0, "the killed import's triples are still there after the start"
-    del store
+        def loading() -> bool:
+            try:
+                return graph_size(reader(), graph) > 0
+            except (OSError, RuntimeError):  # not created yet
+                return False
 
-    done = subprocess.run([str(Path(sys.executable).parent / "poems-kg"), *argv], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert graph_size(OxigraphStore.read_only(folder), graph) == whole
+        argv = ["import", str(path), *where, "--graph", graph]
+        run_killed(argv, loading, 0, tmp_path / "import.log", env)
+        assert 0 < graph_size(reader(), graph) <= whole, "killed after the import wrote"
+        store = open_store(settings)  # the service's start
+        assert graph_size(store, graph) == 0, "the killed import's triples are still there after the start"
+        del store
+
+        done = subprocess.run([str(Path(sys.executable).parent / "poems-kg"), *argv], capture_output=True, text=True,
+                              env=os.environ | env)
+        assert done.returncode == 0, done.stderr
+        assert graph_size(reader(), graph) == whole
 
 
 def test_sigkill_during_a_restore_leaves_the_dump_absent_or_whole(tmp_path: Path, seed: Build) -> None:
