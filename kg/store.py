@@ -1,5 +1,6 @@
 """The store interface, the embedded Oxigraph store and a remote SPARQL 1.1 server behind the same interface."""
 
+import contextlib
 import json
 import re
 from collections import defaultdict
@@ -70,13 +71,13 @@ class OxigraphStore:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
         self._store = Store(str(path)) if path else Store()
-        self._writable = True
+        self._read_only = self._stopped = False
 
     @classmethod
     def read_only(cls, path: Path) -> "OxigraphStore":
         """Open an on-disk store that no other process writes to (a snapshot) for reading only."""
         store = cls.__new__(cls)
-        store.path, store._store, store._writable = path, Store.read_only(str(path)), False
+        store.path, store._store, store._read_only, store._stopped = path, Store.read_only(str(path)), True, False
         return store
 
     def snapshot(self, target: Path) -> None:
@@ -90,31 +91,26 @@ class OxigraphStore:
         del copy
 
     def _write(self, action: Callable[[Store], object]) -> None:
-        """Run a write on the store; a failure of the disk becomes ``EmbeddedStoreError`` and the store is reopened."""
-        if not self._writable:
+        """Run a write; on disk, a failure becomes ``EmbeddedStoreError`` and the stopped store is reopened."""
+        if self.path is None or self._read_only:
+            action(self._store)
+            return
+        if self._stopped:
             self._reopen()
         try:
             action(self._store)
         except OSError as exc:
-            if self.path is None:
-                raise
-            full = "No space left" in str(exc)
-            self._store, self._writable = Store.read_only(str(self.path)), False  # drops the stopped handle
-            try:
-                self._reopen()
-            except EmbeddedStoreError:
-                pass  # tried again before the next write
-            what = "the disk of the store is full" if full else "the store could not write to its disk"
-            raise EmbeddedStoreError(f"{what}; nothing was written ({exc})", 507 if full else 503) from None
+            self._store, self._stopped = Store.read_only(str(self.path)), True  # drops the stopped handle
+            with contextlib.suppress(EmbeddedStoreError):
+                self._reopen()  # else tried again before the next write
+            raise _disk_error(exc) from None
 
     def _reopen(self) -> None:
         """Open the on-disk store for writing again (the read-only handle serves reads until then)."""
         try:
-            self._store, self._writable = Store(str(self.path)), True
+            self._store, self._stopped = Store(str(self.path)), False
         except OSError as exc:
-            full = "No space left" in str(exc)
-            raise EmbeddedStoreError(f"the store cannot write to its disk ({exc}); nothing was written",
-                                     507 if full else 503) from None
+            raise _disk_error(exc) from None
 
     def load(self, quads: Iterable[Quad]) -> None:
         """Add quads in one transaction."""
@@ -173,6 +169,13 @@ class EmbeddedStoreError(StoreError):
 
     ``status``: 507 when the disk is full, 503 for any other failure of the disk.
     """
+
+
+def _disk_error(exc: OSError) -> EmbeddedStoreError:
+    """What a failure of the embedded store's disk is answered with: 507 when the disk is full, else 503."""
+    if "No space left" in str(exc):
+        return EmbeddedStoreError(f"the disk of the store is full; nothing was written ({exc})", 507)
+    return EmbeddedStoreError(f"the store could not write to its disk; nothing was written ({exc})", 503)
 
 
 class RemoteStoreError(StoreError):
