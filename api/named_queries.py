@@ -17,11 +17,12 @@ def run_query(store: KGStore, ns: Namespaces, name: str, *, literals: dict[str, 
     """Run a query file with its placeholders (``ENTITY``, ``CLAIM``, ...) bound to IRIs already checked safe.
 
     A list binds a placeholder that sits in a ``VALUES`` block to several IRIs; ``literals`` binds placeholders to
-    string literals (escaped here); ``page`` = (limit, offset) takes a slice of the answers of an ordered query.
+    string literals (escaped here); ``page`` = (limit, offset) binds ``PAGE_LIMIT`` and ``PAGE_OFFSET``, where the
+    query file takes its slice.
     """
     text = ns.rebase(QUERIES[name])
     if page is not None:
-        text += f"\nLIMIT {int(page[0])} OFFSET {int(page[1])}"
+        text = text.replace("PAGE_LIMIT", str(int(page[0]))).replace("PAGE_OFFSET", str(int(page[1])))
     for placeholder, literal in (literals or {}).items():
         text = text.replace(placeholder, json.dumps(literal))
     for placeholder, bound in iris.items():
