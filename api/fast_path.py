@@ -42,21 +42,19 @@ class FastPath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a plain query or a hook call here; pass anything else on."""
-        if scope["type"] != "http" or any(name == b"origin" for name, _ in scope["headers"]):
+        params = self._plain_query(scope) if scope["type"] == "http" and scope["method"] == "GET" else None
+        hook = scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == CDS_PATH
+        if not (params or hook) or any(name == b"origin" for name, _ in scope["headers"]):
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
+        headers, state = dict(scope["headers"]), scope["app"].state
         try:
-            if scope["method"] == "GET" and scope["path"] == "/sparql" and (params := self._plain_query(scope)):
-                response = await answer_query(scope["app"].state.pool, scope["app"].state.settings, params["query"][0],
+            if params:
+                response = await answer_query(state.pool, state.settings, params["query"][0],
                                               headers.get(b"accept", b"").decode("latin-1") or None,
                                               params.get("format", [None])[0], [], [])
-            elif scope["method"] == "POST" and scope["path"] == CDS_PATH:
-                body = await self._body(receive, headers, scope["app"].state.settings.max_body_bytes)
-                response = await hook_cards(scope["app"].state, body)
             else:
-                await self.app(scope, receive, send)
-                return
+                response = await hook_cards(state, await self._body(receive, headers, state.settings.max_body_bytes))
         except QueryError as exc:
             response = JSONResponse({"detail": exc.message}, status_code=exc.status)
         except HTTPException as exc:
@@ -94,6 +92,9 @@ class FastPath:
 
     @staticmethod
     def _plain_query(scope: Scope) -> dict[str, list[str]] | None:
+        """The parameters of ``GET /sparql`` with one ``query``, at most one ``format`` and nothing else; else None."""
+        if scope["path"] != "/sparql":
+            return None
         params = parse_qs(scope["query_string"].decode("latin-1"), keep_blank_values=True)
         if set(params) - {"query", "format"} or len(params.get("query", [])) != 1 or len(params.get("format", [])) > 1:
             return None
