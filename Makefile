@@ -50,7 +50,7 @@ test-virtuoso: install
 
 # Regenerate the import slices and MONDO's exact mappings from ../shared/ontology-terms and the pinned PyPI releases.
 imports: install
-	$(BIN)/poems-kg refresh-imports
+	$(BIN)/poems-kg refresh-imports --kg-dir bench/hpoa-all
 
 bench: install
 	$(BIN)/python -m bench

@@ -46,7 +46,7 @@ def open_store(settings: Settings) -> KGStore:
                        signer=configured_signer(settings.sign_key_file, settings.signer))
         quads = result.quads
         if settings.reason_on_start:
-            report = reason(result.quads, result.ns)
+            report = reason(result.quads, result.ns, result.files)
             if not report.consistent:
                 raise ReasoningError(f"the knowledge graph is inconsistent: {report.explanation}; claims: {report.offending_claims}")
             quads = [*quads, *report.inferred]

@@ -1,6 +1,6 @@
 """Run the benchmarks: ``python -m bench SUITE [--sizes 1000,10000] [--repeat 5]``.
 
-Suites: sparql, reasoning, validation, load, traffic, http, writes, fuzz, reliability.
+Suites: sparql, reasoning, validation, load, traffic, http, writes, fuzz, reliability, whole-file.
 """
 
 import argparse
@@ -14,6 +14,7 @@ from bench.reliability import reliability
 from bench.sparql import sparql
 from bench.traffic import traffic
 from bench.validation import validation
+from bench.whole_file import whole_file
 from bench.workload import synthetic_quads
 from bench.writes import writes
 from kg.build import build
@@ -47,7 +48,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("suite", nargs="?", default="sparql",
                         choices=["reasoning", "sparql", "validation", "load", "traffic", "http", "writes", "fuzz",
-                                 "reliability"])
+                                 "reliability", "whole-file"])
     parser.add_argument("--sizes", help="Comma-separated synthetic claim counts (reasoning: 1000,10000; "
                                         "sparql: 1000,10000,100000).")
     parser.add_argument("--repeat", type=int, default=5, help="Runs per measurement (the median is reported).")
@@ -63,6 +64,8 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=500, help="fuzz, reliability: generated inputs of each kind.")
     parser.add_argument("--kills", type=int, default=3, help="reliability: times the server is killed during writes.")
     parser.add_argument("--seed", type=int, default=1, help="fuzz: seed of the generator.")
+    parser.add_argument("--workers", type=int, help="whole-file: processes that compile and validate (default: one per CPU).")
+    parser.add_argument("--sample", type=int, default=1000, help="whole-file: claims the SHACL gate peer validates.")
     args = parser.parse_args()
     if args.suite == "reasoning":
         reasoning([int(s) for s in (args.sizes or "1000,10000").split(",")], args.repeat)
@@ -76,6 +79,8 @@ def main() -> None:
         fuzz(args.count, args.seed)
     elif args.suite == "writes":
         writes([int(s) for s in (args.sizes or "1000,100000").split(",")], args.repeat)
+    elif args.suite == "whole-file":
+        whole_file(args.workers, args.sample)
     elif args.suite == "load":
         load(args.triples, args.repeat)
     elif args.suite == "validation":

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from pyoxigraph import Quad, QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat, parse, serialize
 from rich.console import Console
-from rich.progress import DownloadColumn, Progress
+from rich.progress import DownloadColumn, Progress, TaskID
 from rich.table import Table
 
 from kg.build import Build, build, refuse_contradictions
@@ -80,7 +80,7 @@ def _print_violations(violations: list[Violation]) -> None:
 
 def _reason(result: Build) -> Report:
     try:
-        report = reason(result.quads, result.ns)
+        report = reason(result.quads, result.ns, result.files)
     except ReasoningError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
@@ -106,6 +106,40 @@ def build_cmd(out: Path = typer.Option(Path("build"), help="Folder for dataset.t
     paths = write_dataset(quads, out, result.ns)
     err.print(f"{len(result.claims)} claims from {len(result.sources)} source(s), {len(result.quads)} quads -> "
               + ", ".join(str(p) for p in paths))
+
+
+@app.command("build-store")
+def build_store_cmd(store: Path = typer.Option(..., help="New on-disk Oxigraph folder to build (must not exist)."),
+                    kg_dir: Path | None = _kg_dir_option(),
+                    workers: int | None = typer.Option(None, help="Processes that compile and validate (default: one per CPU)."),
+                    with_reasoning: bool = typer.Option(True, "--reason/--no-reason",
+                                                        help="Also run HermiT and add the inferred graph.")) -> None:
+    """Build a large curated folder straight into a new store, streaming, with a progress bar; nothing on any error.
+
+    The same compile, SHACL gate (every violation with file and line), rule and reasoning as `build`, batch by batch
+    on several processes, for folders too large to hold in memory (e.g. bench/hpoa-all: all of HPO's annotations).
+    """
+    from kg.stream import build_stream
+
+    with Progress(*Progress.get_default_columns(), console=err) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        try:
+            result = build_stream(kg_dir or get_settings().kg_dir, get_settings().base_iri, store, workers=workers,
+                                  with_reasoning=with_reasoning, progress=progress)
+        except (CurationError, FileExistsError, StoreError) as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except ValidationError as exc:
+            _print_violations(exc.report.violations)
+            raise typer.Exit(1) from None
+    err.print(f"{result.claims} claims, {result.quads} quads, {result.inferred} inferred -> {store} ("
+              + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in result.seconds.items()) + ")")
 
 
 class ReportFormat(str, Enum):
@@ -230,22 +264,28 @@ def import_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False,
 @app.command("refresh-imports")
 def refresh_imports(shared: Path = typer.Option(SHARED_TABLES, help="Folder of the shared ontology term tables "
                                                 "(terms.tsv.gz, mondo-rare-edges.tsv.gz, MONDO's mapping sets)."),
-                    check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 if a committed file differs.")) -> None:
+                    check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 if a committed file differs."),
+                    tables: list[Path] = typer.Option([], "--kg-dir", help="Also a folder of table sources: the "
+                                                      "slices and mappings of the terms its rows name (repeatable).")) -> None:
     """Regenerate the import slices (ontology/imports/*_import.ttl) and MONDO's exact mappings from the upstream files."""
     from kg.crosswalk import mondo_mappings
+    from kg.tables import import_files
     from ontology.slice import IMPORTS_DIR, SliceError, refresh, term_list
 
     settings = get_settings()
     try:
         files = {IMPORTS_DIR / f"{name}_import.ttl": body for name, body in refresh(shared).items()}
         files[settings.kg_dir / "mappings" / "mondo-exact.sssom.tsv"] = mondo_mappings(shared, term_list("mondo"))
-    except (SliceError, OSError, ImportError) as exc:
+        for folder in tables:
+            files.update(import_files(folder, shared, Namespaces(settings.base_iri)))
+    except (SliceError, CurationError, OSError, ImportError) as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     stale = [path for path, body in files.items() if not path.exists() or path.read_bytes() != body]
     for path in stale:
         err.print(f"{'differs' if check else 'writing'}: {path}", highlight=False)
         if not check:
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(files[path])
     err.print(f"{len(files)} files, {len(stale)} {'differ' if check else 'rewritten'}")
     if check and stale:

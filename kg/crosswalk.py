@@ -17,6 +17,7 @@ from pyoxigraph import Literal, NamedNode, Quad
 from kg.curation import CurationError
 from kg.namespaces import DCTERMS, OWL, RDF, RDFS, SKOS, CurieError, Namespaces
 from kg.settings import PACKAGE_ROOT
+from ontology import ontology_files, read_text
 from ontology.terms import problem
 
 COLUMNS = ("subject_id", "subject_label", "predicate_id", "object_id", "object_label", "mapping_justification",
@@ -41,7 +42,7 @@ class Mapping:
     line: int
 
 
-def _row(path: Path, line: int, row: dict[str, str], ns: Namespaces) -> Mapping:
+def _row(path: Path, line: int, row: dict[str, str], ns: Namespaces, files: tuple[Path, ...]) -> Mapping:
     missing = [c for c in COLUMNS[:4] + COLUMNS[5:7] if not row.get(c)]
     if missing:
         raise CurationError(path, line, f"missing value for {', '.join(missing)}")
@@ -54,7 +55,7 @@ def _row(path: Path, line: int, row: dict[str, str], ns: Namespaces) -> Mapping:
             ns.expand(row[column])
         except CurieError as exc:
             raise CurationError(path, line, f"{column}: {exc}") from None
-    if wrong := problem(ns.expand(row["subject_id"]), ns, row["subject_label"]):
+    if wrong := problem(ns.expand(row["subject_id"]), ns, row["subject_label"], files):
         raise CurationError(path, line, f"subject: {wrong}")
     if not row["mapping_justification"].startswith("semapv:"):
         raise CurationError(path, line, "mapping_justification must be a semapv: term, e.g. semapv:ManualMappingCuration")
@@ -63,19 +64,21 @@ def _row(path: Path, line: int, row: dict[str, str], ns: Namespaces) -> Mapping:
 
 
 def load_mappings(kg_dir: Path, ns: Namespaces) -> list[Mapping]:
-    """Every mapping in ``kg_dir/mappings/*.sssom.tsv``; ``CurationError`` (file:line) on a bad row.
+    """Every mapping in ``kg_dir/mappings/*.sssom.tsv`` (or ``.sssom.tsv.gz``); ``CurationError`` (file:line) on a bad row.
 
     A folder of curated data without ``mappings/`` uses the packaged ones (MONDO's exact mappings and the curated rows).
+    Subjects are checked in the ontology files with the folder's own import slices.
     """
     out: list[Mapping] = []
     folder = kg_dir / "mappings" if (kg_dir / "mappings").is_dir() else PACKAGE_ROOT / "kg" / "mappings"
-    for path in sorted(folder.glob("*.sssom.tsv")):
-        lines = path.read_text(encoding="utf-8").splitlines()
+    files = ontology_files(kg_dir)
+    for path in sorted([*folder.glob("*.sssom.tsv"), *folder.glob("*.sssom.tsv.gz")]):
+        lines = read_text(path).splitlines()
         header_at = next((i for i, text in enumerate(lines) if not text.startswith("#")), len(lines))
         reader = csv.DictReader(lines[header_at:], delimiter="\t")
         if tuple(reader.fieldnames or ()) != COLUMNS:
             raise CurationError(path, header_at + 1, f"the column header must be: {' '.join(COLUMNS)}")
-        out.extend(_row(path, header_at + 2 + i, row, ns) for i, row in enumerate(reader))
+        out.extend(_row(path, header_at + 2 + i, row, ns, files) for i, row in enumerate(reader))
     return out
 
 
@@ -113,13 +116,14 @@ MONDO_MAPPINGS_HEADER = """# curie_map: the prefixes of kg/namespaces.py
 """
 
 
-def mondo_mappings(shared: Path, curies: Iterable[str]) -> bytes:
+def mondo_mappings(shared: Path, curies: Iterable[str], objects: Iterable[str] = (), header: str = MONDO_MAPPINGS_HEADER) -> bytes:
     """The SSSOM text of every exact match in MONDO's mapping sets (in ``shared``) for the MONDO terms ``curies``.
 
-    Each row names the set's versioned PURL (``mapping_source``) and, in ``comment``, the file and commit it was read
-    from (as the shared term tables record it).
+    Also every exact match to one of the codes ``objects`` (as poems-kg names them). Each row names the set's versioned
+    PURL (``mapping_source``) and, in ``comment``, the file and commit it was read from (as the shared term tables
+    record it).
     """
-    wanted = set(curies)
+    wanted, codes = set(curies), set(objects)
     commits: dict[str, str] = {}
     with gzip.open(shared / "terms.tsv.gz", "rt", encoding="utf-8") as handle:
         for row in csv.DictReader(handle, delimiter="\t"):
@@ -133,10 +137,10 @@ def mondo_mappings(shared: Path, curies: Iterable[str]) -> bytes:
         table = csv.DictReader((line for line in lines if not line.startswith("#")), delimiter="\t")
         read_from = commits.get(path.name.removesuffix(".gz"), f"the shared table {path.name}")
         for r in table:
-            if r["subject_id"] in wanted and r["predicate_id"] == "skos:exactMatch":
-                prefix, _, local = r["object_id"].partition(":")
-                rows.append([r["subject_id"], r["subject_label"], r["predicate_id"],
-                             f"{MONDO_SET_PREFIXES.get(prefix, prefix)}:{local}", r.get("object_label") or "",
+            prefix, _, local = r["object_id"].partition(":")
+            code = f"{MONDO_SET_PREFIXES.get(prefix, prefix)}:{local}"
+            if (r["subject_id"] in wanted or code in codes) and r["predicate_id"] == "skos:exactMatch":
+                rows.append([r["subject_id"], r["subject_label"], r["predicate_id"], code, r.get("object_label") or "",
                              r["mapping_justification"], meta["mapping_set_version"], f"Read from {read_from}"])
     body = "\n".join("\t".join(r) for r in [list(COLUMNS), *sorted(rows)])
-    return (MONDO_MAPPINGS_HEADER + body + "\n").encode()
+    return (header + body + "\n").encode()

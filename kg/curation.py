@@ -15,6 +15,7 @@ from ruamel.yaml.error import YAMLError
 
 from kg.direction import CERTAINTIES, DIRECTIONS, DISPUTES, FORMER_CERTAINTIES, SUPPORTS, Direction
 from kg.namespaces import CurieError, Namespaces
+from ontology import ONTOLOGY_FILES, ontology_files
 from ontology.terms import problem
 
 LOG = logging.getLogger("poems_kg")
@@ -201,7 +202,8 @@ def _locate(text: str, quote: str, occurrence: int) -> int:
 
 
 def parse_claim(entry: Mapping[str, Any], source: Source, ns: Namespaces, *, defaults: Mapping[str, Any], created: dt.date,
-                creator: str, path: Path, line_of: Callable[[str | None], int]) -> Claim:
+                creator: str, path: Path, line_of: Callable[[str | None], int],
+                files: tuple[Path, ...] = ONTOLOGY_FILES) -> Claim:
     """One claim from its fields (a curated file's entry or a write request), quote located in ``source``.
 
     ``line_of(field)`` gives the line of a field (``None``: of the entry) for the ``CurationError`` it may raise.
@@ -226,10 +228,10 @@ def parse_claim(entry: Mapping[str, Any], source: Source, ns: Namespaces, *, def
             raise CurationError(path, line_of(name), f"{name}: {exc}") from None
         if expanded.startswith(ns.source):  # a source document: checked as a source, not as a term
             return expanded
-        if wrong := problem(expanded, ns):
+        if wrong := problem(expanded, ns, None, files):
             raise CurationError(path, line_of(name), f"{name}: {wrong}")
         label = item.get(f"{name}_label")
-        if label is not None and (wrong := problem(expanded, ns, str(label))):
+        if label is not None and (wrong := problem(expanded, ns, str(label), files)):
             raise CurationError(path, line_of(f"{name}_label"), f"{name}_label: {wrong}")
         return expanded
 
@@ -293,7 +295,7 @@ def _certainty(item: Mapping[str, Any], direction: Direction, path: Path,
     return str(certainty or "established")
 
 
-def load_claims(path: Path, sources: dict[str, Source], ns: Namespaces) -> list[Claim]:
+def load_claims(path: Path, sources: dict[str, Source], ns: Namespaces, files: tuple[Path, ...] = ONTOLOGY_FILES) -> list[Claim]:
     """Read one claims file, expanding CURIEs and locating each quote in its source."""
     doc = _yaml_load(path)
     if not isinstance(doc, CommentedMap) or "claims" not in doc or "source" not in doc:
@@ -317,17 +319,13 @@ def load_claims(path: Path, sources: dict[str, Source], ns: Namespaces) -> list[
         if not isinstance(entry, CommentedMap):
             raise CurationError(path, _line(entry), "each claim must be a mapping")
         claims.append(parse_claim(entry, source, ns, defaults=defaults, created=doc["created"], creator=creator,
-                                  path=path, line_of=partial(_line, entry)))
+                                  path=path, line_of=partial(_line, entry), files=files))
     return claims
 
 
-def load_all(kg_dir: Path, ns: Namespaces) -> tuple[dict[str, Source | TableSource], list[Claim]]:
-    """Load every source under ``kg_dir/sources`` and every claims file under ``kg_dir/claims``.
-
-    Checks across files: claim keys are unique, no two claims are identical, and
-    every ``supersedes`` names a known claim.
-    """
-    from kg.tables import load_table_source, table_claims  # tables build on this module
+def load_sources(kg_dir: Path, ns: Namespaces) -> tuple[dict[str, Source], dict[str, TableSource]]:
+    """The text sources and the table sources under ``kg_dir/sources``."""
+    from kg.tables import load_table_source  # tables build on this module
 
     sources: dict[str, Source] = {}
     tables: dict[str, TableSource] = {}
@@ -340,9 +338,21 @@ def load_all(kg_dir: Path, ns: Namespaces) -> tuple[dict[str, Source | TableSour
             tables[directory.name] = load_table_source(meta, meta_file, ns, partial(_line, meta))
         else:
             sources[directory.name] = load_source(directory)
+    return sources, tables
+
+
+def load_all(kg_dir: Path, ns: Namespaces) -> tuple[dict[str, Source | TableSource], list[Claim]]:
+    """Load every source under ``kg_dir/sources`` and every claims file under ``kg_dir/claims``.
+
+    Checks across files: claim keys are unique, no two claims are identical, and
+    every ``supersedes`` names a known claim.
+    """
+    from kg.tables import table_claims  # tables build on this module
+
+    sources, tables = load_sources(kg_dir, ns)
     claims: list[Claim] = []
     for path in sorted((kg_dir / "claims").glob("*.yaml")):
-        claims.extend(load_claims(path, sources, ns))
+        claims.extend(load_claims(path, sources, ns, ontology_files(kg_dir)))
     for table in tables.values():
         rows = table_claims(table, kg_dir, ns)
         claims.extend(rows.claims)

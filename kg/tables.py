@@ -9,6 +9,7 @@ The one format so far is HPO's ``phenotype.hpoa``: twelve tab-separated columns,
 """
 
 import datetime as dt
+import gzip
 import hashlib
 import importlib.resources
 import re
@@ -18,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from kg.crosswalk import load_mappings
-from kg.curation import Claim, CurationError, Row, TableSource
+from kg.curation import Claim, CurationError, Row, TableSource, load_sources
 from kg.direction import DISPUTES, SUPPORTS
 from kg.namespaces import CurieError, Namespaces
+from ontology import ontology_files
 from ontology.terms import descends, problem
 
 HPOA_COLUMNS = ("database_id", "disease_name", "qualifier", "hpo_id", "reference", "evidence", "onset", "frequency",
@@ -98,24 +100,46 @@ class TableRows:
 
 
 def table_claims(source: TableSource, kg_dir: Path, ns: Namespaces) -> TableRows:
-    """Read the table once, streaming, and turn each selected row into a claim; a bad row is refused or skipped."""
+    """Read the table once, streaming, and turn each selected row into a claim; a bad row is refused or skipped.
+
+    Terms are checked in the ontology files with the import slices of ``kg_dir`` (``ontology_files``).
+    """
     to_mondo = {m.object: m.subject for m in load_mappings(kg_dir, ns)
                 if m.predicate == "skos:exactMatch" and m.subject.startswith("MONDO:")}
+    files = ontology_files(kg_dir)
     out = TableRows([], [])
-    for line, offset, text in _lines(source.file):
-        if text.startswith("#") or text.startswith("database_id\t"):
-            continue
-        values = text.split("\t")
-        disease, aspect = values[0], values[10] if len(values) > 10 else ""
-        if (source.diseases is not None and disease not in source.diseases) or (len(values) == 12 and aspect not in source.aspects):
-            continue
+    for line, offset, text, values in _selected_rows(source):
         try:
-            out.claims.append(_row_claim(source, values, text, line, offset, to_mondo, ns))
+            out.claims.append(_row_claim(source, values, text, line, offset, to_mondo, ns, files))
         except CurationError as exc:
             if not source.skip_bad_rows:
                 raise
             out.skipped.append(exc)
     return out
+
+
+def table_terms(source: TableSource) -> tuple[set[str], set[str]]:
+    """The diseases (as poems-kg names them) and the HPO terms that the selected rows of a table name."""
+    diseases: set[str] = set()
+    terms: set[str] = set()
+    for *_, values in _selected_rows(source):
+        if len(values) != len(HPOA_COLUMNS):
+            continue
+        prefix, _, local = values[0].partition(":")
+        diseases.add(f"{source.disease_prefixes.get(prefix, prefix)}:{local}")
+        terms.update(t for column in (3, 6, 7, 9) for t in values[column].split(";") if t.startswith("HP:"))
+    return diseases, terms
+
+
+def _selected_rows(source: TableSource) -> Iterator[tuple[int, int, str, list[str]]]:
+    """The rows of the diseases and aspects the metadata selects: line number, offset, text, values."""
+    for line, offset, text in _lines(source.file):
+        if text.startswith("#") or text.startswith("database_id\t"):
+            continue
+        values = text.split("\t")
+        disease, aspect = values[0], values[10] if len(values) > 10 else ""
+        if (source.diseases is None or disease in source.diseases) and (len(values) != 12 or aspect in source.aspects):
+            yield line, offset, text, values
 
 
 def _lines(path: Path) -> Iterator[tuple[int, int, str]]:
@@ -128,7 +152,7 @@ def _lines(path: Path) -> Iterator[tuple[int, int, str]]:
 
 
 def _row_claim(source: TableSource, values: list[str], text: str, line: int, offset: int,
-               to_mondo: Mapping[str, str], ns: Namespaces) -> Claim:
+               to_mondo: Mapping[str, str], ns: Namespaces, files: tuple[Path, ...]) -> Claim:
     """One row as a claim: the disease (through MONDO's exact mapping) and the row's HPO term, qualified as given."""
     def bad(message: str) -> CurationError:
         return CurationError(source.file, line, message)
@@ -141,7 +165,7 @@ def _row_claim(source: TableSource, values: list[str], text: str, line: int, off
         raise bad(f"disease prefix '{prefix}' is not in disease_prefixes of {source.metadata_file}")
     disease = f"{source.disease_prefixes[prefix]}:{local}"
     if disease not in to_mondo:
-        raise bad(f"disease {row['database_id']} has no MONDO exact match in kg/mappings/ (looked for {disease})")
+        raise bad(f"disease {row['database_id']} has no MONDO exact match in the mappings of the curated folder (looked for {disease})")
     if row["qualifier"] not in ("", "NOT"):
         raise bad(f"qualifier '{row['qualifier']}' must be empty or NOT")
     if row["evidence"] not in HPOA_EVIDENCE:
@@ -149,24 +173,24 @@ def _row_claim(source: TableSource, values: list[str], text: str, line: int, off
     if row["sex"]:
         raise bad(f"sex-specific annotations ('{row['sex']}') are not supported: the claim would lose the sex it holds for")
     predicate, association = HPOA_ASPECTS[row["aspect"]]
-    frequency, count, total, percentage = _frequency(row["frequency"], ns, bad)
+    frequency, count, total, percentage = _frequency(row["frequency"], ns, files, bad)
     direction = DISPUTES if row["qualifier"] == "NOT" else SUPPORTS
     return Claim(
         key=f"{source.id}:line-{line}", source=source.id, subject=ns.expand(to_mondo[disease]),
-        predicate=ns.expand(predicate), object=_hpo(row["hpo_id"], "hpo_id", None, ns, bad), value=None,
+        predicate=ns.expand(predicate), object=_hpo(row["hpo_id"], "hpo_id", None, ns, files, bad), value=None,
         direction=direction.keyword, certainty="established", frequency=None,
         evidence=ns.expand(HPOA_EVIDENCE[row["evidence"]]), quote=text, start=offset, note="",
         supersedes=None, created=source.created, creator=source.creator, file=source.file, line=line,
         row=Row(association=ns.expand(association), automated=row["evidence"] == "IEA",
                 publications=tuple(_reference(r, source, ns, bad) for r in row["reference"].split(";") if r),
                 frequency=frequency, count=count, total=total, percentage=percentage,
-                onset=_hpo(row["onset"], "onset", "onset", ns, bad) if row["onset"] else None,
-                modifiers=tuple(_hpo(m, "modifier", "modifier", ns, bad) for m in row["modifier"].split(";") if m),
+                onset=_hpo(row["onset"], "onset", "onset", ns, files, bad) if row["onset"] else None,
+                modifiers=tuple(_hpo(m, "modifier", "modifier", ns, files, bad) for m in row["modifier"].split(";") if m),
                 license=source.license),
     )
 
 
-def _hpo(curie: str, column: str, root: str | None, ns: Namespaces, bad: Any) -> str:
+def _hpo(curie: str, column: str, root: str | None, ns: Namespaces, files: tuple[Path, ...], bad: Any) -> str:
     """The IRI of a current HPO term of the import slice (under the column's root term, if it has one)."""
     try:
         iri = ns.expand(curie)
@@ -174,14 +198,14 @@ def _hpo(curie: str, column: str, root: str | None, ns: Namespaces, bad: Any) ->
         raise bad(f"{column}: {exc}") from None
     if not curie.startswith("HP:"):
         raise bad(f"{column}: {curie} is not an HPO term")
-    if wrong := problem(iri, ns):
+    if wrong := problem(iri, ns, None, files):
         raise bad(f"{column}: {wrong}")
-    if root and not descends(iri, ns.expand(HPO_ROOTS[root]), ns):
+    if root and not descends(iri, ns.expand(HPO_ROOTS[root]), ns, files):
         raise bad(f"{column}: {curie} is not a term under {HPO_ROOTS[root]} ({root})")
     return iri
 
 
-def _frequency(value: str, ns: Namespaces, bad: Any) -> tuple[str | None, int | None, int | None, float | None]:
+def _frequency(value: str, ns: Namespaces, files: tuple[Path, ...], bad: Any) -> tuple[str | None, int | None, int | None, float | None]:
     """An HPO frequency term, or "n/m" (count, total), or "n%" (percentage), or nothing."""
     if not value:
         return None, None, None, None
@@ -196,7 +220,7 @@ def _frequency(value: str, ns: Namespaces, bad: Any) -> tuple[str | None, int | 
         return None, None, None, float(found[1])
     if not value.startswith("HP:"):
         raise bad(f"unknown frequency '{value}': an HPO frequency term (HP:0040280 to HP:0040285), n/m or n%")
-    return _hpo(value, "frequency", "frequency", ns, bad), None, None, None
+    return _hpo(value, "frequency", "frequency", ns, files, bad), None, None, None
 
 
 def _reference(reference: str, source: TableSource, ns: Namespaces, bad: Any) -> str:
@@ -206,3 +230,40 @@ def _reference(reference: str, source: TableSource, ns: Namespaces, bad: Any) ->
         return ns.expand(f"{source.disease_prefixes.get(prefix, prefix)}:{local}")
     except CurieError as exc:
         raise bad(f"reference: {exc}") from None
+
+
+TABLE_MAPPINGS_HEADER = """# curie_map: the prefixes of kg/namespaces.py
+# mapping_set_id: https://w3id.org/poems-kg/mappings/mondo-exact-tables
+# mapping_set_description: Every exact match MONDO's own mapping sets list for a disease that the selected rows of this
+#   folder's table sources name. Generated by `poems-kg refresh-imports --kg-dir`; do not edit.
+# license: https://creativecommons.org/publicdomain/zero/1.0/
+"""
+
+
+def import_files(kg_dir: Path, shared: Path, ns: Namespaces) -> dict[Path, bytes]:
+    """What a folder of table sources brings besides its metadata, gzipped.
+
+    MONDO's exact mappings of its diseases (``mappings/``) and the import slices of the MONDO and HPO terms its rows
+    name (``imports/``), read from the same upstream files as the packaged slices. A term its upstream file lacks (a
+    MONDO mapping's subject included) is left out, so that its rows are refused.
+    """
+    from kg.crosswalk import mondo_mappings
+    from ontology.slice import SharedTables, Upstream, closure, render
+
+    diseases: set[str] = set()
+    hpo: set[str] = set()
+    for table in load_sources(kg_dir, ns)[1].values():
+        named, terms = table_terms(table)
+        diseases |= named
+        hpo |= terms
+    hp_reader, mondo_reader = Upstream(shared).reader("hp"), SharedTables(shared)
+    lines = mondo_mappings(shared, (), diseases, header=TABLE_MAPPINGS_HEADER).decode().splitlines(keepends=True)
+    mapping = "".join(line for line in lines if not line.startswith("MONDO:") or line.split("\t", 1)[0] in mondo_reader).encode()
+    mondo = {line.split("\t", 1)[0] for line in lines if line.startswith("MONDO:")}
+    slices = {"hp": closure(hp_reader, sorted(c for c in hpo if c in hp_reader)),
+              "mondo": closure(mondo_reader, sorted(c for c in mondo if c in mondo_reader))}
+    listed = f"the rows of the table sources in {kg_dir.name}/"
+    out = {kg_dir / "mappings" / "mondo-exact.sssom.tsv.gz": gzip.compress(mapping, mtime=0)}
+    for name, found in slices.items():
+        out[kg_dir / "imports" / f"{name}_import.ttl.gz"] = gzip.compress(render(name, found, ns, listed), mtime=0)
+    return out

@@ -20,7 +20,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF, RDFS
 
 from kg.namespaces import BIOLINK, PROV, Namespaces
-from ontology import ONTOLOGY_FILES
+from ontology import ONTOLOGY_FILES, read_text
 
 SUBCLASS_OF = BIOLINK + "subclass_of"
 
@@ -58,11 +58,12 @@ def _instance(iri: str, ns: Namespaces) -> URIRef:
     return URIRef(ns.entity + "instance/" + iri.replace("://", "/").replace("#", "/"))
 
 
-def reasoning_input(triples: dict[tuple[str, str, str], set[str]], ns: Namespaces) -> tuple[Graph, dict[str, str]]:
+def reasoning_input(triples: dict[tuple[str, str, str], set[str]], ns: Namespaces,
+                    files: tuple[Path, ...] = ONTOLOGY_FILES) -> tuple[Graph, dict[str, str]]:
     """The OWL graph HermiT sees, and the map from representative individuals back to entities."""
     graph = Graph()
-    for path in ONTOLOGY_FILES:
-        graph.parse(data=ns.rebase(path.read_text(encoding="utf-8")), format="turtle")
+    for path in files:
+        graph.parse(data=ns.rebase(read_text(path)), format="turtle")
     back: dict[str, str] = {}
     for s, p, o in triples:
         if p == SUBCLASS_OF:
@@ -133,27 +134,30 @@ def _inferred_quads(world: owlready2.World, back: dict[str, str], asserted: set[
     return sorted(out, key=str)
 
 
-def _offenders(triples: dict[tuple[str, str, str], set[str]], ns: Namespaces) -> list[str]:
+def _offenders(triples: dict[tuple[str, str, str], set[str]], ns: Namespaces, files: tuple[Path, ...]) -> list[str]:
     """Claims about the subjects whose own assertions are inconsistent with the ontology."""
     by_subject: dict[str, dict[tuple[str, str, str], set[str]]] = defaultdict(dict)
     for triple, claims in triples.items():
         by_subject[triple[0]][triple] = claims
     offending: set[str] = set()
     for subset in by_subject.values():
-        if not _consistent(reasoning_input(subset, ns)[0])[0]:
+        if not _consistent(reasoning_input(subset, ns, files)[0])[0]:
             offending.update(c for claims in subset.values() for c in claims)
     return sorted(offending)
 
 
-def reason(quads: list[Quad], ns: Namespaces) -> Report:
-    """Check consistency and infer the hierarchy and property values (a source contradicting itself: ``kg.build``)."""
+def reason(quads: list[Quad], ns: Namespaces, files: tuple[Path, ...] = ONTOLOGY_FILES) -> Report:
+    """Check consistency and infer the hierarchy and property values (a source contradicting itself: ``kg.build``).
+
+    ``files``: the ontology files with the import slices of the curated folder (``Build.files``).
+    """
     started = time.perf_counter()
     triples = asserted_triples(quads)
-    graph, back = reasoning_input(triples, ns)
+    graph, back = reasoning_input(triples, ns, files)
     try:
         world = _hermit(graph)
     except owlready2.OwlReadyInconsistentOntologyError as exc:
-        return Report(False, str(exc) or "HermiT: the ontology is inconsistent", _offenders(triples, ns),
+        return Report(False, str(exc) or "HermiT: the ontology is inconsistent", _offenders(triples, ns, files),
                       seconds=time.perf_counter() - started)
     inferred = _inferred_quads(world, back, set(triples), ns)
     return Report(True, inferred=inferred, seconds=time.perf_counter() - started)

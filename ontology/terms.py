@@ -7,12 +7,13 @@ error, reported with file and line.
 
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDFS, SKOS
 
 from kg.namespaces import Namespaces
-from ontology import ONTOLOGY_DIR, ONTOLOGY_FILES
+from ontology import ONTOLOGY_DIR, ONTOLOGY_FILES, read_text
 
 
 @dataclass(frozen=True)
@@ -33,27 +34,28 @@ class Term:
 
 
 @lru_cache(maxsize=4)
-def index(base_iri: str) -> dict[str, Term]:
+def index(base_iri: str, files: tuple[Path, ...] = ONTOLOGY_FILES) -> dict[str, Term]:
     """IRI -> term, for every labelled term of the ontology files (rebased to ``base_iri``)."""
     ns = Namespaces(base_iri)
     out: dict[str, Term] = {}
-    for path in ONTOLOGY_FILES:
-        graph = Graph().parse(data=ns.rebase(path.read_text(encoding="utf-8")), format="turtle")
+    for path in files:
+        graph = Graph().parse(data=ns.rebase(read_text(path)), format="turtle")
         for node, label in graph.subject_objects(RDFS.label):
             if isinstance(node, URIRef) and str(node) not in out:
                 synonyms = tuple(sorted(str(s) for s in graph.objects(node, SKOS.altLabel)))
                 replaced = graph.value(node, DCTERMS.isReplacedBy)
                 out[str(node)] = Term(str(node), str(label), synonyms, str(replaced) if replaced else None,
                                       (node, OWL.deprecated, Literal(True)) in graph,
-                                      str(path.relative_to(ONTOLOGY_DIR.parent)),
+                                      str(path.relative_to(ONTOLOGY_DIR.parent)) if path.is_relative_to(ONTOLOGY_DIR.parent)
+                                      else str(path),
                                       tuple(sorted(str(p) for p in graph.objects(node, RDFS.subClassOf)
                                                    if isinstance(p, URIRef))))
     return out
 
 
-def descends(iri: str, root: str, ns: Namespaces) -> bool:
+def descends(iri: str, root: str, ns: Namespaces, files: tuple[Path, ...] = ONTOLOGY_FILES) -> bool:
     """Whether ``iri`` is ``root`` or under it, through the parents the ontology files give."""
-    terms, todo, seen = index(ns.base), [iri], set()
+    terms, todo, seen = index(ns.base, files), [iri], set()
     while todo:
         current = todo.pop()
         if current == root:
@@ -64,9 +66,9 @@ def descends(iri: str, root: str, ns: Namespaces) -> bool:
     return False
 
 
-def problem(iri: str, ns: Namespaces, label: str | None = None) -> str | None:
-    """What is wrong with naming ``iri`` (with the curator's ``label``, if given), or None when nothing is."""
-    terms = index(ns.base)
+def problem(iri: str, ns: Namespaces, label: str | None = None, files: tuple[Path, ...] = ONTOLOGY_FILES) -> str | None:
+    """What is wrong with naming ``iri`` (with the curator's ``label``, if given) in ``files``, or None when nothing is."""
+    terms = index(ns.base, files)
     curie = ns.compact(iri)
     term = terms.get(iri)
     if term is None:

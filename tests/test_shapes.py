@@ -135,6 +135,13 @@ def test_each_shape_catches_its_violation(seed: Build, key: str, edit: Edit, sha
     context.load(quads)
     report = validate_claims({np: nanopublication_quads(quads, seed.ns)[np]}, context, seed.ns)
     assert report.violations, "the edit must be caught"
+    # validated in one batch with every other claim of the seed, the claim gets the same violations, and no other
+    # claim gets any (an edited source is reported for each source the batch cites)
+    in_batch = validate_claims(nanopublication_quads(quads, seed.ns), context, seed.ns, batch=len(seed.claims))
+    assert {str(v) for v in report.violations} <= {str(v) for v in in_batch.violations}
+    assert {v.claim for v in in_batch.violations} <= {np, None}
+    if not shape.startswith("SourceDocumentShape"):
+        assert [str(v) for v in in_batch.violations] == [str(v) for v in report.violations]
     assert {v.shape.rsplit("/", 1)[1] for v in report.violations} == set(shape.split("+")), [str(v) for v in report.violations]
     violation = report.violations[0]
     assert words in violation.message

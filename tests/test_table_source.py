@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from pyoxigraph import RdfFormat, parse
 from typer.testing import CliRunner
 
-from kg.build import Build, build
+from kg.build import Build, build, claim_of
 from kg.cli import app
 from kg.curation import CurationError, load_all
 from kg.namespaces import Namespaces
@@ -145,3 +145,24 @@ def test_a_source_folder_may_skip_bad_rows_with_a_warning(kg_copy: Path, caplog:
     [claim] = [c for c in built.claims if c.source == "fixture-table"]
     assert claim.line == 3 and claim.row is not None and (claim.row.count, claim.row.total) == (3, 5)
     assert claim.evidence == OBO + "ECO_0006017" and claim.row.publications == ("http://identifiers.org/pubmed/12345",)
+
+
+@pytest.mark.parametrize("bad_rows", ["refuse", "skip"])
+def test_a_table_that_contradicts_itself_is_refused_or_both_rows_are_skipped(
+        kg_copy: Path, caplog: pytest.LogCaptureFixture, bad_rows: str) -> None:
+    """One row states a feature, another excludes it (NOT) for the same disease: HPO's file does this 17 times once
+    OMIM and Orphanet rows are joined through MONDO. Refused with file and line, or (``bad_rows: skip``) both rows left
+    out with a warning naming both lines; the others stay."""
+    negated = GOOD.replace("\t\tHP:0001824", "\tNOT\tHP:0001824").replace("3/5", "")
+    file = table(kg_copy, [GOOD, negated, GOOD.replace("HP:0001824", "HP:0001901")], bad_rows=bad_rows)
+    if bad_rows == "refuse":
+        with pytest.raises(CurationError) as caught:
+            build(kg_copy, "https://w3id.org/poems-kg/")
+        assert (caught.value.file, caught.value.line) == (file, 4) and "contradicts itself" in caught.value.message
+        return
+    built = build(kg_copy, "https://w3id.org/poems-kg/")
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        f"skipped: {file}:3 and {file}:4: the source supports and disputes the same statement"]
+    assert [c.line for c in built.claims if c.source == "fixture-table"] == [5]
+    left = {built.iris[c.key] for c in built.claims}
+    assert {claim_of(q, built.ns) for q in built.quads} - {None} == left
