@@ -12,6 +12,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.pool import Pool
 from pathlib import Path
 
 from pyoxigraph import Quad, RdfFormat, Store, serialize
@@ -20,11 +21,11 @@ from rdflib import Graph
 from kg.build import Location, claim_of, leave_out, ontology_quads, refuse_contradictions, skips_bad_rows
 from kg.compile import curation_quads, nanopublication, source_quads
 from kg.crosswalk import load_mappings, mapping_quads
-from kg.curation import Claim, CurationError, Source, TableSource, load_all
+from kg.curation import Claim, CurationError, Source, TableSource, load_all, load_sources
 from kg.namespaces import Namespaces
 from kg.store import OxigraphStore
 from ontology import ontology_files
-from ontology.reason import reason
+from ontology.reason import asserted, reason
 from shapes.validate import Report, ValidationError, Violation, nanopublication_quads, validate_claims
 
 BATCH = 1000  # claims a worker compiles and validates at a time
@@ -54,9 +55,20 @@ class _Batch:
 _WORKER: dict[str, object] = {}  # per worker process: the sources, the namespaces and the validation context store
 
 
-def _start_worker(sources: dict[str, Source | TableSource], ns: Namespaces, context: list[Quad]) -> None:
+def _static(kg_dir: Path, ns: Namespaces) -> tuple[dict[str, Source | TableSource], list[Quad]]:
+    """The sources, and the quads that are not claims: ontology and import slices, mappings, source documents."""
+    texts, tables = load_sources(kg_dir, ns)
+    sources: dict[str, Source | TableSource] = {**texts, **tables}
+    return sources, [*ontology_quads(ns, ontology_files(kg_dir)), *mapping_quads(load_mappings(kg_dir, ns), ns),
+                     *(q for s in sources.values() for q in source_quads(s, ns))]
+
+
+def _start_worker(kg_dir: Path, base_iri: str) -> None:
+    """A worker reads the sources and the validation context itself, so that it never holds the claims."""
+    ns = Namespaces(base_iri)
+    sources, static = _static(kg_dir, ns)
     store = OxigraphStore()
-    store.load(context)
+    store.load(static)
     _WORKER.update(sources=sources, ns=ns, store=store)
 
 
@@ -77,7 +89,7 @@ def _batch(job: tuple[list[Claim], dict[str, str]]) -> _Batch:
     compiled = time.process_time()
     report = validate_claims(nanopublication_quads(quads, ns), store, ns)
     validated = time.process_time()
-    assertions = [q for q in quads if getattr(q.graph_name, "value", "").endswith("#assertion")]
+    assertions = list(filter(asserted, quads))
     return _Batch(serialize(quads, format=RdfFormat.N_QUADS) or b"", iris, assertions, report.violations,
                   compiled - started, validated - compiled)
 
@@ -94,10 +106,9 @@ def _rounds(claims: list[Claim]) -> Iterator[list[Claim]]:
         yield ready
 
 
-def _compile_and_validate(claims: list[Claim], sources: dict[str, Source | TableSource], ns: Namespaces,
-                          static: list[Quad], dump: Path, workers: int, out: Streamed,
+def _compile_and_validate(claims: list[Claim], pool: Pool, dump: Path, out: Streamed,
                           progress: Callable[[str, int, int], None]) -> tuple[list[Quad], dict[str, Location]]:
-    """Compile and validate the claims on ``workers`` processes, appending each batch to ``dump`` as it passes.
+    """Compile and validate the claims on the ``pool``'s processes, appending each batch to ``dump`` as it passes.
 
     Returns the quads of the assertion graphs (what reasoning reads) and where each nanopublication was curated.
     """
@@ -107,9 +118,7 @@ def _compile_and_validate(claims: list[Claim], sources: dict[str, Source | Table
     compile_s = validate_s = 0.0
     started = time.perf_counter()
     progress("compile and validate", 0, len(claims))
-    with dump.open("wb") as handle, multiprocessing.get_context("fork").Pool(
-            workers, _start_worker, (sources, ns, static)) as pool:
-        handle.write(serialize(static, format=RdfFormat.N_QUADS) or b"")
+    with dump.open("ab") as handle:
         for claims_of_round in _rounds(claims):
             batches = [claims_of_round[i:i + BATCH] for i in range(0, len(claims_of_round), BATCH)]
             jobs = [(b, {c.supersedes: done[c.supersedes] for c in b if c.supersedes}) for b in batches]
@@ -137,20 +146,22 @@ def build_stream(kg_dir: Path, base_iri: str, store_dir: Path, *, workers: int |
     if store_dir.exists():
         raise FileExistsError(f"{store_dir} exists: give a new folder for the store")
     out, ns, files = Streamed(), Namespaces(base_iri), ontology_files(kg_dir)
-    progress("read", 0, 1)
-    started = time.perf_counter()
-    sources, claims = load_all(kg_dir, ns)
-    static = [*ontology_quads(ns, files), *mapping_quads(load_mappings(kg_dir, ns), ns),
-              *(q for s in sources.values() for q in source_quads(s, ns))]
-    out.claims, out.seconds["read"] = len(claims), time.perf_counter() - started
-    progress("read", 1, 1)
     work = store_dir.with_name(store_dir.name + ".partial")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     dump = work / "dataset.nq"
     try:
-        assertions, where = _compile_and_validate(claims, sources, ns, static, dump, workers or os.cpu_count() or 1, out,
-                                                  progress)
+        with multiprocessing.get_context("fork").Pool(workers or os.cpu_count() or 1, _start_worker,
+                                                      (kg_dir, base_iri)) as pool:
+            progress("read", 0, 1)
+            started = time.perf_counter()
+            _, claims = load_all(kg_dir, ns)
+            sources, static = _static(kg_dir, ns)
+            dump.write_bytes(serialize(static, format=RdfFormat.N_QUADS) or b"")
+            out.claims, out.seconds["read"] = len(claims), time.perf_counter() - started
+            progress("read", 1, 1)
+            assertions, where = _compile_and_validate(claims, pool, dump, out, progress)
+            del claims, static
         if out.violations:
             raise ValidationError(Report(out.violations, Graph()))
         progress("load", 0, 1)

@@ -125,9 +125,11 @@ def table_terms(source: TableSource) -> tuple[set[str], set[str]]:
     for *_, values in _selected_rows(source):
         if len(values) != len(HPOA_COLUMNS):
             continue
-        prefix, _, local = values[0].partition(":")
+        row = dict(zip(HPOA_COLUMNS, values, strict=True))
+        prefix, _, local = row["database_id"].partition(":")
         diseases.add(f"{source.disease_prefixes.get(prefix, prefix)}:{local}")
-        terms.update(t for column in (3, 6, 7, 9) for t in values[column].split(";") if t.startswith("HP:"))
+        terms.update(t for column in ("hpo_id", "onset", "frequency", "modifier") for t in row[column].split(";")
+                     if t.startswith("HP:"))
     return diseases, terms
 
 

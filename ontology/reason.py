@@ -40,17 +40,19 @@ class Report:
     seconds: float = 0.0
 
 
+def asserted(q: Quad) -> bool:
+    """Whether a quad is a direct triple of an assertion graph between two IRIs (what reasoning reads of a claim)."""
+    graph = getattr(q.graph_name, "value", "")
+    # the association node's own statements are not: its IRI is the nanopublication's
+    return (graph.endswith("#assertion") and isinstance(q.object, NamedNode)
+            and not getattr(q.subject, "value", "").startswith(graph[: -len("assertion")]))
+
+
 def asserted_triples(quads: list[Quad]) -> dict[tuple[str, str, str], set[str]]:
     """Direct triples of assertion graphs between two IRIs, with the claims (nanopublications) stating them."""
     out: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-    for q in quads:
-        graph = getattr(q.graph_name, "value", "")
-        if not graph.endswith("#assertion") or not isinstance(q.object, NamedNode):
-            continue
-        subject = getattr(q.subject, "value", "")
-        if subject.startswith(graph[: -len("assertion")]):
-            continue  # the association node itself
-        out[(subject, q.predicate.value, q.object.value)].add(graph[: -len("#assertion")])
+    for q in filter(asserted, quads):
+        out[(q.subject.value, q.predicate.value, q.object.value)].add(q.graph_name.value[: -len("#assertion")])  # type: ignore[union-attr]
     return out
 
 
