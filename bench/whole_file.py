@@ -74,6 +74,9 @@ def whole_file(workers: int | None, sample: int) -> None:
         peaks, started = Peaks(), time.perf_counter()
 
         def progress(stage: str, done: int, total: int) -> None:
+            if stage != peaks.stage:  # as each stage ends: so that a long stage after it hides nothing
+                print(f"  {peaks.stage} ended at {time.perf_counter() - started:.0f} s, peak "
+                      f"{peaks.peaks.get(peaks.stage, 0) / 1024**2:,.0f} MB", flush=True)
             peaks.stage = stage
 
         result = build_stream(WHOLE_FILE, DEFAULT_BASE_IRI, Path(tmp) / "store", workers=workers, progress=progress)
