@@ -4,6 +4,7 @@ the storage engine does when the disk itself refuses to write; mounting needs ro
 
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,9 +41,9 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 def fill(disk: Path) -> Path:
-    """Fill the filesystem to the last byte with one file; returns it (delete it to free the space)."""
+    """Fill the filesystem to the last byte with one file (appending: a second call takes what was freed since)."""
     filler = disk / "filler"
-    with filler.open("wb", buffering=0) as out:
+    with filler.open("ab", buffering=0) as out:
         for chunk in (b"\0" * 65536, b"\0"):  # large blocks, then the last bytes one at a time
             try:
                 while True:
@@ -58,6 +59,8 @@ def test_a_full_disk_refuses_the_write_and_the_store_recovers(small_disk: Path, 
     store.flush()
     with TestClient(create_app(Settings(tokens=TOKEN_ENTRIES, reason_on_start=False), store=store)) as client:
         before = contents(store)
+        fill(small_disk)
+        time.sleep(1)  # the storage engine may still free space it no longer uses (a compaction ending): take it too
         filler = fill(small_disk)
         refused = client.post("/api/v1/claims", json=claim("disk-full-1", "rare"), headers=WRITER)
         assert refused.status_code == 507, refused.text
