@@ -190,6 +190,11 @@ def nanopublication(claim: Claim, source: Source | TableSource, superseded: str 
     return iri, rename(quads, placeholder, iri)
 
 
+def curated_in(claim: Claim, source: Source | TableSource) -> str:
+    """Where a claim was curated, as its curation record names it: the table's file, or the claims file."""
+    return source.file_name if isinstance(source, TableSource) else f"kg/claims/{claim.file.name}"
+
+
 def curation_quads(claim: Claim, iri: str, ns: Namespaces, curated_in: str | None) -> Iterator[Quad]:
     """Where a claim was curated and what compiled it: beside its nanopublication, not part of it.
 
@@ -230,9 +235,7 @@ def compile_dataset(sources: Mapping[str, Source | TableSource], claims: list[Cl
             old = compile_claim(by_key[claim.supersedes], (*chain, claim.key)) if claim.supersedes else None
             iris[claim.key], nanopub = nanopublication(claim, sources[claim.source], old, ns, signer)
             quads.update(nanopub)
-            source = sources[claim.source]
-            where = source.file_name if isinstance(source, TableSource) else f"kg/claims/{claim.file.name}"
-            quads.update(curation_quads(claim, iris[claim.key], ns, where))
+            quads.update(curation_quads(claim, iris[claim.key], ns, curated_in(claim, sources[claim.source])))
         return iris[claim.key]
 
     for claim in claims:

@@ -19,7 +19,7 @@ from pyoxigraph import Quad, RdfFormat, Store, serialize
 from rdflib import Graph
 
 from kg.build import Location, claim_of, leave_out, ontology_quads, refuse_contradictions, skips_bad_rows
-from kg.compile import curation_quads, nanopublication, source_quads
+from kg.compile import curated_in, curation_quads, nanopublication, source_quads
 from kg.crosswalk import load_mappings, mapping_quads
 from kg.curation import Claim, CurationError, Source, TableSource, load_all, load_sources
 from kg.namespaces import Namespaces
@@ -55,20 +55,19 @@ class _Batch:
 _WORKER: dict[str, object] = {}  # per worker process: the sources, the namespaces and the validation context store
 
 
-def _static(kg_dir: Path, ns: Namespaces) -> tuple[dict[str, Source | TableSource], list[Quad]]:
-    """The sources, and the quads that are not claims: ontology and import slices, mappings, source documents."""
-    texts, tables = load_sources(kg_dir, ns)
-    sources: dict[str, Source | TableSource] = {**texts, **tables}
-    return sources, [*ontology_quads(ns, ontology_files(kg_dir)), *mapping_quads(load_mappings(kg_dir, ns), ns),
-                     *(q for s in sources.values() for q in source_quads(s, ns))]
+def _static(kg_dir: Path, ns: Namespaces, sources: dict[str, Source | TableSource]) -> list[Quad]:
+    """The quads that are not claims: ontology and import slices, mappings, source documents."""
+    return [*ontology_quads(ns, ontology_files(kg_dir)), *mapping_quads(load_mappings(kg_dir, ns), ns),
+            *(q for s in sources.values() for q in source_quads(s, ns))]
 
 
 def _start_worker(kg_dir: Path, base_iri: str) -> None:
     """A worker reads the sources and the validation context itself, so that it never holds the claims."""
     ns = Namespaces(base_iri)
-    sources, static = _static(kg_dir, ns)
+    texts, tables = load_sources(kg_dir, ns)
+    sources: dict[str, Source | TableSource] = {**texts, **tables}
     store = OxigraphStore()
-    store.load(static)
+    store.load(_static(kg_dir, ns, sources))
     _WORKER.update(sources=sources, ns=ns, store=store)
 
 
@@ -84,8 +83,7 @@ def _batch(job: tuple[list[Claim], dict[str, str]]) -> _Batch:
         source = sources[claim.source]
         iris[claim.key], nanopub = nanopublication(claim, source, done.get(claim.supersedes or ""), ns)
         quads += nanopub
-        where = source.file_name if isinstance(source, TableSource) else f"kg/claims/{claim.file.name}"
-        quads += curation_quads(claim, iris[claim.key], ns, where)
+        quads += curation_quads(claim, iris[claim.key], ns, curated_in(claim, source))
     compiled = time.process_time()
     report = validate_claims(nanopublication_quads(quads, ns), store, ns)
     validated = time.process_time()
@@ -155,8 +153,8 @@ def build_stream(kg_dir: Path, base_iri: str, store_dir: Path, *, workers: int |
                                                       (kg_dir, base_iri)) as pool:
             progress("read", 0, 1)
             started = time.perf_counter()
-            _, claims = load_all(kg_dir, ns)
-            sources, static = _static(kg_dir, ns)
+            sources, claims = load_all(kg_dir, ns)
+            static = _static(kg_dir, ns, sources)
             dump.write_bytes(serialize(static, format=RdfFormat.N_QUADS) or b"")
             out.claims, out.seconds["read"] = len(claims), time.perf_counter() - started
             progress("read", 1, 1)
