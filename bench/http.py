@@ -3,7 +3,9 @@
 ``wrk`` (Debian package; installed with apt-get when missing) at a fixed number of connections for a fixed duration,
 loopback only, one target after the other in one run, at the seed and at a synthetic workload. Every ``/sparql``
 request is a different query (a numbered comment), so no answer cache stands in for the engine; the bare server runs
-the same queries at ``/query``. The other requests are compared with the server's DESCRIBE of the same entity.
+the same queries at ``/query``. Every other request is compared with the server's DESCRIBE of the resource it is
+about: an entity's document, JSON, FHIR translation and CDS card with the entity's, a claim's with the claim's, the
+source document (its text included) with the source's.
 Before its load, each request is made once ("first ms"): the first answer of a data version, which poems-kg computes;
 under the load, answers of an unchanged version are served again.
 """
@@ -121,44 +123,55 @@ def _serving(argv: list[str], url: str, what: str, env: dict[str, str] | None = 
             process.wait()
 
 
-def _requests(entity: str, curie: str, claim: str, source: str, condition: str) -> dict[str, tuple[str, str, str | None]]:
-    """Request name -> (method, poems-kg path, body); the SPARQL one is the lookup of ``entity``."""
+Request = tuple[str, str, str | None, str]  # method, poems-kg path, body, the IRI its DESCRIBE reference is about
+
+
+def _requests(entity: str, curie: str, claim: str, source: str, condition: str) -> dict[str, Request]:
+    """Request name -> (method, path, body, IRI described); the SPARQL one is the lookup of ``entity``."""
     lookup = quote(LOOKUP.format(entity=entity), safe="")
+    name = source.rsplit("/", 1)[1]
     return {
-        "sparql (distinct queries)": ("GET", f"/sparql?query={lookup}", None),
+        "sparql (distinct queries)": ("GET", f"/sparql?query={lookup}", None, entity),
         "entity document .ttl": ("GET", f"/entity/{curie}.ttl" if not curie.startswith("poems:") else
-                                 f"/id/{curie.removeprefix('poems:')}.ttl", None),
-        "claim document .trig": ("GET", f"/np/{claim.rsplit('/', 1)[1]}.trig", None),
-        "source document .ttl": ("GET", f"/source/{source}.ttl", None),
-        "JSON entity": ("GET", f"/api/v1/entities/{curie}", None),
-        "JSON etiology": ("GET", f"/api/v1/conditions/{condition}/etiology", None),
-        "FHIR $translate": ("GET", "/fhir/ConceptMap/$translate?system=http://snomed.info/sct&sourceCode=79268002", None),
-        "CDS Hooks patient-view": ("POST", "/cds-services/poems-kg-etiology", CDS_BODY),
+                                 f"/id/{curie.removeprefix('poems:')}.ttl", None, entity),
+        "claim document .trig": ("GET", f"/np/{claim.rsplit('/', 1)[1]}.trig", None, claim),
+        "source document .ttl": ("GET", f"/source/{name}.ttl", None, source),
+        "JSON entity": ("GET", f"/api/v1/entities/{curie}", None, entity),
+        "JSON etiology": ("GET", f"/api/v1/conditions/{condition}/etiology", None, entity),
+        "FHIR $translate": ("GET", "/fhir/ConceptMap/$translate?system=http://snomed.info/sct&sourceCode=79268002", None,
+                            entity),
+        "CDS Hooks patient-view": ("POST", "/cds-services/poems-kg-etiology", CDS_BODY, entity),
     }
 
 
-def _workload(size: str) -> tuple[list[Quad], dict[str, tuple[str, str, str | None]], str]:
-    """The quads of a workload, its requests, and the entity the DESCRIBE reference is about."""
+def _reference(iri: str) -> str:
+    """The row name of the bare server's DESCRIBE of ``iri``."""
+    return f"server DESCRIBE {NS.compact(iri).rsplit('/', 1)[-1][:24]}"
+
+
+def _workload(size: str) -> tuple[list[Quad], dict[str, Request]]:
+    """The quads of a workload and its requests."""
     if size == "seed":
         settings = get_settings()
         seed = build(settings.kg_dir, settings.base_iri)
         poems = "http://purl.obolibrary.org/obo/MONDO_0017364"
-        return seed.quads, _requests(poems, "MONDO:0017364", seed.iris["pcd-causes-poems"], "poems-cause-summary",
-                                     "MONDO:0017364"), poems
+        return seed.quads, _requests(poems, "MONDO:0017364", seed.iris["pcd-causes-poems"],
+                                     NS.source + "poems-cause-summary", "MONDO:0017364")
     n = int(size)
 
     quads = synthetic_quads(n, NS)
     entity = NS.entity + "synthetic-condition-5"
     claim = next(q.subject.value for q in quads if q.predicate.value.endswith("#hasAssertion"))  # type: ignore[union-attr]
-    return quads, _requests(entity, "poems:synthetic-condition-5", claim, "synthetic", "poems:synthetic-condition-5"), entity
+    return quads, _requests(entity, "poems:synthetic-condition-5", claim, NS.source + "synthetic",
+                            "poems:synthetic-condition-5")
 
 
 def http(sizes: list[str], seconds: float, connections: int) -> None:
     """Print, per workload, requests/s, p50 and p99 of poems-kg and the bare server, and their ratio."""
     print(f"wrk -t2 -c{connections} -d{seconds:g}s, loopback; ratio = poems-kg / bare Oxigraph server "
-          "(/sparql to its /query, the others to its DESCRIBE of the same entity)")
+          "(/sparql to its /query, the others to its DESCRIBE of the resource they are about)")
     for size in sizes:
-        quads, requests, entity = _workload(size)
+        quads, requests = _workload(size)
         with tempfile.TemporaryDirectory(prefix="poems-kg-http-") as folder:
             ours, theirs = Path(folder) / "poems-kg", Path(folder) / "oxigraph"
             for location in (ours, theirs):
@@ -171,17 +184,19 @@ def http(sizes: list[str], seconds: float, connections: int) -> None:
             server = f"http://127.0.0.1:{server_port}"
             results: dict[str, tuple[float, float, float]] = {}
             cold: dict[str, float] = {}
+            described = sorted({iri for name, (*_, iri) in requests.items() if not name.startswith("sparql")})
             with _serving([str(BIN / "oxigraph"), "serve-read-only", "--location", str(theirs), "--bind",
                            f"127.0.0.1:{server_port}", "--union-default-graph"], server + "/query?query=ASK%7B%7D", "oxigraph"):
-                describe = quote(f"DESCRIBE <{entity}>", safe="")
-                results["server DESCRIBE"] = run(server, "GET", f"/query?query={describe}", seconds, connections,
-                                                 headers={"Accept": "text/turtle"})
-                method, path, _ = requests["sparql (distinct queries)"]
+                for iri in described:
+                    describe = quote(f"DESCRIBE <{iri}>", safe="")
+                    results[_reference(iri)] = run(
+                        server, "GET", f"/query?query={describe}", seconds, connections, headers={"Accept": "text/turtle"})
+                _, path, _, _ = requests["sparql (distinct queries)"]
                 results["server /query"] = run(server, "GET", path.replace("/sparql?", "/query?"), seconds, connections,
                                                distinct=True, headers={"Accept": "application/sparql-results+json"})
             base = f"http://127.0.0.1:{port}"
             with _serving([str(BIN / "poems-kg"), "serve", "--port", str(port)], base + "/sparql", "poems-kg", env):
-                for name, (method, path, body) in requests.items():
+                for name, (method, path, body, _) in requests.items():
                     sparql = name.startswith("sparql")
                     # the same headers for the first request and the load: the Accept header is part of an answer's key
                     headers = {"Accept": "application/sparql-results+json"} if sparql else \
@@ -190,9 +205,10 @@ def http(sizes: list[str], seconds: float, connections: int) -> None:
                     results[name] = run(base, method, path, seconds, connections, distinct=sparql, headers=headers,
                                         body=body)
         print(f"\nworkload: {size} ({len(quads):,} quads)")
-        print(f"{'request':>28} {'first ms':>9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7}")
+        print(f"{'request':>44} {'first ms':>9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7}")
         for name, (rate, p50, p99) in results.items():
-            reference = results["server /query" if name.startswith("sparql") else "server DESCRIBE"][0]
-            ratio = "" if name.startswith("server") else f"{rate / reference:.2f}"
+            iri = requests[name][3] if name in requests else ""
+            reference = "server /query" if name.startswith("sparql") else _reference(iri)
+            ratio = "" if name.startswith("server") else f"{rate / results[reference][0]:.2f}"
             once = f"{cold[name]:.0f}" if name in cold else ""
-            print(f"{name:>28} {once:>9} {rate:>9.0f} {p50:>8.1f} {p99:>8.1f} {ratio:>7}")
+            print(f"{name:>44} {once:>9} {rate:>9.0f} {p50:>8.1f} {p99:>8.1f} {ratio:>7}")
