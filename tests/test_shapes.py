@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from kg.build import Build
 from kg.cli import app
-from kg.namespaces import BIOLINK, DCTERMS, NP, OA, RDFS, SPDX, XSD
+from kg.namespaces import BIOLINK, DCTERMS, NP, OA, RDFS, SPDX, XSD, Namespaces
+from kg.settings import DEFAULT_BASE_IRI
 from kg.store import OxigraphStore
 from shapes.validate import nanopublication_quads, validate_claims, validate_dataset
 from tests.conftest import append_claims
@@ -213,3 +214,19 @@ def test_second_engine_agrees(seed: Build, tmp_path: Path) -> None:
         assert verdict["conforms"] is conforms, verdict
         if not conforms:
             assert {r["focusNode"] for r in verdict["results"]} == {focus}
+
+
+def test_a_sparql_constraint_with_a_forbidden_clause_is_refused_on_every_run() -> None:
+    """The gate checks each constraint text once for the clauses SHACL forbids; a forbidden one stays refused."""
+    from pyshacl import validate
+    from rdflib import Graph
+
+    shapes = Graph().parse(format="turtle", data="""
+        @prefix sh: <http://www.w3.org/ns/shacl#> .
+        <urn:shape> a sh:NodeShape ; sh:targetNode <urn:s> ; sh:sparql [ a sh:SPARQLConstraint ; sh:message "never" ;
+            sh:select "SELECT $this WHERE { SERVICE <http://example.org/sparql> { $this ?p ?o } }" ] .""")
+    data = Graph().parse(format="turtle", data="<urn:s> <urn:p> <urn:o> .")
+    validate_dataset([], Namespaces(DEFAULT_BASE_IRI))  # the gate's module is loaded, with its check
+    for _ in range(2):
+        conforms, _, text = validate(data, shacl_graph=shapes)
+        assert not conforms and "must not contain a federated query (SERVICE)" in str(text)
