@@ -66,6 +66,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1, help="fuzz: seed of the generator.")
     parser.add_argument("--workers", type=int, help="whole-file: processes that compile and validate (default: one per CPU).")
     parser.add_argument("--sample", type=int, default=1000, help="whole-file: claims the SHACL gate peer validates.")
+    parser.add_argument("--no-reason", action="store_true", help="whole-file: leave the reasoning stage out.")
     args = parser.parse_args()
     if args.suite == "reasoning":
         reasoning([int(s) for s in (args.sizes or "1000,10000").split(",")], args.repeat)
@@ -80,7 +81,7 @@ def main() -> None:
     elif args.suite == "writes":
         writes([int(s) for s in (args.sizes or "1000,100000").split(",")], args.repeat)
     elif args.suite == "whole-file":
-        whole_file(args.workers, args.sample)
+        whole_file(args.workers, args.sample, reason=not args.no_reason)
     elif args.suite == "load":
         load(args.triples, args.repeat)
     elif args.suite == "validation":

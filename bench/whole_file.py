@@ -68,8 +68,8 @@ def _gate_peer(store_dir: Path, count: int) -> tuple[float, float]:
     return out[0], out[1]
 
 
-def whole_file(workers: int | None, sample: int) -> None:
-    """Build the whole file once and print its figures."""
+def whole_file(workers: int | None, sample: int, reason: bool = True) -> None:
+    """Build the whole file once and print its figures (without the reasoning stage when ``reason`` is false)."""
     with tempfile.TemporaryDirectory(prefix="poems-kg-whole-") as tmp:
         peaks, started = Peaks(), time.perf_counter()
 
@@ -79,7 +79,8 @@ def whole_file(workers: int | None, sample: int) -> None:
                       f"{peaks.peaks.get(peaks.stage, 0) / 1024**2:,.0f} MB", flush=True)
             peaks.stage = stage
 
-        result = build_stream(WHOLE_FILE, DEFAULT_BASE_IRI, Path(tmp) / "store", workers=workers, progress=progress)
+        result = build_stream(WHOLE_FILE, DEFAULT_BASE_IRI, Path(tmp) / "store", workers=workers, with_reasoning=reason,
+                              progress=progress)
         total = time.perf_counter() - started
         peaks.stop()
         table = load_sources(WHOLE_FILE, NS)[1]["hpo-phenotype-annotations"]

@@ -19,6 +19,7 @@ from shapes.validate import nanopublication_quads, validate_claims, validate_dat
 from tests.conftest import append_claims
 
 POEMS = "http://purl.obolibrary.org/obo/MONDO_0017364"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 Edit = Callable[[list[Quad], str, str], list[Quad]]  # (all quads, nanopublication IRI, entity namespace) -> edited quads
 
 
@@ -59,6 +60,14 @@ def malformed_subject(quads: list[Quad], np: str, ns: str) -> list[Quad]:
     return [*edited, Quad(bad, NamedNode(RDFS + "label"), Literal("malformed"), NamedNode(ns.replace("id/", "graph/ontology")))]
 
 
+def retype(node: str, kind: str) -> Edit:
+    """Give the claim's node ``#<node>`` the type ``kind`` instead of its own."""
+    def edit(quads: list[Quad], np: str, ns: str) -> list[Quad]:
+        return [Quad(q.subject, q.predicate, NamedNode(kind), q.graph_name)
+                if q.subject.value == f"{np}#{node}" and q.predicate.value == RDF_TYPE else q for q in quads]
+    return edit
+
+
 def second_head(quads: list[Quad], np: str, ns: str) -> list[Quad]:
     """Declare the nanopublication again in its publication-info graph."""
     declaration = next(q for q in quads if q.graph_name.value == np + "#head" and q.predicate.value.endswith("type"))
@@ -96,7 +105,11 @@ CASES: list[tuple[str, str, Edit, str, str]] = [
      "a claim the source does not support states its triple"),
     ("provenance-evidence", "pcd-causes-poems", drop(BIOLINK + "has_evidence"), "AssertionProvenanceShape", "evidence type"),
     ("provenance-source", "pcd-causes-poems", replace_object(OA + "hasSource", NamedNode("https://w3id.org/poems-kg/source/unknown")),
-     "AssertionProvenanceShape+QuoteTargetShape", "quoted passage of a known source"),
+     "QuoteTargetShape", "from exactly one known source document"),
+    ("selector-kind", "pcd-causes-poems", retype("text-position", OA + "CssSelector"), "QuoteTargetShape",
+     "a selector of none of those kinds: https://w3id.org/poems-kg/np/"),
+    ("selector-twice", "pcd-causes-poems", retype("text-position", OA + "TextQuoteSelector"),
+     "QuoteTargetShape+TextQuoteSelectorShape", "two selectors of kind http://www.w3.org/ns/oa#TextQuoteSelector"),
     ("quote", "pcd-causes-poems", replace_object(OA + "exact", Literal("a quote the source never wrote")),
      "TextQuoteSelectorShape", "not in the source text at the stated offsets"),
     ("identifier", "pcd-causes-poems", malformed_subject, "IdentifierPatternShape", "malformed identifier"),
