@@ -5,12 +5,18 @@ triple between two entities becomes a property assertion between their *represen
 (one generic instance per entity, typed with the entity's class), so HermiT can classify them and
 infer property values. Inferred facts come back as triples about the entities themselves, in the
 named graph ``<base>graph/inferred``, never mixed into the curated graphs.
+
+An assertion whose property the ontology constrains in no way (``constrained_properties``) entails the same for any
+two entities: HermiT sees one such assertion per property, between two fresh individuals, and what it infers from it
+is applied to the others. A whole annotation file (hundreds of thousands of ``has_phenotype`` rows) then costs HermiT
+its classes, not its rows.
 """
 
 import shutil
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,13 +66,65 @@ def _instance(iri: str, ns: Namespaces) -> URIRef:
     return URIRef(ns.entity + "instance/" + iri.replace("://", "/").replace("#", "/"))
 
 
+# What declares a property, places it in the property hierarchy or annotates it: nothing that constrains it.
+_DECLARATIONS = {OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty, RDF.Property}
+_HIERARCHY = {RDFS.subPropertyOf, OWL.equivalentProperty}
+_ANNOTATIONS = {RDFS.label, RDFS.comment, RDFS.seeAlso, RDFS.isDefinedBy, OWL.deprecated, OWL.versionInfo,
+                OWL.priorVersion, OWL.backwardCompatibleWith, OWL.incompatibleWith}
+
+
+def constrained_properties(ontology: Graph) -> set[str]:
+    """The properties whose assertions can entail more than the values of their super- and equivalent properties.
+
+    A property is constrained when an OWL or RDFS axiom names it other than its declaration, its place in the
+    property hierarchy or an annotation: a restriction, a domain or range, an inverse, a characteristic, a chain, a
+    key, a disjointness, a negative assertion. Every sub-property of a constrained property is constrained too.
+    (``owl:topObjectProperty`` among them constrains every property.)
+    """
+    logical = (str(OWL), str(RDFS))
+    constrained: set[URIRef] = set()
+    for s, p, o in ontology:
+        if p in _HIERARCHY or p in _ANNOTATIONS or (p == RDF.type and o in _DECLARATIONS):
+            continue
+        if p == RDF.type or p == RDF.first or str(p).startswith(logical):
+            constrained |= {t for t in (s, o) if isinstance(t, URIRef)}
+    subs: dict[URIRef, set[URIRef]] = defaultdict(set)
+    for s, o in ontology.subject_objects(RDFS.subPropertyOf):
+        subs[o].add(s)  # type: ignore[index,arg-type]
+    for s, o in ontology.subject_objects(OWL.equivalentProperty):
+        subs[o].add(s)  # type: ignore[index,arg-type]
+        subs[s].add(o)  # type: ignore[index,arg-type]
+    todo = list(constrained)
+    while todo:
+        for sub in subs[todo.pop()] - constrained:
+            constrained.add(sub)
+            todo.append(sub)
+    return {str(p) for p in constrained}
+
+
+@dataclass
+class Input:
+    """What HermiT reads, and how to read its answer back."""
+
+    graph: Graph
+    back: dict[str, str]  # representative individual -> entity
+    stand_ins: dict[str, tuple[str, str]]  # unconstrained property -> the fresh individuals of its one assertion
+    by_stand_in: dict[str, list[tuple[str, str]]]  # unconstrained property -> (subject, object) of its assertions
+
+
 def reasoning_input(triples: dict[tuple[str, str, str], set[str]], ns: Namespaces,
-                    files: tuple[Path, ...] = ONTOLOGY_FILES) -> tuple[Graph, dict[str, str]]:
-    """The OWL graph HermiT sees, and the map from representative individuals back to entities."""
+                    files: tuple[Path, ...] = ONTOLOGY_FILES) -> Input:
+    """The OWL graph HermiT sees, and how to read its answer back.
+
+    It holds the ontology, the class-level claims as axioms, one individual per entity typed with it, the assertions
+    of constrained properties, and one stand-in assertion per unconstrained property.
+    """
     graph = Graph()
     for path in files:
         graph.parse(data=ns.rebase(read_text(path)), format="turtle")
-    back: dict[str, str] = {}
+    constrained = constrained_properties(graph)
+    everything = str(OWL.topObjectProperty) in constrained
+    out = Input(graph, {}, {}, defaultdict(list))
     for s, p, o in triples:
         if p == SUBCLASS_OF:
             graph.add((URIRef(s), RDFS.subClassOf, URIRef(o)))
@@ -74,12 +132,21 @@ def reasoning_input(triples: dict[tuple[str, str, str], set[str]], ns: Namespace
         graph.add((URIRef(p), RDF.type, OWL.ObjectProperty))
         for entity in (s, o):
             inst = _instance(entity, ns)
-            back[str(inst)] = entity
+            out.back[str(inst)] = entity
             graph.add((inst, RDF.type, OWL.NamedIndividual))
             graph.add((inst, RDF.type, URIRef(entity)))
             graph.add((URIRef(entity), RDF.type, OWL.Class))
-        graph.add((_instance(s, ns), URIRef(p), _instance(o, ns)))
-    return graph, back
+        if everything or p in constrained:
+            graph.add((_instance(s, ns), URIRef(p), _instance(o, ns)))
+            continue
+        if p not in out.stand_ins:
+            pair = tuple(URIRef(f"{ns.entity}instance/stand-in/{len(out.stand_ins)}/{end}") for end in ("subject", "object"))
+            graph.add((pair[0], RDF.type, OWL.NamedIndividual))
+            graph.add((pair[1], RDF.type, OWL.NamedIndividual))
+            graph.add((pair[0], URIRef(p), pair[1]))
+            out.stand_ins[p] = (str(pair[0]), str(pair[1]))
+        out.by_stand_in[p].append((s, o))
+    return out
 
 
 def _hermit(graph: Graph) -> owlready2.World:
@@ -104,32 +171,47 @@ def _consistent(graph: Graph) -> tuple[bool, str]:
     return True, ""
 
 
-def _inferred_quads(world: owlready2.World, back: dict[str, str], asserted: set[tuple[str, str, str]],
+def _values(world: owlready2.World, inst: owlready2.Thing) -> Iterator[tuple[str, str]]:
+    """(property, individual) for every value HermiT gives ``inst``, under each name of its property."""
+    for prop in inst.get_properties():
+        # HermiT names one property of an equivalence set; the others hold the same values
+        names = {prop.iri, *(p.iri for p in prop.equivalent_to if isinstance(p, owlready2.ObjectPropertyClass))}
+        for value in prop[inst]:
+            for name in names:
+                yield name, getattr(value, "iri", "")
+
+
+def _inferred_quads(world: owlready2.World, given: Input, asserted: set[tuple[str, str, str]],
                     ns: Namespaces) -> list[Quad]:
     graph = NamedNode(ns.graph + "inferred")
-    entity_classes = {e for e in back.values()} | {s for s, p, _ in asserted if p == SUBCLASS_OF}
+    entity_classes = {e for e in given.back.values()} | {s for s, p, _ in asserted if p == SUBCLASS_OF}
     out: set[Quad] = set()
+
+    def add(s: str, p: str, o: str) -> None:
+        if (s, p, o) not in asserted:
+            out.add(Quad(NamedNode(s), NamedNode(p), NamedNode(o), graph))
+
     for iri in sorted(entity_classes):
         cls = world[iri]
         if isinstance(cls, owlready2.ThingClass):
             for ancestor in cls.ancestors(include_self=False):
                 if isinstance(ancestor, owlready2.ThingClass) and ancestor is not owlready2.Thing:
                     out.add(Quad(NamedNode(iri), NamedNode(str(RDFS.subClassOf)), NamedNode(ancestor.iri), graph))
-    for inst_iri, entity in back.items():
+    for inst_iri, entity in given.back.items():
         inst = world[inst_iri]
         if inst is None:
             continue
         for cls in inst.is_a:
             if isinstance(cls, owlready2.ThingClass) and cls.iri != entity:
                 out.add(Quad(NamedNode(entity), NamedNode(str(RDFS.subClassOf)), NamedNode(cls.iri), graph))
-        for prop in inst.get_properties():
-            # HermiT names one property of an equivalence set; the others hold the same values
-            names = {prop.iri, *(p.iri for p in prop.equivalent_to if isinstance(p, owlready2.ObjectPropertyClass))}
-            for value in prop[inst]:
-                target = back.get(getattr(value, "iri", ""))
-                for name in names:
-                    if target and (entity, name, target) not in asserted:
-                        out.add(Quad(NamedNode(entity), NamedNode(name), NamedNode(target), graph))
+        for name, value in _values(world, inst):
+            if value in given.back:
+                add(entity, name, given.back[value])
+    for prop, (subject, obj) in given.stand_ins.items():
+        names = {name for name, value in _values(world, world[subject]) if value == obj}
+        for s, o in given.by_stand_in[prop]:
+            for name in names:
+                add(s, name, o)
     out.add(Quad(graph, NamedNode(BIOLINK + "knowledge_level"), NamedNode(BIOLINK + "logical_entailment"), graph))
     out.add(Quad(graph, NamedNode(BIOLINK + "agent_type"), NamedNode(BIOLINK + "automated_agent"), graph))
     out.add(Quad(graph, NamedNode(PROV + "wasGeneratedBy"), Literal(f"HermiT via owlready2 {owlready2.VERSION}"), graph))
@@ -143,7 +225,7 @@ def _offenders(triples: dict[tuple[str, str, str], set[str]], ns: Namespaces, fi
         by_subject[triple[0]][triple] = claims
     offending: set[str] = set()
     for subset in by_subject.values():
-        if not _consistent(reasoning_input(subset, ns, files)[0])[0]:
+        if not _consistent(reasoning_input(subset, ns, files).graph)[0]:
             offending.update(c for claims in subset.values() for c in claims)
     return sorted(offending)
 
@@ -155,11 +237,11 @@ def reason(quads: list[Quad], ns: Namespaces, files: tuple[Path, ...] = ONTOLOGY
     """
     started = time.perf_counter()
     triples = asserted_triples(quads)
-    graph, back = reasoning_input(triples, ns, files)
+    given = reasoning_input(triples, ns, files)
     try:
-        world = _hermit(graph)
+        world = _hermit(given.graph)
     except owlready2.OwlReadyInconsistentOntologyError as exc:
         return Report(False, str(exc) or "HermiT: the ontology is inconsistent", _offenders(triples, ns, files),
                       seconds=time.perf_counter() - started)
-    inferred = _inferred_quads(world, back, set(triples), ns)
+    inferred = _inferred_quads(world, given, set(triples), ns)
     return Report(True, inferred=inferred, seconds=time.perf_counter() - started)

@@ -15,7 +15,7 @@ from kg.namespaces import Namespaces
 from kg.settings import DEFAULT_BASE_IRI
 from kg.store import OxigraphStore, select_rows
 from ontology import ONTOLOGY_FILES
-from ontology.reason import ReasoningError, Report, reason
+from ontology.reason import ReasoningError, Report, constrained_properties, reason, reasoning_input
 from tests.conftest import append_claims
 
 BASE = DEFAULT_BASE_IRI
@@ -64,6 +64,44 @@ def test_ro_phrased_query_finds_biolink_edges_once_inferred_graph_is_loaded(seed
     store.load(seed_report.inferred)
     assert select_rows(store.query(query)) == [{"gene": "http://identifiers.org/hgnc/12680",
                                                 "process": "http://purl.obolibrary.org/obo/GO_0001525"}]
+
+
+def test_every_assertion_of_an_unconstrained_property_gets_what_hermit_infers_for_its_stand_in(seed: Build) -> None:
+    """HermiT sees one stand-in assertion per property the ontology does not constrain; what it infers from it (here
+    the RO name of an equivalent property) is given to each assertion of that property, not only to the first."""
+    from pyoxigraph import NamedNode, Quad
+    involved, ro = "https://w3id.org/biolink/vocab/actively_involved_in", "http://purl.obolibrary.org/obo/RO_0002331"
+    pairs = [("http://identifiers.org/hgnc/12680", "http://purl.obolibrary.org/obo/GO_0001525"),
+             ("http://identifiers.org/hgnc/1", "http://purl.obolibrary.org/obo/GO_1"),
+             ("http://identifiers.org/hgnc/2", "http://purl.obolibrary.org/obo/GO_2")]
+    quads = [Quad(NamedNode(s), NamedNode(involved), NamedNode(o), NamedNode(f"{seed.ns.claim}RA{i}#assertion"))
+             for i, (s, o) in enumerate(pairs)]
+    given = reasoning_input({(s, involved, o): {"claim"} for s, o in pairs}, seed.ns)
+    assert list(given.stand_ins) == [involved] and len(given.by_stand_in[involved]) == 3
+    report = reason(quads, seed.ns)
+    assert report.consistent
+    assert {(q.subject.value, q.object.value) for q in report.inferred if q.predicate.value == ro} == set(pairs)
+
+
+def test_a_property_is_constrained_by_any_axiom_on_it_or_on_a_property_above_it() -> None:
+    """Restricted, ranged or characterised properties and their sub-properties are reasoned over assertion by
+    assertion; a property the ontology only places in its hierarchy is not."""
+    graph = Graph()
+    for path in ONTOLOGY_FILES:
+        graph.parse(path, format="turtle")
+    packaged = constrained_properties(graph)
+    biolink = "https://w3id.org/biolink/vocab/"
+    assert biolink + "has_mode_of_inheritance" in packaged  # restrictions of the inheritance classes
+    assert not {biolink + p for p in ("has_phenotype", "causes", "related_to")} & packaged
+    small = Graph().parse(format="turtle", data="""
+        @prefix owl: <http://www.w3.org/2002/07/owl#> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+        <urn:restricted> a owl:ObjectProperty . <urn:C> owl:equivalentClass [ owl:onProperty <urn:restricted> ;
+            owl:someValuesFrom <urn:D> ] .
+        <urn:below> rdfs:subPropertyOf <urn:restricted> . <urn:same> owl:equivalentProperty <urn:below> .
+        <urn:ranged> rdfs:range <urn:D> . <urn:functional> a owl:FunctionalProperty .
+        <urn:free> a owl:ObjectProperty ; rdfs:subPropertyOf <urn:top> ; rdfs:label "free" .""")
+    assert {"urn:restricted", "urn:below", "urn:same", "urn:ranged", "urn:functional"} <= constrained_properties(small)
+    assert not {"urn:free", "urn:top"} & constrained_properties(small)
 
 
 def test_somatic_and_germline_origin_is_inconsistent_and_names_the_claims(kg_copy: Path) -> None:
