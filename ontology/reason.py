@@ -8,8 +8,10 @@ named graph ``<base>graph/inferred``, never mixed into the curated graphs.
 
 An assertion whose property the ontology constrains in no way (``constrained_properties``) entails the same for any
 two entities: HermiT sees one such assertion per property, between two fresh individuals, and what it infers from it
-is applied to the others. A whole annotation file (hundreds of thousands of ``has_phenotype`` rows) then costs HermiT
-its classes, not its rows.
+is applied to the others. An entity named only in such assertions needs no individual either: all its individual
+could be is a member of its class, so HermiT classifies the class, and the class having no possible member is the
+inconsistency the individual would have caused. A whole annotation file (hundreds of thousands of ``has_phenotype``
+rows) then costs HermiT its classes, not its rows.
 """
 
 import shutil
@@ -108,6 +110,7 @@ class Input:
 
     graph: Graph
     back: dict[str, str]  # representative individual -> entity
+    classes_only: set[str]  # entities named only in assertions of unconstrained properties: no individual
     stand_ins: dict[str, tuple[str, str]]  # unconstrained property -> the fresh individuals of its one assertion
     by_stand_in: dict[str, list[tuple[str, str]]]  # unconstrained property -> (subject, object) of its assertions
 
@@ -116,29 +119,32 @@ def reasoning_input(triples: dict[tuple[str, str, str], set[str]], ns: Namespace
                     files: tuple[Path, ...] = ONTOLOGY_FILES) -> Input:
     """The OWL graph HermiT sees, and how to read its answer back.
 
-    It holds the ontology, the class-level claims as axioms, one individual per entity typed with it, the assertions
-    of constrained properties, and one stand-in assertion per unconstrained property.
+    It holds the ontology, the class-level claims as axioms, the assertions of constrained properties between
+    individuals of their entities (each typed with its entity), one stand-in assertion per unconstrained property,
+    and every other entity as a class.
     """
     graph = Graph()
     for path in files:
         graph.parse(data=ns.rebase(read_text(path)), format="turtle")
     constrained = constrained_properties(graph)
     everything = str(OWL.topObjectProperty) in constrained
-    out = Input(graph, {}, {}, defaultdict(list))
+    out = Input(graph, {}, set(), {}, defaultdict(list))
     for s, p, o in triples:
         if p == SUBCLASS_OF:
             graph.add((URIRef(s), RDFS.subClassOf, URIRef(o)))
             continue
         graph.add((URIRef(p), RDF.type, OWL.ObjectProperty))
-        for entity in (s, o):
-            inst = _instance(entity, ns)
-            out.back[str(inst)] = entity
-            graph.add((inst, RDF.type, OWL.NamedIndividual))
-            graph.add((inst, RDF.type, URIRef(entity)))
-            graph.add((URIRef(entity), RDF.type, OWL.Class))
+        graph.add((URIRef(s), RDF.type, OWL.Class))
+        graph.add((URIRef(o), RDF.type, OWL.Class))
         if everything or p in constrained:
+            for entity in (s, o):
+                inst = _instance(entity, ns)
+                out.back[str(inst)] = entity
+                graph.add((inst, RDF.type, OWL.NamedIndividual))
+                graph.add((inst, RDF.type, URIRef(entity)))
             graph.add((_instance(s, ns), URIRef(p), _instance(o, ns)))
             continue
+        out.classes_only |= {s, o}
         if p not in out.stand_ins:
             pair = tuple(URIRef(f"{ns.entity}instance/stand-in/{len(out.stand_ins)}/{end}") for end in ("subject", "object"))
             graph.add((pair[0], RDF.type, OWL.NamedIndividual))
@@ -146,26 +152,31 @@ def reasoning_input(triples: dict[tuple[str, str, str], set[str]], ns: Namespace
             graph.add((pair[0], URIRef(p), pair[1]))
             out.stand_ins[p] = (str(pair[0]), str(pair[1]))
         out.by_stand_in[p].append((s, o))
+    out.classes_only -= set(out.back.values())
     return out
 
 
-def _hermit(graph: Graph) -> owlready2.World:
-    """Load ``graph`` into a fresh owlready2 world and run HermiT; raises on inconsistency."""
+def _hermit(given: Input) -> owlready2.World:
+    """Load the input into a fresh owlready2 world and run HermiT; raises on inconsistency."""
     if shutil.which(owlready2.JAVA_EXE) is None and shutil.which("java") is None:
         raise ReasoningError("the HermiT reasoner needs Java (8 or newer): install it, e.g. `apt-get install default-jre-headless`")
     world = owlready2.World()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "input.owl"
-        graph.serialize(path, format="xml")
+        given.graph.serialize(path, format="xml")
         onto = world.get_ontology(path.as_uri()).load()
         with onto:
             owlready2.sync_reasoner_hermit(world, infer_property_values=True, debug=0)
+    empty = sorted({c.iri for c in world.inconsistent_classes()} & given.classes_only)
+    if empty:  # each is an entity, so it has a member: the individual HermiT was not given
+        raise owlready2.OwlReadyInconsistentOntologyError(
+            f"HermiT: {', '.join(empty)} can have no member, yet claims name it as an entity")
     return world
 
 
-def _consistent(graph: Graph) -> tuple[bool, str]:
+def _consistent(given: Input) -> tuple[bool, str]:
     try:
-        _hermit(graph)
+        _hermit(given)
     except owlready2.OwlReadyInconsistentOntologyError as exc:
         return False, str(exc) or "HermiT: the ontology is inconsistent"
     return True, ""
@@ -184,7 +195,7 @@ def _values(world: owlready2.World, inst: owlready2.Thing) -> Iterator[tuple[str
 def _inferred_quads(world: owlready2.World, given: Input, asserted: set[tuple[str, str, str]],
                     ns: Namespaces) -> list[Quad]:
     graph = NamedNode(ns.graph + "inferred")
-    entity_classes = {e for e in given.back.values()} | {s for s, p, _ in asserted if p == SUBCLASS_OF}
+    entity_classes = {*given.back.values(), *given.classes_only} | {s for s, p, _ in asserted if p == SUBCLASS_OF}
     out: set[Quad] = set()
 
     def add(s: str, p: str, o: str) -> None:
@@ -207,6 +218,11 @@ def _inferred_quads(world: owlready2.World, given: Input, asserted: set[tuple[st
         for name, value in _values(world, inst):
             if value in given.back:
                 add(entity, name, given.back[value])
+    for entity in given.classes_only:  # what realization gives its individual besides its class: its equivalents
+        cls = world[entity]
+        for other in getattr(cls, "INDIRECT_equivalent_to", ()):
+            if isinstance(other, owlready2.ThingClass) and other.iri != entity:
+                out.add(Quad(NamedNode(entity), NamedNode(str(RDFS.subClassOf)), NamedNode(other.iri), graph))
     for prop, (subject, obj) in given.stand_ins.items():
         names = {name for name, value in _values(world, world[subject]) if value == obj}
         for s, o in given.by_stand_in[prop]:
@@ -225,7 +241,7 @@ def _offenders(triples: dict[tuple[str, str, str], set[str]], ns: Namespaces, fi
         by_subject[triple[0]][triple] = claims
     offending: set[str] = set()
     for subset in by_subject.values():
-        if not _consistent(reasoning_input(subset, ns, files).graph)[0]:
+        if not _consistent(reasoning_input(subset, ns, files))[0]:
             offending.update(c for claims in subset.values() for c in claims)
     return sorted(offending)
 
@@ -239,7 +255,7 @@ def reason(quads: list[Quad], ns: Namespaces, files: tuple[Path, ...] = ONTOLOGY
     triples = asserted_triples(quads)
     given = reasoning_input(triples, ns, files)
     try:
-        world = _hermit(given.graph)
+        world = _hermit(given)
     except owlready2.OwlReadyInconsistentOntologyError as exc:
         return Report(False, str(exc) or "HermiT: the ontology is inconsistent", _offenders(triples, ns, files),
                       seconds=time.perf_counter() - started)

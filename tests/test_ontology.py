@@ -83,6 +83,25 @@ def test_every_assertion_of_an_unconstrained_property_gets_what_hermit_infers_fo
     assert {(q.subject.value, q.object.value) for q in report.inferred if q.predicate.value == ro} == set(pairs)
 
 
+def test_an_entity_of_an_empty_class_is_inconsistent_though_it_has_no_individual(seed: Build) -> None:
+    """An entity named only by unconstrained properties is given to HermiT as a class, not an individual; that its class
+    can have no member (a subclass of two disjoint classes) is still the inconsistency, and names the claims."""
+    from pyoxigraph import NamedNode, Quad
+    entity, claim = seed.ns.entity + "both-inherited-and-not", seed.ns.claim + "RAx"
+    subclass, phenotype = "https://w3id.org/biolink/vocab/subclass_of", "https://w3id.org/biolink/vocab/has_phenotype"
+    axioms = [(entity, subclass, seed.ns.entity + "InheritedCondition"),
+              (entity, subclass, seed.ns.entity + "NotInheritedCondition")]
+    quads = [Quad(*(NamedNode(t) for t in triple), NamedNode(f"{claim}{i}#assertion"))  # type: ignore[misc]
+             for i, triple in enumerate(axioms)]
+    assert reason(quads, seed.ns).consistent  # an empty class no claim names as an entity is no contradiction
+    named = Quad(NamedNode(entity), NamedNode(phenotype), NamedNode("http://purl.obolibrary.org/obo/HP_0001271"),
+                 NamedNode(f"{claim}9#assertion"))
+    assert entity in reasoning_input({(entity, phenotype, named.object.value): {claim}}, seed.ns).classes_only
+    report = reason([*quads, named], seed.ns)
+    assert not report.consistent and entity in report.explanation
+    assert report.offending_claims == [f"{claim}{i}" for i in (0, 1, 9)]
+
+
 def test_a_property_is_constrained_by_any_axiom_on_it_or_on_a_property_above_it() -> None:
     """Restricted, ranged or characterised properties and their sub-properties are reasoned over assertion by
     assertion; a property the ontology only places in its hierarchy is not."""
