@@ -1,17 +1,17 @@
 """OWL reasoning with owlready2 + HermiT over the ontology and the positive assertions of the KG.
 
-Class-level claims (``biolink:subclass_of``) become ``rdfs:subClassOf`` axioms. Every other asserted
-triple between two entities becomes a property assertion between their *representative individuals*
-(one generic instance per entity, typed with the entity's class), so HermiT can classify them and
-infer property values. Inferred facts come back as triples about the entities themselves, in the
-named graph ``<base>graph/inferred``, never mixed into the curated graphs.
+Class-level claims (``biolink:subclass_of``) become ``rdfs:subClassOf`` axioms. An asserted triple of a property
+the ontology constrains (``constrained_properties``) becomes a property assertion between the entities'
+*representative individuals* (one generic instance per entity, typed with the entity's class), so HermiT can classify
+them and infer property values. Inferred facts come back as triples about the entities themselves, in the named graph
+``<base>graph/inferred``, never mixed into the curated graphs.
 
-An assertion whose property the ontology constrains in no way (``constrained_properties``) entails the same for any
-two entities: HermiT sees one such assertion per property, between two fresh individuals, and what it infers from it
-is applied to the others. An entity named only in such assertions needs no individual either: all its individual
-could be is a member of its class, so HermiT classifies the class, and the class having no possible member is the
-inconsistency the individual would have caused. A whole annotation file (hundreds of thousands of ``has_phenotype``
-rows) then costs HermiT its classes, not its rows.
+An assertion of a property the ontology constrains in no way entails the same for any two entities: HermiT sees one
+such assertion per property, between two fresh individuals, and what it infers from it is applied to the others. An
+entity named only in such assertions needs no individual either: its individual would only be a member of its class,
+so HermiT classifies the class, and the class having no possible member is the inconsistency the individual would
+have caused. A whole annotation file (hundreds of thousands of ``has_phenotype`` rows) then costs HermiT its classes,
+not its rows.
 """
 
 import shutil
