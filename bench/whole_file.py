@@ -15,7 +15,7 @@ import psutil
 from pyoxigraph import RdfFormat, Store
 
 from bench.sparql import BIN
-from kg.compile import curation_quads, nanopublication
+from kg.compile import curated_in, curation_quads, nanopublication
 from kg.curation import load_all, load_sources
 from kg.namespaces import DEFAULT_BASE_IRI, Namespaces
 from kg.settings import PACKAGE_ROOT
@@ -58,7 +58,7 @@ def _gate_peer(store_dir: Path, count: int) -> tuple[float, float]:
     quads = []
     for claim in claims[:count]:
         iri, nanopub = nanopublication(claim, sources[claim.source], None, NS)
-        quads += [*nanopub, *curation_quads(claim, iri, NS, "phenotype.hpoa")]
+        quads += [*nanopub, *curation_quads(claim, iri, NS, curated_in(claim, sources[claim.source]))]
     sample, store = nanopublication_quads(quads, NS), OxigraphStore.read_only(store_dir)
     out = []
     for batch in (1, BATCH):
