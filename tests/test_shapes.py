@@ -74,6 +74,12 @@ def second_head(quads: list[Quad], np: str, ns: str) -> list[Quad]:
     return [*quads, Quad(declaration.subject, declaration.predicate, declaration.object, NamedNode(np + "#pubinfo"))]
 
 
+def head_elsewhere(quads: list[Quad], np: str, ns: str) -> list[Quad]:
+    """Declare the nanopublication again in a graph of its own that is none of its four parts."""
+    declaration = next(q for q in quads if q.graph_name.value == np + "#head" and q.predicate.value.endswith("type"))
+    return [*quads, Quad(declaration.subject, declaration.predicate, declaration.object, NamedNode(np + "#head2"))]
+
+
 def extra_assertion(quads: list[Quad], np: str, ns: str) -> list[Quad]:
     """A statement in the assertion graph that is neither the association nor its direct triple."""
     return [*quads, Quad(NamedNode(POEMS), NamedNode(RDFS + "comment"), Literal("smuggled"), NamedNode(np + "#assertion"))]
@@ -89,7 +95,11 @@ def unlabelled_object(quads: list[Quad], np: str, ns: str) -> list[Quad]:
 # (test id, claim key, edit, shape(s) that must report it, words the first message must hold)
 CASES: list[tuple[str, str, Edit, str, str]] = [
     ("nanopublication", "pcd-causes-poems", drop(NP + "hasProvenance"), "NanopublicationStructureShape", "exactly one provenance graph"),
-    ("nanopublication-head", "pcd-causes-poems", second_head, "NanopublicationHeadShape", "more than one head graph"),
+    ("nanopublication-head", "pcd-causes-poems", second_head, "NanopublicationHeadShape",
+     "also declared in https://w3id.org/poems-kg/np/"),
+    ("nanopublication-head-elsewhere", "pcd-causes-poems", head_elsewhere, "NanopublicationHeadShape",
+     "must be declared in one head graph, distinct from its assertion, provenance and publication-info graphs: "
+     "also declared in https://w3id.org/poems-kg/np/"),
     ("assertion-content", "pcd-causes-poems", extra_assertion, "AssertionGraphContentShape", "neither the association nor"),
     ("association", "pcd-causes-poems", replace_object(
         "https://w3id.org/poems-kg/id/certainty", NamedNode("https://w3id.org/poems-kg/id/certainty-maybe")),
