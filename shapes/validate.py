@@ -4,21 +4,29 @@ Two paths give the same verdict: ``validate_dataset`` checks a whole dataset in 
 ``validate_claims`` (the gate of builds and writes) checks each nanopublication alone, with only the shared context it needs (its source
 document and the labels of the entities it names), so that its cost grows with the change, not the graph.
 Every violation names the claim, the curated file and line it came from, the shape's message and the value.
+pyshacl runs each SPARQL constraint and each property shape per focus node; here each runs once for all the focus
+nodes of a batch where that gives the same results (``joins_on_this``, ``_one_run_per_property_shape``).
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache, wraps
 from pathlib import Path
+from typing import Any
 
 from pyoxigraph import NamedNode, Quad, Store
 from pyshacl import validate as pyshacl_validate
+from pyshacl.constraints.core.shape_based_constraints import PropertyConstraintComponent
 from pyshacl.graph_abstraction import OxigraphDataGraph
 from pyshacl.helper.sparql_query_helper import SPARQLQueryHelper
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef, Variable
 from rdflib.namespace import RDF, SH
-from rdflib.term import Node
+from rdflib.plugins.sparql import prepareQuery
+from rdflib.plugins.sparql.parserutils import CompValue
+from rdflib.plugins.sparql.sparql import Query
+from rdflib.query import Processor, Result
+from rdflib.term import Identifier, Node
 
 from kg.namespaces import Namespaces
 from kg.store import KGStore
@@ -89,15 +97,93 @@ def shapes_graph(base_iri: str) -> Graph:
     return graph
 
 
+THIS = Variable("this")
+
+
+def _bound(pattern: CompValue) -> frozenset[Variable] | None:
+    """The variables every solution of an algebra ``pattern`` binds, or None where ``$this`` is used unbound there.
+
+    None also for what is not known to keep the two evaluations equal: MINUS, VALUES, sub-queries, aggregates, LIMIT.
+    """
+    name = pattern.name
+    if name == "BGP":
+        return frozenset(t for triple in pattern.triples for t in triple if isinstance(t, Variable))
+    if name in ("Project", "Distinct", "Reduced"):
+        return _bound(pattern.p)
+    if name in ("Filter", "Extend", "Graph"):
+        inner = _bound(pattern.p)
+        if inner is None or (THIS not in inner and _mentions_this(pattern.get("expr"))) or pattern.get("var") == THIS:
+            return None
+        extra = {pattern.get("var"), pattern.get("term")}
+        return inner | {v for v in extra if isinstance(v, Variable)}
+    if name in ("Join", "Union", "LeftJoin"):
+        left, right = _bound(pattern.p1), _bound(pattern.p2)
+        if left is None or right is None:
+            return None
+        if name == "LeftJoin":
+            return left if THIS in left or not _mentions_this([pattern.p2, pattern.get("expr")]) else None
+        return left | right if name == "Join" else left & right
+    return None
+
+
+def _mentions_this(part: object) -> bool:
+    """Whether ``$this`` occurs anywhere in an algebra expression or pattern (inside EXISTS too)."""
+    if isinstance(part, str):  # variables, IRIs and literals are strings
+        return isinstance(part, Variable) and part == THIS
+    if isinstance(part, Mapping):
+        part = part.values()
+    return isinstance(part, Iterable) and any(map(_mentions_this, part))
+
+
+@lru_cache(maxsize=256)
+def joins_on_this(text: str) -> bool:
+    """Whether one run of a SPARQL constraint, its solutions taken per focus node, answers as pre-binding ``$this`` does.
+
+    True when the query selects ``$this``, every solution binds it, and each filter, BIND and OPTIONAL that uses it sits
+    where it is bound (as it is then a constant of the solution, like the pre-bound value).
+    """
+    try:
+        query = prepareQuery(text).algebra
+    except Exception:  # rdflib raises pyparsing's errors and plain exceptions: such a text runs per focus node, as it comes
+        return False
+    bound = _bound(query.p) if query.name == "SelectQuery" else None
+    return bound is not None and THIS in bound and THIS in query.PV
+
+
 class _OxigraphData(OxigraphDataGraph):
-    """pyshacl's view of an Oxigraph store, always true.
+    """pyshacl's view of an Oxigraph store: always true, and each SPARQL constraint evaluated once for all its focus nodes.
 
     pyshacl tests ``datagraph or shapes`` for every result it describes; the length that test asks for counts the
-    whole store, once per result.
+    whole store, once per result. And it runs each SPARQL constraint once per focus node, with ``$this`` pre-bound;
+    where ``joins_on_this`` says the answers are the same, the first run answers for every focus node.
     """
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self._answers: dict[str, tuple[list[Variable], dict[Node, list[Mapping[Variable, Identifier]]]]] = {}
 
     def __bool__(self) -> bool:
         return True
+
+    def query(self, query_object: str | Query, processor: str | Processor = "sparql",  # type: ignore[override]
+              result: str | type[Result] = "sparql", initNs: Mapping[str, Any] | None = None,  # noqa: N803
+              initBindings: Mapping[str, Any] | None = None, use_store_provided: bool = True,  # noqa: N803
+              **kwargs: Any) -> Result:
+        """Answer a query; a constraint's query with only ``$this`` pre-bound from its one run for all nodes."""
+        if not (initBindings and set(initBindings) == {"this"} and isinstance(query_object, str)
+                and joins_on_this(query_object)):
+            return super().query(query_object, processor, result, initNs, initBindings, use_store_provided, **kwargs)
+        answers = self._answers
+        if query_object not in answers:
+            everything = super().query(query_object, initNs=initNs, **kwargs)
+            by_node: dict[Node, list[Mapping[Variable, Identifier]]] = defaultdict(list)
+            for row in everything.bindings:
+                by_node[row[THIS]].append(row)
+            answers[query_object] = (list(everything.vars or ()), by_node)
+        variables, by_node = answers[query_object]
+        out = Result("SELECT")
+        out.vars, out.bindings = variables, by_node.get(initBindings["this"], [])
+        return out
 
 
 def _check_each_text_once(check: Callable[..., bool]) -> Callable[..., bool]:
@@ -121,6 +207,28 @@ def _check_each_text_once(check: Callable[..., bool]) -> Callable[..., bool]:
 
 
 SPARQLQueryHelper.check_invalid_sparql = _check_each_text_once(SPARQLQueryHelper.check_invalid_sparql)  # type: ignore[method-assign]
+
+
+def _one_run_per_property_shape(evaluate: Callable[..., tuple[bool, list[Any]]]) -> Callable[..., tuple[bool, list[Any]]]:
+    """Validate a node shape's property shape once for all its focus nodes, as pyshacl validates a node shape.
+
+    pyshacl validates each ``sh:property`` shape once per focus node, building its constraints anew each time: most of
+    the gate's time once the SPARQL constraints ran once per batch. No SHACL constraint relates two focus nodes, so each
+    gets the results it gets alone.
+    """
+
+    @wraps(evaluate)
+    def evaluated(self: PropertyConstraintComponent, executor: object, prop_shape: Node, target_graph: object,
+                  focus_value_nodes: dict[Node, list[Node]], *rest: object) -> tuple[bool, list[Any]]:
+        nodes = list(dict.fromkeys(v for values in focus_value_nodes.values() for v in values))
+        # pyshacl validates the shape against each value node it is given; given one list, against all of them at once
+        return evaluate(self, executor, prop_shape, target_graph, {None: [nodes]}, *rest)
+
+    return evaluated
+
+
+PropertyConstraintComponent._evaluate_property_shape = _one_run_per_property_shape(  # type: ignore[method-assign]
+    PropertyConstraintComponent._evaluate_property_shape)
 
 
 def _run(quads: list[Quad], ns: Namespaces, locations: dict[str, dict[str, str]]) -> Report:

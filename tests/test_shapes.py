@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from pyoxigraph import Literal, NamedNode, Quad
+from pyshacl.constraints.core.shape_based_constraints import PropertyConstraintComponent
 from typer.testing import CliRunner
 
 from kg.build import Build
@@ -15,7 +16,8 @@ from kg.cli import app
 from kg.namespaces import BIOLINK, DCTERMS, NP, OA, RDFS, SPDX, XSD, Namespaces
 from kg.settings import DEFAULT_BASE_IRI
 from kg.store import OxigraphStore
-from shapes.validate import nanopublication_quads, validate_claims, validate_dataset
+from shapes import validate
+from shapes.validate import joins_on_this, nanopublication_quads, shapes_graph, validate_claims, validate_dataset
 from tests.conftest import append_claims
 
 POEMS = "http://purl.obolibrary.org/obo/MONDO_0017364"
@@ -153,15 +155,23 @@ def test_seed_conforms_whole_and_per_claim(seed: Build, store: OxigraphStore) ->
 
 
 @pytest.mark.parametrize(("key", "edit", "shape", "words"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_each_shape_catches_its_violation(seed: Build, key: str, edit: Edit, shape: str, words: str) -> None:
+def test_each_shape_catches_its_violation(seed: Build, key: str, edit: Edit, shape: str, words: str,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
     np, quads = edited(seed, key, edit)
     context = OxigraphStore()
     context.load(quads)
     report = validate_claims({np: nanopublication_quads(quads, seed.ns)[np]}, context, seed.ns)
     assert report.violations, "the edit must be caught"
+    # pyshacl as it comes, each SPARQL constraint and each property shape run per focus node, finds the same
+    with monkeypatch.context() as per_node:
+        per_node.setattr(validate, "joins_on_this", lambda text: False)
+        per_node.setattr(PropertyConstraintComponent, "_evaluate_property_shape",
+                         PropertyConstraintComponent._evaluate_property_shape.__wrapped__)  # type: ignore[attr-defined]
+        alone = validate_claims(nanopublication_quads(quads, seed.ns), context, seed.ns, batch=len(seed.claims))
     # validated in one batch with every other claim of the seed, the claim gets the same violations, and no other
     # claim gets any (an edited source is reported for each source the batch cites)
     in_batch = validate_claims(nanopublication_quads(quads, seed.ns), context, seed.ns, batch=len(seed.claims))
+    assert [str(v) for v in in_batch.violations] == [str(v) for v in alone.violations]
     assert {str(v) for v in report.violations} <= {str(v) for v in in_batch.violations}
     assert {v.claim for v in in_batch.violations} <= {np, None}
     if not shape.startswith("SourceDocumentShape"):
@@ -253,3 +263,37 @@ def test_a_sparql_constraint_with_a_forbidden_clause_is_refused_on_every_run() -
     for _ in range(2):
         conforms, _, text = validate(data, shacl_graph=shapes)
         assert not conforms and "must not contain a federated query (SERVICE)" in str(text)
+
+
+def test_every_sparql_constraint_of_the_shapes_runs_once_for_all_its_focus_nodes() -> None:
+    """The gate's speed rests on it: a constraint ``joins_on_this`` refuses is run per focus node, as pyshacl does."""
+    from rdflib.namespace import SH
+    shapes = shapes_graph(DEFAULT_BASE_IRI)
+    header = "".join(f"PREFIX {shapes.value(d, SH.prefix)}: <{shapes.value(d, SH.namespace)}>\n"
+                     for d in shapes.objects(None, SH.declare))
+    texts = {str(shapes.value(constraint, SH.sparql) or constraint): str(text)
+             for constraint, text in shapes.subject_objects(SH.select)}
+    assert len(texts) == 15
+    assert [name for name, text in texts.items() if not joins_on_this(header + text)] == []
+
+
+EX = "PREFIX ex: <http://example.org/> "
+
+
+@pytest.mark.parametrize(("query", "batched"), [
+    ("SELECT $this ?v WHERE { $this ex:p ?v OPTIONAL { $this ex:q ?w } FILTER(!BOUND(?w)) }", True),
+    ("SELECT $this WHERE { GRAPH ?g { $this ex:p ?v FILTER NOT EXISTS { ?v ex:q $this } } }", True),
+    ("SELECT $this WHERE { $this ex:p ?v { ?v ex:q ?w FILTER(?w != $this) } }", False),  # a filter where $this is unbound
+    ("SELECT $this WHERE { ?x ex:p ?y FILTER NOT EXISTS { $this ex:q ?y } }", False),
+    ("SELECT $this WHERE { $this ex:p ?v OPTIONAL { ?v ex:q ?w OPTIONAL { ?w ex:r $this } } }", False),
+    ("SELECT $this WHERE { { $this ex:p ?v } UNION { ?v ex:q ?w } }", False),  # a solution without $this
+    ("SELECT ?v WHERE { $this ex:p ?v }", False),  # $this not selected
+    ("SELECT $this WHERE { $this ex:p ?v } LIMIT 1", False),
+    ("SELECT $this (COUNT(?v) AS ?n) WHERE { $this ex:p ?v } GROUP BY $this", False),
+    ("SELECT $this WHERE { $this ex:p ?v MINUS { $this ex:q ?v } }", False),
+    ("SELECT $this WHERE { $this ex:p ?v", False),  # not SPARQL
+])
+def test_a_constraint_is_run_once_only_where_that_answers_as_pre_binding(query: str, batched: bool) -> None:
+    """Pre-binding puts the focus node wherever $this is written; one run joins on it, which is the same only where
+    every use of $this sits where a solution binds it, and every solution does."""
+    assert joins_on_this(EX + query) is batched
