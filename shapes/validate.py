@@ -9,7 +9,9 @@ nodes of a batch where that gives the same results (``joins_on_this``, ``_one_ru
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache, wraps
 from pathlib import Path
@@ -98,6 +100,20 @@ def shapes_graph(base_iri: str) -> Graph:
 
 
 THIS = Variable("this")
+_ONCE_FOR_ALL = ContextVar("once_for_all", default=True)  # False within per_focus_node()
+
+
+@contextmanager
+def per_focus_node() -> Iterator[None]:
+    """Within it, pyshacl evaluates as it comes: each SPARQL constraint and property shape per focus node.
+
+    The reference that the gate's one run for all focus nodes is tested and measured against.
+    """
+    token = _ONCE_FOR_ALL.set(False)
+    try:
+        yield
+    finally:
+        _ONCE_FOR_ALL.reset(token)
 
 
 def _bound(pattern: CompValue) -> frozenset[Variable] | None:
@@ -170,7 +186,7 @@ class _OxigraphData(OxigraphDataGraph):
               initBindings: Mapping[str, Any] | None = None, use_store_provided: bool = True,  # noqa: N803
               **kwargs: Any) -> Result:
         """Answer a query; a constraint's query with only ``$this`` pre-bound from its one run for all nodes."""
-        if not (initBindings and set(initBindings) == {"this"} and isinstance(query_object, str)
+        if not (_ONCE_FOR_ALL.get() and initBindings and set(initBindings) == {"this"} and isinstance(query_object, str)
                 and joins_on_this(query_object)):
             return super().query(query_object, processor, result, initNs, initBindings, use_store_provided, **kwargs)
         answers = self._answers
@@ -220,6 +236,8 @@ def _one_run_per_property_shape(evaluate: Callable[..., tuple[bool, list[Any]]])
     @wraps(evaluate)
     def evaluated(self: PropertyConstraintComponent, executor: object, prop_shape: Node, target_graph: object,
                   focus_value_nodes: dict[Node, list[Node]], *rest: object) -> tuple[bool, list[Any]]:
+        if not _ONCE_FOR_ALL.get():
+            return evaluate(self, executor, prop_shape, target_graph, focus_value_nodes, *rest)
         nodes = list(dict.fromkeys(v for values in focus_value_nodes.values() for v in values))
         # pyshacl validates the shape against each value node it is given; given one list, against all of them at once
         return evaluate(self, executor, prop_shape, target_graph, {None: [nodes]}, *rest)
