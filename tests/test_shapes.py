@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from kg.build import Build
 from kg.cli import app
+from kg.compile import curated_in
 from kg.namespaces import BIOLINK, DCTERMS, NP, OA, RDFS, SPDX, XSD, Namespaces
 from kg.settings import DEFAULT_BASE_IRI
 from kg.store import OxigraphStore
@@ -80,6 +81,21 @@ def head_elsewhere(quads: list[Quad], np: str, ns: str) -> list[Quad]:
     return [*quads, Quad(declaration.subject, declaration.predicate, declaration.object, NamedNode(np + "#head2"))]
 
 
+def drop_line_selector(quads: list[Quad], np: str, ns: str) -> list[Quad]:
+    """A table row's quote without the selector of its line."""
+    return [q for q in quads if not (q.object == NamedNode(np + "#line") or q.subject == NamedNode(np + "#line"))]
+
+
+def add_line_selector(quads: list[Quad], np: str, ns: str) -> list[Quad]:
+    """A text quote also selected by a line, as if the text were a table."""
+    target, provenance = NamedNode(np + "#quote"), NamedNode(np + "#provenance")
+    line = NamedNode(np + "#line")
+    return [*quads, Quad(target, NamedNode(OA + "hasSelector"), line, provenance),
+            Quad(line, NamedNode(RDF_TYPE), NamedNode(OA + "FragmentSelector"), provenance),
+            Quad(line, NamedNode(DCTERMS + "conformsTo"), NamedNode("http://tools.ietf.org/rfc/rfc5147"), provenance),
+            Quad(line, NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#value"), Literal("line=1,2"), provenance)]
+
+
 def extra_assertion(quads: list[Quad], np: str, ns: str) -> list[Quad]:
     """A statement in the assertion graph that is neither the association nor its direct triple."""
     return [*quads, Quad(NamedNode(POEMS), NamedNode(RDFS + "comment"), Literal("smuggled"), NamedNode(np + "#assertion"))]
@@ -92,6 +108,7 @@ def unlabelled_object(quads: list[Quad], np: str, ns: str) -> list[Quad]:
             if q.graph_name.value == np + "#assertion" else q for q in quads]
 
 
+TABLE_ROW = "hpo-phenotype-annotations:line-248813"  # a row of HPO's annotations of POEMS syndrome
 # (test id, claim key, edit, shape(s) that must report it, words the first message must hold)
 CASES: list[tuple[str, str, Edit, str, str]] = [
     ("nanopublication", "pcd-causes-poems", drop(NP + "hasProvenance"), "NanopublicationStructureShape", "exactly one provenance graph"),
@@ -120,6 +137,8 @@ CASES: list[tuple[str, str, Edit, str, str]] = [
      "a selector of none of those kinds: https://w3id.org/poems-kg/np/"),
     ("selector-twice", "pcd-causes-poems", retype("text-position", OA + "TextQuoteSelector"),
      "QuoteTargetShape+TextQuoteSelectorShape", "two selectors of kind http://www.w3.org/ns/oa#TextQuoteSelector"),
+    ("row-without-line", TABLE_ROW, drop_line_selector, "RowLineShape", "a row of a table source has one"),
+    ("text-quote-with-line", "pcd-causes-poems", add_line_selector, "RowLineShape", "a quote of a text source has no line"),
     ("quote", "pcd-causes-poems", replace_object(OA + "exact", Literal("a quote the source never wrote")),
      "TextQuoteSelectorShape", "not in the source text at the stated offsets"),
     ("identifier", "pcd-causes-poems", malformed_subject, "IdentifierPatternShape", "malformed identifier"),
@@ -177,7 +196,7 @@ def test_each_shape_catches_its_violation(seed: Build, key: str, edit: Edit, sha
     if not shape.startswith("SourceDocumentShape"):  # a source's own problem names the source, not a claim
         claim = next(c for c in seed.claims if c.key == key)
         assert f"claim '{key}'" in text and np in text
-        assert f"kg/claims/poems-cause-summary.yaml:{claim.line}:" in text
+        assert f"{curated_in(claim, seed.sources[claim.source])}:{claim.line}:" in text
 
 
 def test_whole_graph_and_per_claim_agree_on_a_violation(seed: Build) -> None:
