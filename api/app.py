@@ -62,7 +62,9 @@ def open_store(settings: Settings) -> KGStore:
 def query_runner(store: KGStore, settings: Settings) -> QueryPool | RemoteRunner:
     """Killable worker processes for the embedded store; a bounded wait for a server that has its own time limit."""
     if isinstance(store, OxigraphStore):
-        return QueryPool(store, settings.query_workers, settings.query_timeout_s, settings.max_result_bytes)
+        return QueryPool(store, settings.query_workers, settings.query_timeout_s, settings.max_result_bytes,
+                         settings.query_memory_bytes)
+    assert isinstance(store, RemoteStore), "a store is embedded or remote"
     return RemoteRunner(store, settings.query_timeout_s, settings.max_result_bytes)
 
 

@@ -6,6 +6,8 @@ is stopped by killing its worker; a fresh worker takes its place while the other
 """
 
 import asyncio
+import contextlib
+import io
 import logging
 import os
 import shutil
@@ -18,9 +20,11 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from pyoxigraph import QueryResultsFormat, QueryTriples, RdfFormat, serialize
+from typing_extensions import Buffer
 
 from api.negotiation import GRAPH_TYPES, RESULT_TYPES, NotAcceptableError, negotiate
-from kg.store import KGStore, OxigraphStore
+from kg.limits import ABORTED, limit_own_memory, memory_exceeded, mib, result_too_large, time_exceeded
+from kg.store import KGStore, OxigraphStore, RemoteStore, StoreError
 
 LOG = logging.getLogger(__name__)
 
@@ -44,8 +48,22 @@ class QueryError(Exception):
         self.message = message
 
 
+class _Capped(io.BytesIO):
+    """A buffer that refuses to grow past ``max_bytes``: a large result is refused before it is held whole."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__()
+        self.max_bytes = max_bytes
+
+    def write(self, chunk: Buffer, /) -> int:
+        if self.tell() + len(memoryview(chunk)) > self.max_bytes:
+            raise QueryError(413, result_too_large(self.max_bytes))
+        return super().write(chunk)
+
+
 def answer(store: KGStore, request: QueryRequest, max_bytes: int) -> tuple[str, bytes]:
     """Evaluate, negotiate and serialize one query: ``(media type, body)`` or a :class:`QueryError`."""
+    sink = _Capped(max_bytes)
     try:
         result = store.query(request.query, default_graph=list(request.default_graphs) or None,
                              named_graphs=list(request.named_graphs) or None)
@@ -53,26 +71,27 @@ def answer(store: KGStore, request: QueryRequest, max_bytes: int) -> tuple[str, 
             if isinstance(result, QueryTriples | list):
                 choice = negotiate(request.accept, dict(GRAPH_TYPES), "text/turtle")
                 assert isinstance(choice.format, RdfFormat)
-                body = serialize(result, format=choice.format) or b""
+                serialize(result, sink, format=choice.format)
             else:
                 choice = negotiate(request.accept, dict(RESULT_TYPES), "application/sparql-results+json")
                 assert isinstance(choice.format, QueryResultsFormat)
-                body = result.serialize(format=choice.format) or b""
+                result.serialize(sink, format=choice.format)
         finally:
             del result  # pyoxigraph's result iterators must be dropped by the thread that made them, not by the error handler
     except SyntaxError as exc:
         raise QueryError(400, f"malformed query: {exc}") from None
     except NotAcceptableError as exc:
         raise QueryError(406, str(exc)) from None
+    except StoreError as exc:
+        raise QueryError(exc.status, str(exc)) from None
     except OSError as exc:
         raise QueryError(400, f"query failed: {exc}") from None
-    if len(body) > max_bytes:
-        raise QueryError(413, f"the result is larger than {max_bytes} bytes; add a LIMIT")
-    return choice.media_type, body
+    return choice.media_type, sink.getvalue()
 
 
-def _worker(conn: Connection, snapshot: str, max_bytes: int) -> None:
-    """Worker process: answer requests from ``conn`` until the pool closes it."""
+def _worker(conn: Connection, snapshot: str, max_bytes: int, memory_bytes: int) -> None:
+    """Worker process: answer requests from ``conn`` until the pool closes it, within ``memory_bytes`` of memory."""
+    limit_own_memory(memory_bytes)
     store = OxigraphStore.read_only(Path(snapshot))
     conn.send("ready")
     while True:
@@ -89,6 +108,8 @@ def _worker(conn: Connection, snapshot: str, max_bytes: int) -> None:
             conn.send(("ok", *answer(store, request, max_bytes)))
         except QueryError as exc:  # sent as plain values: this module runs as __main__ here
             conn.send(("error", exc.status, exc.message))
+        except MemoryError:  # Python's own allocation failed (native code aborts the process instead)
+            conn.send(("error", 503, memory_exceeded(memory_bytes)))
 
 
 async def _readable(conn: Connection, timeout: float) -> bool:
@@ -126,8 +147,8 @@ class _Worker:
 class QueryPool:
     """A fixed number of query worker processes over a read-only snapshot of the store."""
 
-    def __init__(self, store: OxigraphStore, size: int, timeout_s: float, max_result_bytes: int) -> None:
-        self.size, self.timeout_s, self.max_result_bytes = size, timeout_s, max_result_bytes
+    def __init__(self, store: OxigraphStore, size: int, timeout_s: float, max_result_bytes: int, memory_bytes: int) -> None:
+        self.size, self.timeout_s, self.max_result_bytes, self.memory_bytes = size, timeout_s, max_result_bytes, memory_bytes
         self._dir = Path(tempfile.mkdtemp(prefix="poems-kg-snapshot-"))
         self._generation = 0
         self._snapshot = self._dir / "snapshot-0"
@@ -146,7 +167,7 @@ class QueryPool:
         # A fresh interpreter (not fork: the parent runs threads; not multiprocessing's spawn: it re-runs __main__).
         parent, child = socket.socketpair()
         process = subprocess.Popen([sys.executable, "-m", "api.query_pool", str(child.fileno()), str(self._snapshot),
-                                    str(self.max_result_bytes)], pass_fds=[child.fileno()])
+                                    str(self.max_result_bytes), str(self.memory_bytes)], pass_fds=[child.fileno()])
         child.close()
         conn = Connection(parent.detach())
         try:
@@ -160,8 +181,9 @@ class QueryPool:
         self._workers.append(worker)
         return worker
 
-    def _replace(self, worker: _Worker) -> None:
-        """Kill ``worker`` and put a fresh one in its place, in the background."""
+    def _replace(self, worker: _Worker) -> int | None:
+        """Kill ``worker`` and put a fresh one in its place, in the background; the return code it had already ended with."""
+        ended = worker.process.poll()
         worker.kill()
         self._workers.remove(worker)
         async def respawn() -> None:
@@ -176,6 +198,7 @@ class QueryPool:
         task = asyncio.create_task(respawn())
         self._replacing.add(task)
         task.add_done_callback(self._replacing.discard)
+        return ended
 
     async def refresh(self, store: OxigraphStore) -> None:
         """After a write: answer from a new snapshot. Idle workers reopen now, busy ones before they answer again."""
@@ -223,24 +246,28 @@ class QueryPool:
         """Answer a query within the time limit (waiting for a free worker counts towards it)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout_s
-        limit = f"the time limit of {self.timeout_s:g} s"
         try:
             worker = await asyncio.wait_for(self._idle.get(), timeout=self.timeout_s)
         except TimeoutError:
-            raise QueryError(503, f"all query workers are busy; no worker was free within {limit}") from None
+            raise QueryError(503, f"all query workers are busy; no worker was free within the time limit of "
+                                  f"{self.timeout_s:g} s (setting POEMS_KG_QUERY_TIMEOUT_S)") from None
         try:
             worker.conn.send(request)
             ready = await _readable(worker.conn, max(0.0, deadline - loop.time()))
             reply = worker.conn.recv() if ready else None  # the worker writes its reply in one go
         except (EOFError, OSError):
-            self._replace(worker)
+            with contextlib.suppress(subprocess.TimeoutExpired):  # the reply was cut short: the worker has just ended
+                await asyncio.to_thread(worker.process.wait, 1)
+            if self._replace(worker) == ABORTED:
+                LOG.warning("a query worker reached its memory limit of %s; replaced", mib(self.memory_bytes))
+                raise QueryError(503, memory_exceeded(self.memory_bytes)) from None
             raise QueryError(503, "the query worker stopped unexpectedly; try again") from None
         except asyncio.CancelledError:  # the client went away: stop its query too
             self._replace(worker)
             raise
         if reply is None:
             self._replace(worker)
-            raise QueryError(503, f"query stopped: it exceeded {limit}; narrow it or add a LIMIT")
+            raise QueryError(503, time_exceeded(self.timeout_s))
         await self._release(worker)
         kind, first, second = reply
         if kind == "error":
@@ -257,10 +284,14 @@ class QueryPool:
 
 
 class RemoteRunner:
-    """Queries for a remote SPARQL server, which enforces its own time limit; the wait here is bounded too."""
+    """Queries for a remote SPARQL server, which enforces its own time limit; the wait here is bounded too.
 
-    def __init__(self, store: KGStore, timeout_s: float, max_result_bytes: int) -> None:
-        self.store, self.timeout_s, self.max_result_bytes = store, timeout_s, max_result_bytes
+    The server's answer is read as it streams in and refused once it passes the result-size limit, so an answer of
+    any size costs this process at most that limit.
+    """
+
+    def __init__(self, store: RemoteStore, timeout_s: float, max_result_bytes: int) -> None:
+        self.store, self.timeout_s, self.max_result_bytes = store.capped(max_result_bytes), timeout_s, max_result_bytes
 
     async def start(self) -> None:
         """Nothing to start: the server is already running."""
@@ -271,7 +302,7 @@ class RemoteRunner:
             return await asyncio.wait_for(asyncio.to_thread(answer, self.store, request, self.max_result_bytes),
                                           timeout=self.timeout_s)
         except TimeoutError:
-            raise QueryError(503, f"query stopped: it exceeded the time limit of {self.timeout_s:g} s") from None
+            raise QueryError(503, time_exceeded(self.timeout_s)) from None
 
     async def refresh(self, store: KGStore) -> None:
         """Nothing to refresh: the server answers from its current state."""
@@ -281,4 +312,4 @@ class RemoteRunner:
 
 
 if __name__ == "__main__":
-    _worker(Connection(int(sys.argv[1])), sys.argv[2], int(sys.argv[3]))
+    _worker(Connection(int(sys.argv[1])), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))

@@ -20,10 +20,12 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, parse
 from api.auth import Agent
 from api.dumps import forget_derived
 from api.named_queries import run_query, stored_claim_quads
+from kg import isolated
 from kg.compile import curation_quads, nanopublication, quad_order
 from kg.curation import Claim, CurationError, Source, TableSource, parse_claim
 from kg.direction import Opposition, contradictions
 from kg.namespaces import BIOLINK, PROV, RDF, RDFS, XSD, Namespaces
+from kg.settings import Settings
 from kg.store import KGStore, OxigraphStore, select_rows
 from kg.trusty import Signer
 from shapes.validate import nanopublication_quads, validate_claims
@@ -134,6 +136,17 @@ Mutation = Callable[[OxigraphStore], None]
 Scope = list[NamedNode]
 
 
+def sparql_update(update: str, settings: Settings) -> Mutation:
+    """The change a SPARQL Update makes, evaluated in a fresh process under the memory and time limits (``kg.isolated``)."""
+    def mutate(trial: OxigraphStore) -> None:
+        added, removed = isolated.run("update", (trial.dump(RdfFormat.N_QUADS), update, settings.max_request_quads),
+                                     settings.query_memory_bytes, settings.query_timeout_s)
+        trial.discard(parse(removed, format=RdfFormat.N_QUADS))
+        trial.load(parse(added, format=RdfFormat.N_QUADS))
+
+    return mutate
+
+
 def _quads(store: KGStore, scope: Scope | None) -> set[Quad]:
     if scope is None:
         return set(parse(store.dump(RdfFormat.N_QUADS), format=RdfFormat.N_QUADS))
@@ -160,6 +173,9 @@ def change(store: KGStore, ns: Namespaces, agent: Agent, action: str, mutate: Mu
             mutate(trial)
         except (SyntaxError, ValueError) as exc:
             raise WriteRejected(400, f"cannot apply the change: {exc}") from None
+        except isolated.TaskError as exc:
+            cause = f"cannot apply the change: {exc.message}" if exc.status == 400 else exc.message
+            raise WriteRejected(exc.status, f"{cause}; nothing was written") from None
         after = _quads(trial, None)
         added, removed = after - before, before - after
         if not added and not removed:

@@ -1,19 +1,22 @@
 """The ``poems-kg`` command line: build, load, query, export, serve."""
 
 import sys
+import tempfile
 from enum import Enum
 from pathlib import Path
 
 import typer
-from pyoxigraph import Quad, QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat, parse, serialize
+from pyoxigraph import Quad, QueryBoolean, QueryResultsFormat, RdfFormat, parse, parse_query_results, serialize
 from rich.console import Console
 from rich.progress import DownloadColumn, Progress, TaskID
 from rich.table import Table
 
+from kg import isolated
 from kg.build import Build, build, refuse_contradictions
 from kg.bulk import BulkImportError, import_file, rdf_format
 from kg.compile import prefixes_for, quad_order, write_dataset
 from kg.curation import CurationError
+from kg.limits import MemoryBudgetError, check_main_process, machine_memory, mib, query_processes, resident_bytes, service_total
 from kg.namespaces import Namespaces
 from kg.rdf_input import InputLimitError, bounded
 from kg.settings import get_settings
@@ -312,28 +315,38 @@ def query(sparql: str = typer.Argument(..., help="A SPARQL query, or @file.rq to
           store: Path | None = typer.Option(None, help="On-disk store; default: build in memory."),
           fmt: ResultFormat = typer.Option(ResultFormat.table, "--format", help="Output format."),
           kg_dir: Path | None = _kg_dir_option()) -> None:
-    """Run a SPARQL query; the default graph is the union of all graphs."""
+    """Run a SPARQL query; the default graph is the union of all graphs.
+
+    It runs in a process of its own, under the memory and time limits (``POEMS_KG_QUERY_MEMORY_BYTES``,
+    ``POEMS_KG_QUERY_TIMEOUT_S``).
+    """
     text = Path(sparql[1:]).read_text(encoding="utf-8") if sparql.startswith("@") else sparql
-    target = OxigraphStore(store) if store else OxigraphStore()
-    if not store:
-        target.load(_build(kg_dir).quads)
-    try:
-        result = target.query(text)
-    except SyntaxError as exc:
-        err.print(f"[bold red]error:[/] invalid SPARQL: {exc}", highlight=False)
-        raise typer.Exit(2) from None
+    settings = get_settings()
+    with tempfile.TemporaryDirectory(prefix="poems-kg-query-") as scratch:
+        folder = store
+        if not folder:
+            built, folder = OxigraphStore(), Path(scratch) / "store"
+            built.load(_build(kg_dir).quads)
+            built.snapshot(folder)
+        try:
+            graph, body = isolated.run("query", (str(folder), text), settings.query_memory_bytes, settings.query_timeout_s)
+        except isolated.TaskError as exc:
+            err.print(f"[bold red]error:[/] {'invalid SPARQL: ' if exc.status == 400 else ''}{exc.message}", highlight=False)
+            raise typer.Exit(2) from None
+    if graph:
+        sys.stdout.buffer.write(body)
+        return
+    result = parse_query_results(body, format=QueryResultsFormat.JSON)
     if isinstance(result, QueryBoolean):
         print("true" if bool(result) else "false")
-    elif isinstance(result, QuerySolutions) and fmt is ResultFormat.table:
+    elif fmt is ResultFormat.table:
         names = [v.value for v in result.variables]
         table = Table(*names)
         for row in result:
             table.add_row(*(row[n].value if row[n] is not None else "" for n in names))
         Console().print(table)
-    elif isinstance(result, QuerySolutions):
-        sys.stdout.buffer.write(result.serialize(format=RESULT_FORMATS[fmt.value]) or b"")
     else:
-        sys.stdout.buffer.write(serialize(result, format=RdfFormat.TURTLE) or b"")
+        sys.stdout.buffer.write(result.serialize(format=RESULT_FORMATS[fmt.value]) or b"")
 
 
 @app.command()
@@ -408,10 +421,15 @@ def serve(host: str | None = typer.Option(None, help="Interface (default from se
     if kg_dir:
         settings = settings.model_copy(update={"kg_dir": kg_dir})
     try:
-        application = create_app(settings, store=open_store(settings))
-    except (CurationError, ReasoningError, StoreError, SigningError) as exc:
+        total = service_total(settings, machine_memory())
+        opened = open_store(settings)
+        check_main_process(settings, resident_bytes())
+        application = create_app(settings, store=opened)
+    except (CurationError, ReasoningError, StoreError, SigningError, MemoryBudgetError) as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
+    typer.echo(f"memory: at most {mib(total)} in all ({mib(settings.main_memory_bytes)} for the main process, "
+              f"{mib(settings.query_memory_bytes)} for each of {query_processes(settings)} query processes)", err=True)
     uvicorn.run(application, host=host or settings.host, port=port or settings.port, access_log=settings.access_log)
 
 

@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     sparql_password: str | None = None
     query_timeout_s: float = 10.0  # a query running longer is stopped (its worker process is killed)
     query_workers: int = 2  # worker processes answering SPARQL queries in parallel
+    # The most memory a query may use, code included (kg/limits.py): each worker process (and the process of an admin
+    # update or of `poems-kg query`) is capped at it by the operating system; a query that needs more answers 503.
+    query_memory_bytes: Annotated[int, Field(ge=256 << 20)] = 1 << 30
+    # The main process's allowance: the store when in memory, kept answers, the fixed queries of pages and JSON. The
+    # service's total, main_memory_bytes + query_workers * query_memory_bytes, must fit the machine, or serve refuses.
+    main_memory_bytes: Annotated[int, Field(ge=64 << 20)] = 1 << 30
     max_result_bytes: int = 50_000_000
     max_query_bytes: int = 100_000
     max_query_depth: int = 200  # brackets ({, (, [) nested deeper in a query or update are refused with 400

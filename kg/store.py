@@ -1,6 +1,7 @@
 """The store interface, the embedded Oxigraph store and a remote SPARQL 1.1 server behind the same interface."""
 
 import contextlib
+import copy
 import json
 import re
 from collections import defaultdict
@@ -27,6 +28,7 @@ from pyoxigraph import (
     serialize,
 )
 
+from kg.limits import result_too_large
 from kg.settings import Settings
 from kg.sparql_text import mentions
 
@@ -120,6 +122,14 @@ class OxigraphStore:
         """Remove and add quads in one update (one transaction)."""
         update = diff_update(list(removed), list(added))
         self._write(lambda store: store.update(update))
+
+    def discard(self, quads: Iterable[Quad]) -> None:
+        """Remove quads, blank nodes included, one at a time (not one transaction: for trial copies in memory)."""
+        def remove(store: Store) -> None:
+            for quad in quads:
+                store.remove(quad)
+
+        self._write(remove)
 
     def bulk_load(self, stream: BinaryIO, fmt: RdfFormat, graph: str) -> None:
         """Stream triples into ``graph`` with Oxigraph's bulk loader (fast, memory-bounded, not one transaction)."""
@@ -221,6 +231,7 @@ class RemoteStore:
         self.query_url, self.update_url = query_url, update_url or query_url
         self.graph_store_url, self.dialect = graph_store_url, dialect
         self.client = httpx.Client(auth=auth, timeout=timeout_s)
+        self.max_answer_bytes: int | None = None  # see capped()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "RemoteStore":
@@ -230,16 +241,29 @@ class RemoteStore:
         return cls(settings.sparql_endpoint, settings.sparql_update_endpoint, auth,
                    graph_store_url=settings.sparql_graph_store_endpoint, dialect=settings.sparql_dialect)
 
-    def _post(self, url: str, data: dict[str, str | list[str]], accept: str) -> httpx.Response:
+    def _post(self, url: str, data: dict[str, str | list[str]], accept: str) -> tuple[str, bytes]:
+        """The media type and body of the server's answer, read as it streams in and refused past ``max_answer_bytes``."""
         try:
-            response = self.client.post(url, data=data, headers={"Accept": accept})
+            with self.client.stream("POST", url, data=data, headers={"Accept": accept}) as response:
+                if not response.is_success:
+                    text = response.read().decode(errors="replace").strip()
+                    if response.status_code == 400:
+                        raise SyntaxError(text[:500])
+                    raise RemoteStoreError(f"{url} answered {response.status_code}: {text[:300]}")
+                body = bytearray()
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if self.max_answer_bytes is not None and len(body) > self.max_answer_bytes:
+                        raise StoreError(result_too_large(self.max_answer_bytes), 413)
+                return response.headers.get("content-type", ""), bytes(body)
         except httpx.HTTPError as exc:
             raise RemoteStoreError.of(url, exc) from None
-        if response.status_code == 400:
-            raise SyntaxError(response.text.strip()[:500])
-        if not response.is_success:
-            raise RemoteStoreError(f"{url} answered {response.status_code}: {response.text.strip()[:300]}")
-        return response
+
+    def capped(self, max_answer_bytes: int) -> "RemoteStore":
+        """The same server, through the same connections, refusing any answer larger than ``max_answer_bytes``."""
+        view = copy.copy(self)
+        view.max_answer_bytes = max_answer_bytes
+        return view
 
     def query(self, sparql: str, *, default_graph: list[str] | None = None,
               named_graphs: list[str] | None = None) -> QueryResult:
@@ -253,11 +277,11 @@ class RemoteStore:
         accept = "application/sparql-results+json, application/n-triples;q=0.9"
         if virtuoso and mentions(GRAPH_FORMS, sparql):
             accept = "application/n-triples"
-        response = self._post(self.query_url, data, accept)
-        if response.headers.get("content-type", "").startswith("application/n-triples"):
-            triples = [q.triple for q in parse(response.content, format=RdfFormat.N_TRIPLES)]
+        media_type, content = self._post(self.query_url, data, accept)
+        if media_type.startswith("application/n-triples"):
+            triples = [q.triple for q in parse(content, format=RdfFormat.N_TRIPLES)]
             return [Triple(t.subject, t.predicate, _canonical(t.object)) for t in triples] if virtuoso else triples
-        body = _virtuoso_results(response.content) if virtuoso else response.content
+        body = _virtuoso_results(content) if virtuoso else content
         result = parse_query_results(body, format=QueryResultsFormat.JSON)
         if virtuoso and isinstance(result, QuerySolutions) and [v.value for v in result.variables] == ["__ASK_RETVAL"]:
             answer = any(boolean(row[0].value) for row in result)  # type: ignore[union-attr]

@@ -8,13 +8,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pyoxigraph import NamedNode, Quad, RdfFormat, parse, serialize
+from pyoxigraph import NamedNode, Quad, RdfFormat, parse
 from starlette.concurrency import run_in_threadpool
 
 from api import writes
 from api.auth import Agent, require
-from api.deps import app_settings, get_store
+from api.deps import app_settings, get_pool, get_store
 from api.negotiation import GRAPH_TYPES, NotAcceptableError, charset, negotiate
+from api.query_pool import QueryError, QueryPool, QueryRequest, RemoteRunner
 from kg.namespaces import Namespaces
 from kg.rdf_input import InputLimitError, bounded, check_xml_entities, is_xml
 from kg.settings import Settings
@@ -22,6 +23,7 @@ from kg.store import KGStore, OxigraphStore
 
 router = APIRouter(prefix="/rdf-graphs", tags=["Graph Store Protocol"])
 GraphParam = Annotated[str, Query(description="IRI of the named graph", max_length=2000)]
+GRAPH_QUERY = "CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} }} ORDER BY ?s ?p ?o"
 TRIPLE_TYPES = {media: fmt for media, fmt in GRAPH_TYPES.items() if fmt in (
     RdfFormat.TURTLE, RdfFormat.N_TRIPLES, RdfFormat.RDF_XML, RdfFormat.JSON_LD)}
 
@@ -67,18 +69,21 @@ async def _change(request: Request, store: KGStore, settings: Settings, agent: A
 
 
 @router.get("/service")
-def get_graph(request: Request, graph: GraphParam, store: Annotated[KGStore, Depends(get_store)]) -> Response:
-    """The triples of a named graph, in the negotiated RDF format."""
+async def get_graph(request: Request, graph: GraphParam, store: Annotated[KGStore, Depends(get_store)],
+                    pool: Annotated[QueryPool | RemoteRunner, Depends(get_pool)]) -> Response:
+    """The triples of a named graph, in the negotiated RDF format, read by the query workers (time, memory and size limits)."""
     node = _graph(graph)
-    triples = list(store.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {node} {{ ?s ?p ?o }} }}"))  # type: ignore[arg-type]
-    if not triples:
-        raise HTTPException(404, f"no graph {graph} in poems-kg")
     try:
         choice = negotiate(request.headers.get("accept"), dict(TRIPLE_TYPES), "text/turtle")
     except NotAcceptableError as exc:
         raise HTTPException(406, str(exc)) from None
-    assert isinstance(choice.format, RdfFormat)
-    return Response(serialize(sorted(triples, key=str), format=choice.format) or b"", media_type=charset(choice.media_type))
+    if not await run_in_threadpool(_exists, store, node):
+        raise HTTPException(404, f"no graph {graph} in poems-kg")
+    try:
+        media_type, body = await pool.run(QueryRequest(GRAPH_QUERY.format(graph=node), accept=choice.media_type))
+    except QueryError as exc:
+        raise HTTPException(exc.status, exc.message) from None
+    return Response(body, media_type=charset(media_type))
 
 
 @router.put("/service", status_code=204, responses={201: {"description": "Created"}, 422: {"description": "Rejected"}})

@@ -98,7 +98,7 @@ async def _update(request: Request, update: str, settings: Settings) -> Response
     scope = None if graphs is None else [NamedNode(g) for g in graphs]
     try:
         added, removed = await run_in_threadpool(writes.change, store, Namespaces(settings.base_iri), agent,
-                                                 "sparql-update", lambda trial: trial.update(update), scope)
+                                                 "sparql-update", writes.sparql_update(update, settings), scope)
     except writes.WriteRejected as exc:
         return JSONResponse({"detail": exc.message, "report": exc.report}, status_code=exc.status)
     await writes.after_write(request)

@@ -1,0 +1,90 @@
+"""One SPARQL task in a fresh process, under the memory limit (``kg.limits``) and the time limit.
+
+For what runs a client's SPARQL outside the query workers: the ``WHERE`` of an admin update, and ``poems-kg query``.
+The process is stopped at the time limit; a query that needs more memory than the limit stops it too; either way
+:class:`TaskError` says which limit, and nothing the task would have changed is changed.
+"""
+
+import pickle
+import subprocess
+import sys
+from typing import Any
+
+from pyoxigraph import QueryResultsFormat, QueryTriples, RdfFormat, Store, serialize
+
+from kg.limits import ABORTED, limit_own_memory, memory_exceeded, time_exceeded
+
+
+class TaskError(Exception):
+    """A task refused or stopped, with the HTTP status that says why (400, 413, 503)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def _update(before: bytes, update: str, max_changed: int) -> tuple[bytes, bytes]:
+    """The quads ``update`` adds to and removes from the dataset ``before`` (N-Quads), as N-Quads."""
+    original, trial = Store(), Store()
+    original.load(before, format=RdfFormat.N_QUADS)
+    trial.load(before, format=RdfFormat.N_QUADS)
+    del before
+    trial.update(update)
+    added = [q for q in trial if q not in original]
+    removed = [q for q in original if q not in trial]
+    if len(added) + len(removed) > max_changed:
+        raise TaskError(413, f"the update changes {len(added) + len(removed)} quads; at most {max_changed} in one "
+                                "request (setting POEMS_KG_MAX_REQUEST_QUADS)")
+    return serialize(added, format=RdfFormat.N_QUADS) or b"", serialize(removed, format=RdfFormat.N_QUADS) or b""
+
+
+def _query(folder: str, query: str) -> tuple[bool, bytes]:
+    """``query`` over the on-disk store ``folder``, the default graph the union of all graphs.
+
+    ``(True, Turtle)`` for a graph, else ``(False, SPARQL results JSON)``.
+    """
+    result = Store.read_only(folder).query(query, use_default_graph_as_union=True)
+    if isinstance(result, QueryTriples):
+        return True, serialize(result, format=RdfFormat.TURTLE) or b""
+    return False, result.serialize(format=QueryResultsFormat.JSON) or b""
+
+
+TASKS: dict[str, Any] = {"update": _update, "query": _query}
+
+
+def run(task: str, args: tuple[Any, ...], memory_bytes: int, timeout_s: float) -> Any:
+    """Run ``TASKS[task](*args)`` in a fresh process within ``memory_bytes`` and ``timeout_s``; its value or TaskError."""
+    try:
+        done = subprocess.run([sys.executable, "-m", "kg.isolated", str(memory_bytes)], input=pickle.dumps((task, args)),
+                              capture_output=True, timeout=timeout_s, check=False)
+    except subprocess.TimeoutExpired:
+        raise TaskError(503, time_exceeded(timeout_s)) from None
+    if done.returncode == ABORTED:
+        raise TaskError(503, memory_exceeded(memory_bytes))
+    if done.returncode != 0:
+        raise TaskError(503, f"the query process stopped unexpectedly: {done.stderr.decode(errors='replace')[-300:]}")
+    reply = pickle.loads(done.stdout)
+    if reply[0] == "error":
+        raise TaskError(reply[1], reply[2])
+    return reply[1]
+
+
+def _main(memory_bytes: int) -> None:
+    """The child: read ``(task, args)`` from standard input, write ``("ok", value)`` or ``("error", status, message)``."""
+    limit_own_memory(memory_bytes)
+    task, args = pickle.loads(sys.stdin.buffer.read())
+    try:
+        reply: tuple[Any, ...] = ("ok", TASKS[task](*args))
+    except TaskError as exc:
+        reply = ("error", exc.status, exc.message)
+    except (SyntaxError, ValueError) as exc:
+        reply = ("error", 400, str(exc))
+    except OSError as exc:
+        reply = ("error", 400, f"the task failed: {exc}")
+    except MemoryError:
+        reply = ("error", 503, memory_exceeded(memory_bytes))
+    sys.stdout.buffer.write(pickle.dumps(reply))
+
+
+if __name__ == "__main__":
+    _main(int(sys.argv[1]))
