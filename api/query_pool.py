@@ -165,8 +165,9 @@ class QueryPool:
 
     def _spawn(self) -> _Worker:
         # A fresh interpreter (not fork: the parent runs threads; not multiprocessing's spawn: it re-runs __main__).
+        snapshot, generation = self._snapshot, self._generation  # together: a write may move both on meanwhile
         parent, child = socket.socketpair()
-        process = subprocess.Popen([sys.executable, "-m", "api.query_pool", str(child.fileno()), str(self._snapshot),
+        process = subprocess.Popen([sys.executable, "-m", "api.query_pool", str(child.fileno()), str(snapshot),
                                     str(self.max_result_bytes), str(self.memory_bytes)], pass_fds=[child.fileno()])
         child.close()
         conn = Connection(parent.detach())
@@ -177,7 +178,7 @@ class QueryPool:
         if ready != "ready":
             process.kill()
             raise RuntimeError(f"a query worker failed to start (exit code {process.wait()})")
-        worker = _Worker(process, conn, self._generation)
+        worker = _Worker(process, conn, generation)  # reopened on a newer snapshot before it answers, if there is one
         self._workers.append(worker)
         return worker
 
@@ -189,11 +190,13 @@ class QueryPool:
         async def respawn() -> None:
             while True:  # a pool that silently shrank would end up answering every query with "busy"
                 try:
-                    self._idle.put_nowait(await asyncio.to_thread(self._spawn))
-                    return
+                    fresh = await asyncio.to_thread(self._spawn)
                 except (RuntimeError, OSError) as exc:
                     LOG.error("%s; retrying in 1 s", exc)
                     await asyncio.sleep(1)
+                    continue
+                await self._release(fresh)  # reopened first if a write made a newer snapshot while it started
+                return
 
         task = asyncio.create_task(respawn())
         self._replacing.add(task)

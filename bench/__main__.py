@@ -1,6 +1,6 @@
 """Run the benchmarks: ``python -m bench SUITE [--sizes 1000,10000] [--repeat 5]``.
 
-Suites: sparql, reasoning, validation, load, traffic, http, writes, fuzz, reliability, whole-file.
+Suites: sparql, reasoning, validation, load, traffic, http, writes, fuzz, reliability, whole-file, memory.
 """
 
 import argparse
@@ -10,6 +10,7 @@ import time
 from bench.fuzz import fuzz
 from bench.http import http
 from bench.load import load
+from bench.memory import memory
 from bench.reliability import reliability
 from bench.sparql import sparql
 from bench.traffic import traffic
@@ -48,7 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("suite", nargs="?", default="sparql",
                         choices=["reasoning", "sparql", "validation", "load", "traffic", "http", "writes", "fuzz",
-                                 "reliability", "whole-file"])
+                                 "reliability", "whole-file", "memory"])
     parser.add_argument("--sizes", help="Comma-separated synthetic claim counts (reasoning: 1000,10000; "
                                         "sparql: 1000,10000,100000).")
     parser.add_argument("--repeat", type=int, default=5, help="Runs per measurement (the median is reported).")
@@ -76,6 +77,8 @@ def main() -> None:
         http((args.sizes or "seed,100000").split(","), args.seconds, args.connections)
     elif args.suite == "reliability":
         reliability(args.seconds, args.count, args.kills)
+    elif args.suite == "memory":
+        memory((args.sizes or "seed,100000").split(","))
     elif args.suite == "fuzz":
         fuzz(args.count, args.seed)
     elif args.suite == "writes":

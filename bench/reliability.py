@@ -6,6 +6,8 @@ writes lost when the server is killed (must be 0).
   connection after a write, hangs, is down; ``tests/test_disk_full.py``: the embedded store's disk fills up;
   ``tests/test_durability.py``: SIGKILL during writes, a bulk import and a restore), each reported as survived or not.
 - Bad inputs: the fuzzer (``bench.fuzz``), by kind.
+- Memory and time: three sorted (or counted) cross products at once and a heavy admin update (``bench.memory``): the
+  answers, and the peak memory of the server's process tree against its configured total.
 - Writes lost: a real server on an on-disk store, SIGKILLed in the middle of a stream of claim writes, restarted;
   every acknowledged claim must be there, whole (its four graphs), and recorded.
 """
@@ -21,6 +23,7 @@ from pathlib import Path
 import httpx
 
 from bench.fuzz import fuzz
+from bench.memory import attacks, workload_folder
 from bench.sparql import _port as free_port
 from bench.traffic import TOKEN, _start, traffic
 from kg.settings import get_settings
@@ -126,6 +129,10 @@ def reliability(seconds: float, count: int, kills: int) -> None:
     faults = fault_tests()
     for name, outcome in faults.items():
         print(f"  {outcome:>9}  {name}")
+    print("\n== queries that would take the server's memory or time, three at once (seed) ==")
+    with tempfile.TemporaryDirectory(prefix="poems-kg-attack-") as folder:
+        workload_folder(Path(folder), "seed")
+        attacks(Path(folder), "seed")
     print("\n== writes acknowledged, then the server killed (SIGKILL) ==")
     rounds = []
     with tempfile.TemporaryDirectory(prefix="poems-kg-kill-") as folder:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from typing import Any
 
-from pyoxigraph import QueryResultsFormat, QueryTriples, RdfFormat, Store, serialize
+from pyoxigraph import QueryResultsFormat, QueryTriples, RdfFormat, Store, parse, serialize
 
 from kg.limits import ABORTED, limit_own_memory, memory_exceeded, time_exceeded
 
@@ -26,9 +26,10 @@ class TaskError(Exception):
 def _update(before: bytes, update: str, max_changed: int) -> tuple[bytes, bytes]:
     """The quads ``update`` adds to and removes from the dataset ``before`` (N-Quads), as N-Quads."""
     original, trial = Store(), Store()
-    original.load(before, format=RdfFormat.N_QUADS)
-    trial.load(before, format=RdfFormat.N_QUADS)
-    del before
+    quads = list(parse(before, format=RdfFormat.N_QUADS))  # parse() keeps blank node labels; Store.load() renames them
+    original.extend(quads)
+    trial.extend(quads)
+    del before, quads
     trial.update(update)
     added = [q for q in trial if q not in original]
     removed = [q for q in original if q not in trial]

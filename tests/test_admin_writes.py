@@ -27,6 +27,19 @@ def test_admin_update_is_applied_recorded_and_served(write_client: TestClient, w
     assert row["action"] == "sparql-update"
 
 
+def test_an_update_is_evaluated_with_the_blank_nodes_the_store_has(write_client: TestClient, writable_store: KGStore) -> None:
+    """The update runs in a process of its own on a copy of the data: a blank node there is the store's own, so an
+    update that changes nothing changes nothing, and one that deletes a statement about a blank node is refused."""
+    before = contents(writable_store)
+    idle = write_client.post("/sparql", content=f"DELETE WHERE {{ GRAPH <{NOTES}> {{ ?s ?p ?o }} }}", headers=UPDATE)
+    assert idle.status_code == 200 and idle.json() == {"added": 0, "removed": 0}
+    blank = ("DELETE { GRAPH ?g { ?r a <http://www.w3.org/2002/07/owl#Restriction> } } WHERE { GRAPH ?g { ?r a "
+             "<http://www.w3.org/2002/07/owl#Restriction> FILTER(isBlank(?r)) } }")
+    refused = write_client.post("/sparql", content=blank, headers=UPDATE)
+    assert refused.status_code == 422 and "blank nodes" in refused.json()["detail"], refused.text
+    assert contents(writable_store) == before
+
+
 def test_form_encoded_update_works_too(write_client: TestClient) -> None:
     update = f'INSERT DATA {{ GRAPH <{NOTES}> {{ <https://w3id.org/poems-kg/id/x> <http://www.w3.org/2000/01/rdf-schema#comment> "n" }} }}'
     assert write_client.post("/sparql", data={"update": update}, headers=ADMIN).status_code == 200
