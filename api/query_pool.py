@@ -1,8 +1,9 @@
-"""SPARQL queries in worker processes, so that a query past its time limit is really stopped.
+"""SPARQL queries in worker processes, so that a query past its time or memory limit is really stopped.
 
 Oxigraph evaluates a query in native code with no way to cancel it, so each query runs in a worker
 process that holds a read-only handle on a snapshot of the store. A query that outlives its time limit
-is stopped by killing its worker; a fresh worker takes its place while the others keep answering.
+is stopped by killing its worker; one that needs more memory than the worker may have (``kg.limits``)
+ends it. Either way a fresh worker takes its place while the others keep answering.
 """
 
 import asyncio

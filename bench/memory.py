@@ -16,6 +16,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -109,7 +110,8 @@ def attack(pid: int, calls: list[Callable[[], httpx.Response]]) -> Attack:
 
 
 def _print(name: str, server: str, result: Attack, total: str) -> None:
-    print(f"{name:>30} {server:>18} {', '.join(result.answers):>44} {result.median_s:>7.1f} {result.before_mib:>8.0f} "
+    answers = ", ".join(f"{n} x {answer}" for answer, n in Counter(result.answers).items())
+    print(f"{name:>26} {server:>14} {answers:>40} {result.median_s:>6.1f} {result.before_mib:>8.0f} "
           f"{result.peak_mib:>8.0f} {total:>8}")
 
 
@@ -117,7 +119,7 @@ def attacks(folder: Path, size: str) -> None:
     """The three attacks on poems-kg and the two queries on the bare server, on the on-disk store ``folder``."""
     settings = Settings()
     total = mib(settings.main_memory_bytes + query_processes(settings) * settings.query_memory_bytes)
-    print(f"{'attack':>30} {'server':>18} {'answers':>44} {'med s':>7} {'MiB at 0':>8} {'peak MiB':>8} {'total':>8}")
+    print(f"{'attack':>26} {'server':>14} {'answers':>40} {'med s':>6} {'MiB at 0':>8} {'peak MiB':>8} {'total':>8}")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = os.environ | {"POEMS_KG_STORE_PATH": str(folder / "poems-kg"), "POEMS_KG_REASON_ON_START": "false",

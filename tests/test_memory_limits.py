@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
@@ -22,6 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from bench.memory import listening, sampled, tree
 from kg.settings import Settings
 from kg.store import KGStore, RemoteStore, StoreError
 from tests.conftest import TEST_TOKENS, TOKEN_ENTRIES, running_server
@@ -47,36 +48,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-def tree(url: str) -> psutil.Process:
-    """The ``poems-kg serve`` process listening on ``url``'s port."""
-    port = int(url.rsplit(":", 1)[1])
-    [pid] = {c.pid for c in psutil.net_connections("tcp") if c.laddr and c.laddr.port == port and c.status == "LISTEN"}
-    return psutil.Process(pid)
-
-
-@contextmanager
-def peak_resident(main: psutil.Process) -> Iterator[list[int]]:
-    """Sample the resident memory of ``main`` and its children every 100 ms; yields a list whose only item is the peak."""
-    peak, done = [0], threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            total = 0
-            for process in [main, *main.children(recursive=True)]:
-                try:
-                    total += process.memory_info().rss
-                except psutil.Error:  # a worker that has just ended
-                    pass
-            peak[0] = max(peak[0], total)
-            done.wait(0.1)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    try:
-        yield peak
-    finally:
-        done.set()
-        sampler.join()
+def peak_resident(url: str) -> AbstractContextManager[list[float]]:
+    """The resident memory of the server at ``url`` and its children, sampled every 100 ms: ``[first, peak]`` in MiB."""
+    return sampled(tree(listening(int(url.rsplit(":", 1)[1]))), 0.1)
 
 
 def count(url: str) -> int:
@@ -90,16 +64,16 @@ def at_once(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
 
 
 def test_three_sorted_cross_products_stop_at_the_memory_limit_and_the_total_holds(server: str) -> None:
-    main = tree(server)
+    main = psutil.Process(listening(int(server.rsplit(':', 1)[1])))
     workers = {p.pid for p in main.children()}
     query = lambda: httpx.get(server + "/sparql", params={"query": SORTED_CROSS_PRODUCT}, timeout=60)  # noqa: E731
-    with peak_resident(main) as peak:
+    with peak_resident(server) as peak:
         answers = at_once([query, query, query])
     for answer in answers:
         assert answer.status_code == 503, answer.text
         assert any(limit in answer.json()["detail"] for limit in LIMITS), answer.text
     assert "POEMS_KG_QUERY_MEMORY_BYTES" in answers[0].json()["detail"] or "POEMS_KG_QUERY_TIMEOUT_S" in answers[0].json()["detail"]
-    assert 0 < peak[0] <= TOTAL, f"the tree held {peak[0] / MIB:.0f} MiB, over the total of {TOTAL / MIB:.0f} MiB"
+    assert 0 < peak[1] <= TOTAL / MIB, f"the tree held {peak[1]:.0f} MiB, over the total of {TOTAL / MIB:.0f} MiB"
     assert httpx.get(server + "/sparql", params={"query": "ASK { ?s ?p ?o }"}).json()["boolean"] is True
     deadline = time.monotonic() + 30
     while len(main.children()) < WORKERS and time.monotonic() < deadline:
@@ -118,7 +92,7 @@ def test_pages_cds_and_writes_answer_while_every_worker_is_out_of_memory(server:
              "predicate": "biolink:associated_with", "object": "HP:0002715", "quote": "a rare paraneoplastic disorder",
              "note": "Written while every query worker runs out of memory."}
     write = lambda: httpx.post(server + "/api/v1/claims", json=claim, headers=WRITER, timeout=60)  # noqa: E731
-    with peak_resident(tree(server)) as peak:
+    with peak_resident(server) as peak:
         *queries, got_page, got_cds, written = at_once([query, query, query, page, cds, write])
     assert all(q.status_code == 503 for q in queries)
     for answer in (got_page, got_cds):
@@ -130,17 +104,17 @@ def test_pages_cds_and_writes_answer_while_every_worker_is_out_of_memory(server:
                                                             f"FILTER(STRSTARTS(STR(?g), '{written.json()['iri']}')) }}"}).json()
     assert {b["g"]["value"].partition("#")[2] for b in graphs["results"]["bindings"]} == {"head", "assertion", "provenance",
                                                                                        "pubinfo"}
-    assert peak[0] <= TOTAL
+    assert peak[1] <= TOTAL / MIB
 
 
 def test_a_heavy_admin_update_stops_at_the_memory_limit_and_writes_nothing(server: str) -> None:
     before = count(server)
-    with peak_resident(tree(server)) as peak:
+    with peak_resident(server) as peak:
         answer = httpx.post(server + "/sparql", content=HEAVY_UPDATE, timeout=60,
                             headers={**ADMIN, "Content-Type": "application/sparql-update"})
     assert answer.status_code == 503, answer.text
     assert any(limit in answer.json()["detail"] for limit in LIMITS) and "nothing was written" in answer.json()["detail"]
-    assert peak[0] <= TOTAL
+    assert peak[1] <= TOTAL / MIB
     assert count(server) == before
     ask = httpx.get(server + "/sparql", params={"query": "ASK { <urn:x:s> ?p ?o }"}).json()
     assert ask["boolean"] is False
