@@ -11,8 +11,10 @@ import os
 import resource
 import signal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kg.settings import Settings
+if TYPE_CHECKING:  # not imported at run time: a query process starts faster without pydantic
+    from kg.settings import Settings
 
 MIB = 1 << 20
 MEMORY_SETTING = "POEMS_KG_QUERY_MEMORY_BYTES"
@@ -79,12 +81,12 @@ def machine_memory() -> int:
     return min(physical, int(limit)) if limit.isdigit() else physical
 
 
-def query_processes(settings: Settings) -> int:
+def query_processes(settings: "Settings") -> int:
     """How many processes may run client-shaped SPARQL at once: the query workers and one admin update."""
     return (0 if settings.sparql_endpoint else settings.query_workers) + 1
 
 
-def service_total(settings: Settings, machine: int) -> int:
+def service_total(settings: "Settings", machine: int) -> int:
     """The most memory the service may use: the main process's allowance and each query process's limit.
 
     Refused with :class:`MemoryBudgetError`: a total over ``machine`` bytes (see :func:`machine_memory`).
@@ -99,7 +101,7 @@ def service_total(settings: Settings, machine: int) -> int:
     return total
 
 
-def check_main_process(settings: Settings, resident: int) -> None:
+def check_main_process(settings: "Settings", resident: int) -> None:
     """Refuse a main process whose ``resident`` memory after loading the store, with its kept answers, exceeds its allowance."""
     if resident + settings.answer_cache_bytes > settings.main_memory_bytes:
         raise MemoryBudgetError(
