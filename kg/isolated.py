@@ -5,6 +5,7 @@ The process is stopped at the time limit; a query that needs more memory than th
 :class:`TaskError` says which limit, and nothing the task would have changed is changed.
 """
 
+import logging
 import pickle
 import subprocess
 import sys
@@ -13,6 +14,8 @@ from typing import Any
 from pyoxigraph import QueryResultsFormat, QueryTriples, RdfFormat, Store, parse, serialize
 
 from kg.limits import ABORTED, limit_own_memory, memory_exceeded, time_exceeded
+
+LOG = logging.getLogger(__name__)
 
 
 class TaskError(Exception):
@@ -26,10 +29,9 @@ class TaskError(Exception):
 def _update(before: bytes, update: str, max_changed: int) -> tuple[bytes, bytes]:
     """The quads ``update`` adds to and removes from the dataset ``before`` (N-Quads), as N-Quads."""
     original, trial = Store(), Store()
-    quads = list(parse(before, format=RdfFormat.N_QUADS))  # parse() keeps blank node labels; Store.load() renames them
-    original.extend(quads)
-    trial.extend(quads)
-    del before, quads
+    original.extend(parse(before, format=RdfFormat.N_QUADS))  # parse() keeps blank node labels; Store.load() renames them
+    del before
+    trial.extend(original)
     trial.update(update)
     added = [q for q in trial if q not in original]
     removed = [q for q in original if q not in trial]
@@ -63,7 +65,8 @@ def run(task: str, args: tuple[Any, ...], memory_bytes: int, timeout_s: float) -
     if done.returncode == ABORTED:
         raise TaskError(503, memory_exceeded(memory_bytes))
     if done.returncode != 0:
-        raise TaskError(503, f"the query process stopped unexpectedly: {done.stderr.decode(errors='replace')[-300:]}")
+        LOG.error("a query process ended with code %s: %s", done.returncode, done.stderr.decode(errors="replace")[-2000:])
+        raise TaskError(503, "the query process stopped unexpectedly; nothing was changed")
     reply = pickle.loads(done.stdout)
     if reply[0] == "error":
         raise TaskError(reply[1], reply[2])
@@ -73,8 +76,8 @@ def run(task: str, args: tuple[Any, ...], memory_bytes: int, timeout_s: float) -
 def _main(memory_bytes: int) -> None:
     """The child: read ``(task, args)`` from standard input, write ``("ok", value)`` or ``("error", status, message)``."""
     limit_own_memory(memory_bytes)
-    task, args = pickle.loads(sys.stdin.buffer.read())
     try:
+        task, args = pickle.loads(sys.stdin.buffer.read())  # written by run() in the parent
         reply: tuple[Any, ...] = ("ok", TASKS[task](*args))
     except TaskError as exc:
         reply = ("error", exc.status, exc.message)

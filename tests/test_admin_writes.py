@@ -5,6 +5,7 @@ from fastapi.testclient import TestClient
 from pyoxigraph import RdfFormat, parse
 
 from api.app import create_app
+from kg import limits
 from kg.build import Build
 from kg.settings import Settings
 from kg.store import KGStore, select_rows
@@ -38,6 +39,19 @@ def test_an_update_is_evaluated_with_the_blank_nodes_the_store_has(write_client:
     refused = write_client.post("/sparql", content=blank, headers=UPDATE)
     assert refused.status_code == 422 and "blank nodes" in refused.json()["detail"], refused.text
     assert contents(writable_store) == before
+
+
+def test_an_update_whose_copy_of_the_store_would_pass_the_memory_limit_is_refused_before_copying(
+        write_client: TestClient, writable_store: KGStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only an update of data only is tried on the graphs it names; any other is tried on a copy of the whole store,
+    which must fit the memory limit a query may use (the cost a quad is raised here so that the seed passes it)."""
+    before = contents(writable_store)
+    monkeypatch.setattr(limits, "COPY_BYTES_PER_QUAD", 10**6)
+    refused = write_client.post("/sparql", content=f"DELETE WHERE {{ GRAPH <{NOTES}> {{ ?s ?p ?o }} }}", headers=UPDATE)
+    assert refused.status_code == 413 and "POEMS_KG_QUERY_MEMORY_BYTES" in refused.json()["detail"], refused.text
+    assert "copy of the whole store" in refused.json()["detail"] and contents(writable_store) == before
+    scoped = f'INSERT DATA {{ GRAPH <{NOTES}> {{ <https://w3id.org/poems-kg/id/x> <http://www.w3.org/2000/01/rdf-schema#comment> "n" }} }}'
+    assert write_client.post("/sparql", content=scoped, headers=UPDATE).status_code == 200
 
 
 def test_form_encoded_update_works_too(write_client: TestClient) -> None:

@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from bench.memory import listening, sampled, tree
+from kg import isolated
 from kg.settings import Settings
 from kg.store import KGStore, RemoteStore, StoreError
 from tests.conftest import TEST_TOKENS, TOKEN_ENTRIES, running_server
@@ -202,3 +203,12 @@ def test_an_endless_answer_from_a_remote_server_is_cut_at_the_result_limit() -> 
         assert time.monotonic() - started < 10
     finally:
         endless.shutdown()
+
+
+def test_an_update_process_given_more_than_its_limit_answers_with_the_limit() -> None:
+    """Even the input of an admin update's process counts: reading it past the limit is the memory limit's 503, not a
+    traceback."""
+    with pytest.raises(isolated.TaskError) as stopped:
+        isolated.run("update", (b"#" * (300 * MIB), "CLEAR ALL", 10), WORKER_BYTES, 60)
+    assert stopped.value.status == 503 and "memory limit of 256 MiB" in stopped.value.message
+    assert "Traceback" not in stopped.value.message

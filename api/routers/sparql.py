@@ -16,6 +16,7 @@ from api.dumps import store_size
 from api.negotiation import FORMAT_ALIASES, GRAPH_TYPES, NotAcceptableError, charset, negotiate
 from api.query_pool import QueryError, QueryPool, QueryRequest, RemoteRunner
 from api.sparql_guard import data_graphs, uses_load, uses_service
+from kg import limits
 from kg.namespaces import Namespaces
 from kg.queries import example_queries
 from kg.settings import Settings
@@ -96,6 +97,8 @@ async def _update(request: Request, update: str, settings: Settings) -> Response
         raise _error(400, f"the update is not valid SPARQL 1.1 Update: {exc}") from None
     graphs = data_graphs(update)
     scope = None if graphs is None else [NamedNode(g) for g in graphs]
+    if scope is None and (refusal := limits.copy_too_large(await run_in_threadpool(len, store), settings.query_memory_bytes)):
+        raise _error(413, refusal)
     try:
         added, removed = await run_in_threadpool(writes.change, store, Namespaces(settings.base_iri), agent,
                                                  "sparql-update", writes.sparql_update(update, settings), scope)
