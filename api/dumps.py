@@ -1,6 +1,7 @@
 """What is derived from the whole store and kept until the next write: the dumps with their VoID statistics, the size.
 
-The dumps are gzip-compressed files in every dump format; the size is the store's number of quads.
+The dumps are gzip-compressed files in every RDF dump format and the KGX files (``kg.kgx``); the size is the store's
+number of quads.
 """
 
 import gzip
@@ -16,12 +17,15 @@ from pyoxigraph import RdfFormat, serialize
 from starlette.datastructures import State
 
 from api.named_queries import run_query
+from kg import kgx
 from kg.namespaces import Namespaces
 from kg.store import KGStore, OxigraphStore, select_rows
 
 DUMP_FORMATS = {"dataset.trig.gz": (RdfFormat.TRIG, "application/trig"),
                 "dataset.nq.gz": (RdfFormat.N_QUADS, "application/n-quads"),
                 "dataset.jsonld.gz": (RdfFormat.JSON_LD, "application/ld+json")}
+KGX_DUMPS = {f"kgx-{name}.gz": name for name in kgx.FILES}  # the KGX export's files, as dumps
+JSON_LINES = "application/jsonl"
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,11 @@ def dumps(request: Request, store: KGStore) -> Dumps:
                 files[name] = Dump(name, folder / name, media_type, len(body), hashlib.sha256(body).hexdigest())
             snapshot = OxigraphStore()
             snapshot.load(quads)
+            kgx.export(snapshot, ns, folder / "kgx")
+            for name, written in KGX_DUMPS.items():
+                body = gzip.compress((folder / "kgx" / written).read_bytes(), mtime=0)
+                (folder / name).write_bytes(body)
+                files[name] = Dump(name, folder / name, JSON_LINES, len(body), hashlib.sha256(body).hexdigest())
             current = request.app.state.dumps = Dumps(folder, files, len(snapshot),
                                                       select_rows(run_query(snapshot, ns, "void-stats"))[0],
                                                       select_rows(run_query(snapshot, ns, "void-linksets")),

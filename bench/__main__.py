@@ -1,6 +1,6 @@
 """Run the benchmarks: ``python -m bench SUITE [--sizes 1000,10000] [--repeat 5]``.
 
-Suites: sparql, reasoning, validation, load, traffic, http, writes, fuzz, reliability, whole-file, memory.
+Suites: sparql, reasoning, validation, load, traffic, http, writes, fuzz, reliability, whole-file, memory, kgx.
 """
 
 import argparse
@@ -9,6 +9,7 @@ import time
 
 from bench.fuzz import fuzz
 from bench.http import http
+from bench.kgx import kgx
 from bench.load import load
 from bench.memory import memory
 from bench.reliability import reliability
@@ -49,7 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("suite", nargs="?", default="sparql",
                         choices=["reasoning", "sparql", "validation", "load", "traffic", "http", "writes", "fuzz",
-                                 "reliability", "whole-file", "memory"])
+                                 "reliability", "whole-file", "memory", "kgx"])
     parser.add_argument("--sizes", help="Comma-separated synthetic claim counts (reasoning: 1000,10000; "
                                         "sparql: 1000,10000,100000).")
     parser.add_argument("--repeat", type=int, default=5, help="Runs per measurement (the median is reported).")
@@ -77,6 +78,8 @@ def main() -> None:
         http((args.sizes or "seed,100000").split(","), args.seconds, args.connections)
     elif args.suite == "reliability":
         reliability(args.seconds, args.count, args.kills)
+    elif args.suite == "kgx":
+        kgx(args.repeat)
     elif args.suite == "memory":
         memory((args.sizes or "seed,100000").split(","))
     elif args.suite == "fuzz":

@@ -15,6 +15,7 @@ from pathlib import Path
 import psutil
 from pyoxigraph import RdfFormat, Store
 
+from bench.kgx import export_figures
 from bench.sparql import BIN
 from kg.compile import curated_in, curation_quads, nanopublication
 from kg.curation import load_all, load_sources
@@ -115,3 +116,4 @@ def whole_file(workers: int | None, sample: int, reason: bool = True) -> None:
         peer = statistics.median(times)
         print(f"load: poems-kg {result.seconds['load']:.1f} s, `oxigraph load` of the same quads {peer:.1f} s "
               f"(median of 3; ratio {result.seconds['load'] / peer:.2f})")
+        export_figures(Path(tmp) / "store", "whole file", 1)

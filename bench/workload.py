@@ -22,6 +22,7 @@ def synthetic(n_claims: int, ns: Namespaces) -> tuple[dict[str, Source], list[Cl
     sentences = [f"Synthetic statement {i} links cause {i % 997} to condition {i % 1009}." for i in range(n_claims)]
     text = " ".join(sentences)
     source = Source(id="synthetic", text=text, title="Synthetic workload", publisher="poems-kg bench",
+                    knowledge_source=ns.source + "synthetic",
                     document_types=("Synthetic",), review_status="Not reviewed", modified=dt.date(2026, 1, 1),
                     sha256=hashlib.sha256(text.encode()).hexdigest(), language="en", out_of_scope=(),
                     metadata_file=Path("synthetic/metadata.yaml"))
@@ -43,7 +44,7 @@ def synthetic(n_claims: int, ns: Namespaces) -> tuple[dict[str, Source], list[Cl
             frequency="often" if i % 11 == 0 else None,
             evidence="http://purl.obolibrary.org/obo/ECO_0000303", quote=sentence, start=offset, note="synthetic",
             supersedes=None, created=dt.date(2026, 1, 1), creator=ns.entity + "curation-team",
-            file=Path("synthetic.yaml"), line=i + 1))
+            file=Path("synthetic.yaml"), line=i + 1, association=BIOLINK + "Association", primary_source=source.knowledge_source))
         offset += len(sentence) + 1
     return {"synthetic": source}, claims
 

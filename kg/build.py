@@ -5,6 +5,7 @@ from pathlib import Path
 
 from pyoxigraph import CanonicalizationAlgorithm, Dataset, DefaultGraph, NamedNode, Quad, RdfFormat, parse
 
+from kg.biolink import category_quads
 from kg.compile import compile_dataset
 from kg.crosswalk import load_mappings, mapping_quads
 from kg.curation import LOG, Claim, CurationError, Source, TableSource, load_all
@@ -29,7 +30,10 @@ class Build:
 
 
 def ontology_quads(ns: Namespaces, files: tuple[Path, ...] = ONTOLOGY_FILES) -> list[Quad]:
-    """The ontology and its import slices, in the ontology named graph, blank nodes canonically named."""
+    """The ontology and its import slices (ontology graph, blank nodes canonically named), and their terms' categories.
+
+    The Biolink category of each term is in the categories graph (``kg.biolink``).
+    """
     graph = NamedNode(ns.graph + "ontology")
     quads = Dataset()
     for path in files:
@@ -37,7 +41,7 @@ def ontology_quads(ns: Namespaces, files: tuple[Path, ...] = ONTOLOGY_FILES) -> 
             assert isinstance(quad.graph_name, DefaultGraph)
             quads.add(Quad(quad.subject, quad.predicate, quad.object, graph))
     quads.canonicalize(CanonicalizationAlgorithm.UNSTABLE)
-    return list(quads)
+    return [*quads, *category_quads(ns, files)]
 
 
 def build(kg_dir: Path, base_iri: str, *, validate: bool = True, signer: Signer | None = None) -> Build:

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import DownloadColumn, Progress, TaskID
 from rich.table import Table
 
-from kg import isolated
+from kg import isolated, kgx
 from kg.build import Build, build, refuse_contradictions
 from kg.bulk import BulkImportError, import_file, rdf_format
 from kg.compile import prefixes_for, quad_order, write_dataset
@@ -47,6 +47,7 @@ class DumpFormat(str, Enum):
 
     nquads = "nquads"
     trig = "trig"
+    kgx = "kgx"
 
 
 RESULT_FORMATS = {"json": QueryResultsFormat.JSON, "xml": QueryResultsFormat.XML,
@@ -273,11 +274,12 @@ def refresh_imports(shared: Path = typer.Option(SHARED_TABLES, help="Folder of t
     """Regenerate the import slices (ontology/imports/*_import.ttl) and MONDO's exact mappings from the upstream files."""
     from kg.crosswalk import mondo_mappings
     from kg.tables import import_files
-    from ontology.slice import IMPORTS_DIR, SliceError, refresh, term_list
+    from ontology.slice import IMPORTS_DIR, VOCABULARY_FILE, Biolink, SliceError, refresh, term_list
 
     settings = get_settings()
     try:
         files = {IMPORTS_DIR / f"{name}_import.ttl": body for name, body in refresh(shared).items()}
+        files[VOCABULARY_FILE] = Biolink().vocabulary()
         files[settings.kg_dir / "mappings" / "mondo-exact.sssom.tsv"] = mondo_mappings(shared, term_list("mondo"))
         for folder in tables:
             files.update(import_files(folder, shared, Namespaces(settings.base_iri)))
@@ -351,17 +353,30 @@ def query(sparql: str = typer.Argument(..., help="A SPARQL query, or @file.rq to
 
 @app.command()
 def export(store: Path | None = typer.Option(None, help="On-disk store; default: build in memory."),
-           fmt: DumpFormat = typer.Option(DumpFormat.nquads, "--format", help="Dataset format."),
-           out: Path | None = typer.Option(None, help="Output file (default: standard output)."),
+           fmt: DumpFormat = typer.Option(DumpFormat.nquads, "--format", help="Dataset format; kgx: Biolink nodes and "
+                                          "edges as KGX JSON Lines (nodes.jsonl, edges.jsonl) in the folder --out."),
+           out: Path | None = typer.Option(None, help="Output file (default: standard output); for kgx, a folder."),
            nanopubs: Path | None = typer.Option(None, "--nanopubs", help="Instead: write one TriG file per "
                                                 "nanopublication into this folder, for the nanopublication tools."),
            kg_dir: Path | None = _kg_dir_option()) -> None:
-    """Write the whole dataset (every graph) to a file or standard output, or each nanopublication to its own file."""
+    """Write the whole dataset (every graph) to a file or standard output, or each nanopublication to its own file.
+
+    With ``--format kgx``: the current claims as Biolink nodes and edges (KGX JSON Lines) in the folder ``--out``.
+    """
+    if fmt is DumpFormat.kgx and out is None:
+        err.print("[bold red]error:[/] --format kgx writes two files: give their folder with --out", highlight=False)
+        raise typer.Exit(2)
     target = OxigraphStore(store) if store else OxigraphStore()
     if not store:
         target.load(_build(kg_dir).quads)
     if nanopubs is not None:
         _export_nanopubs(target, nanopubs)
+        return
+    if fmt is DumpFormat.kgx:
+        assert out is not None
+        written = kgx.export(target, Namespaces(get_settings().base_iri), out)
+        err.print(f"{written.edges} edges and {written.nodes} nodes written to {out}; "
+                  f"{sum(written.left_out.values())} claims not exchanged (README, \"Biolink exchange\")")
         return
     data = target.dump(DUMP_FORMATS[fmt.value])
     if out:

@@ -104,6 +104,8 @@ def claim_quads(claim: Claim, source: Source | TableSource, np_iri: str, superse
     assoc = N(f"{np_iri}#association")
     obj = N(claim.object) if claim.object else _literal(claim.value)
     yield Quad(assoc, N(RDF + "type"), N(BIOLINK + "Association"), assertion)
+    if claim.association != BIOLINK + "Association":
+        yield Quad(assoc, N(RDF + "type"), N(claim.association), assertion)
     yield Quad(assoc, N(BIOLINK + "subject"), N(claim.subject), assertion)
     yield Quad(assoc, N(BIOLINK + "predicate"), N(claim.predicate), assertion)
     yield Quad(assoc, N(BIOLINK + "object"), obj, assertion)
@@ -113,6 +115,9 @@ def claim_quads(claim: Claim, source: Source | TableSource, np_iri: str, superse
     yield Quad(assoc, N(BIOLINK + "knowledge_level"), N(direction.knowledge_level), assertion)
     agent = "automated_agent" if claim.row and claim.row.automated else "manual_agent"
     yield Quad(assoc, N(BIOLINK + "agent_type"), N(BIOLINK + agent), assertion)
+    yield Quad(assoc, N(BIOLINK + "primary_knowledge_source"), N(claim.primary_source), assertion)
+    for aggregator in claim.aggregators:
+        yield Quad(assoc, N(BIOLINK + "aggregator_knowledge_source"), N(aggregator), assertion)
     if claim.certainty:
         yield Quad(assoc, N(ns.entity + "certainty"), N(f"{ns.entity}certainty-{claim.certainty}"), assertion)
     if claim.frequency:
@@ -156,8 +161,7 @@ def claim_quads(claim: Claim, source: Source | TableSource, np_iri: str, superse
 
 
 def _row_qualifiers(assoc: NamedNode, row: Row, g: NamedNode) -> Iterator[Quad]:
-    """What a table row states beyond the triple: its association class, frequency, onset, modifiers, references."""
-    yield Quad(assoc, N(RDF + "type"), N(row.association), g)
+    """What a table row states beyond the triple: its frequency, onset, modifiers, references."""
     if row.frequency:
         yield Quad(assoc, N(BIOLINK + "frequency_qualifier"), N(row.frequency), g)
     if row.count is not None and row.total is not None:

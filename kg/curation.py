@@ -13,6 +13,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
+from kg.biolink import association, uncategorized
 from kg.direction import CERTAINTIES, DIRECTIONS, DISPUTES, FORMER_CERTAINTIES, SUPPORTS, Direction
 from kg.namespaces import CurieError, Namespaces
 from ontology import ONTOLOGY_FILES, ontology_files
@@ -26,7 +27,7 @@ CLAIM_FIELDS = {
 }
 
 REQUIRED_CLAIM_FIELDS = ("key", "subject", "predicate", "quote", "note")
-SOURCE_FIELDS = ("id", "title", "publisher", "document_types", "review_status", "modified", "sha256")
+SOURCE_FIELDS = ("id", "title", "publisher", "knowledge_source", "document_types", "review_status", "modified", "sha256")
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Source:
     text: str
     title: str
     publisher: str
+    knowledge_source: str  # the Biolink primary knowledge source of its claims (IRI)
     document_types: tuple[str, ...]
     review_status: str
     modified: dt.date
@@ -73,6 +75,8 @@ class TableSource:
     license: str
     rights: str
     disease_prefixes: Mapping[str, str]
+    primary_sources: Mapping[str, str]  # the disease column's prefix -> the row's primary knowledge source (IRI)
+    aggregators: tuple[str, ...]  # aggregator knowledge sources of every row (IRIs)
     diseases: frozenset[str] | None  # None: every disease
     aspects: frozenset[str]
     skip_bad_rows: bool
@@ -85,7 +89,6 @@ class TableSource:
 class Row:
     """What a claim from a table row states beyond subject, predicate and object (IRIs; ``None``: not given)."""
 
-    association: str  # the Biolink association class of the row's aspect
     automated: bool  # the row's evidence is an automatic assertion
     publications: tuple[str, ...]
     frequency: str | None  # an HPO frequency term
@@ -122,6 +125,9 @@ class Claim:
     creator: str
     file: Path
     line: int
+    association: str  # its Biolink association class (kg.biolink.association)
+    primary_source: str  # biolink:primary_knowledge_source (IRI)
+    aggregators: tuple[str, ...] = ()  # biolink:aggregator_knowledge_source, in order (IRIs)
     row: Row | None = None
 
     @property
@@ -156,8 +162,27 @@ def _line(node: Any, key: str | None = None) -> int:
     return 1
 
 
-def load_source(directory: Path) -> Source:
-    """Read ``<directory>/text.txt`` and ``metadata.yaml``, checking the sha256."""
+def knowledge_source_iri(curie: str, ns: Namespaces, files: tuple[Path, ...] = ONTOLOGY_FILES) -> str:
+    """The IRI of a knowledge source: an ``infores:`` CURIE, a term minted in the ontology, or a ``source:`` document.
+
+    ``ValueError`` says what is wrong.
+    """
+    try:
+        iri = ns.expand(curie)
+    except CurieError as exc:
+        raise ValueError(str(exc)) from None
+    if curie.startswith(("infores:", "source:")):
+        return iri
+    if not iri.startswith(ns.entity):
+        raise ValueError(f"'{curie}' is not a knowledge source: give an infores CURIE of the Information Resource "
+                         "Registry, a term minted in ontology/poems-kg.ttl where it has none, or source:<id>")
+    if wrong := problem(iri, ns, None, files):
+        raise ValueError(wrong)
+    return iri
+
+
+def load_source(directory: Path, ns: Namespaces, files: tuple[Path, ...] = ONTOLOGY_FILES) -> Source:
+    """Read ``<directory>/text.txt`` and ``metadata.yaml``, checking the sha256 and the knowledge source."""
     meta_file = directory / "metadata.yaml"
     text_file = directory / "text.txt"
     if not meta_file.exists() or not text_file.exists():
@@ -180,12 +205,17 @@ def load_source(directory: Path) -> Source:
     if not isinstance(modified, dt.date):
         raise CurationError(meta_file, _line(meta, "modified"), "modified must be a date (YYYY-MM-DD)")
     text = raw.decode("utf-8")
+    try:
+        knowledge_source = knowledge_source_iri(str(meta["knowledge_source"]), ns, files)
+    except ValueError as exc:
+        raise CurationError(meta_file, _line(meta, "knowledge_source"), f"knowledge_source: {exc}") from None
     out_of_scope = tuple((str(item["quote"]), str(item["reason"])) for item in meta.get("out_of_scope") or [])
     for quote, _ in out_of_scope:
         if quote not in text:
             raise CurationError(meta_file, _line(meta, "out_of_scope"), f"out-of-scope quote not in the text: '{quote[:60]}'")
     return Source(
         id=str(meta["id"]), text=text, title=str(meta["title"]), publisher=str(meta["publisher"]),
+        knowledge_source=knowledge_source,
         document_types=tuple(str(t) for t in meta["document_types"]), review_status=str(meta["review_status"]),
         modified=modified, sha256=digest, language=str(meta.get("language", "en")),
         out_of_scope=out_of_scope, metadata_file=meta_file,
@@ -230,6 +260,8 @@ def parse_claim(entry: Mapping[str, Any], source: Source, ns: Namespaces, *, def
             return expanded
         if wrong := problem(expanded, ns, None, files):
             raise CurationError(path, line_of(name), f"{name}: {wrong}")
+        if name in ("subject", "object") and (wrong := uncategorized(expanded, ns, files)):
+            raise CurationError(path, line_of(name), f"{name}: {wrong}")
         label = item.get(f"{name}_label")
         if label is not None and (wrong := problem(expanded, ns, str(label), files)):
             raise CurationError(path, line_of(f"{name}_label"), f"{name}_label: {wrong}")
@@ -247,15 +279,16 @@ def parse_claim(entry: Mapping[str, Any], source: Source, ns: Namespaces, *, def
                             f"quote of claim '{key}' does not occur in source '{source.id}' "
                             f"(occurrence {occurrence}); copy it exactly from text.txt")
     value = item.get("value")
+    subject, predicate, obj = iri("subject"), iri("predicate"), iri("object") if "object" in item else None
     return Claim(
-        key=key, source=source.id, subject=iri("subject"), predicate=iri("predicate"),
-        object=iri("object") if "object" in item else None,
+        key=key, source=source.id, subject=subject, predicate=predicate, object=obj,
         value=value.isoformat() if isinstance(value, dt.date) else value,
         direction=direction.keyword, certainty=certainty,
         frequency=str(item["frequency"]) if item.get("frequency") is not None else None,
         evidence=iri("evidence"), quote=quote, start=start, note=str(item["note"]),
         supersedes=str(item["supersedes"]) if item.get("supersedes") else None,
         created=created, creator=creator, file=path, line=line,
+        association=association(subject, predicate, obj, ns, files), primary_source=source.knowledge_source,
     )
 
 
@@ -337,7 +370,7 @@ def load_sources(kg_dir: Path, ns: Namespaces) -> tuple[dict[str, Source], dict[
                 raise CurationError(meta_file, _line(meta, "id"), f"id '{meta.get('id')}' must equal the folder name '{directory.name}'")
             tables[directory.name] = load_table_source(meta, meta_file, ns, partial(_line, meta))
         else:
-            sources[directory.name] = load_source(directory)
+            sources[directory.name] = load_source(directory, ns, ontology_files(kg_dir))
     return sources, tables
 
 

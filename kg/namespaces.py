@@ -31,6 +31,7 @@ EXTERNAL_PREFIXES: dict[str, tuple[str, str]] = {
     "skos": ("http://www.w3.org/2004/02/skos/core#", r"[A-Za-z]+"),
     "semapv": ("https://w3id.org/semapv/vocab/", r"[A-Za-z]+"),
     "biolink": ("https://w3id.org/biolink/vocab/", r"[a-z][a-z0-9_]*|[A-Z][A-Za-z0-9]*"),
+    "infores": ("https://w3id.org/biolink/infores/", r"[a-z0-9][a-z0-9_.-]*"),  # Biolink's information resources
     "dcterms": ("http://purl.org/dc/terms/", r"[A-Za-z]+"),
 }
 

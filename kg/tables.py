@@ -13,13 +13,14 @@ import gzip
 import hashlib
 import importlib.resources
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kg.biolink import association, uncategorized
 from kg.crosswalk import load_mappings
-from kg.curation import Claim, CurationError, Row, TableSource, load_sources
+from kg.curation import Claim, CurationError, Row, TableSource, knowledge_source_iri, load_sources
 from kg.direction import DISPUTES, SUPPORTS
 from kg.namespaces import CurieError, Namespaces
 from ontology import ontology_files
@@ -30,14 +31,13 @@ HPOA_COLUMNS = ("database_id", "disease_name", "qualifier", "hpo_id", "reference
 # HPO's evidence codes and the ECO classes that say the same: TAS and IEA as in ECO's own gaf-eco-mapping.txt; PCS
 # ("published clinical study", HPO's own code) as ECO's "author statement supported from referenced clinical study".
 HPOA_EVIDENCE = {"TAS": "ECO:0000304", "PCS": "ECO:0006017", "IEA": "ECO:0000501"}
-# The aspect column: which Biolink predicate and association class a row of that aspect states.
-HPOA_ASPECTS = {"P": ("biolink:has_phenotype", "biolink:DiseaseToPhenotypicFeatureAssociation"),
-                "I": ("biolink:has_mode_of_inheritance", "biolink:DiseaseOrPhenotypicFeatureToGeneticInheritanceAssociation")}
+# The aspect column: which Biolink predicate a row of that aspect states (its association class: kg.biolink).
+HPOA_ASPECTS = {"P": "biolink:has_phenotype", "I": "biolink:has_mode_of_inheritance"}
 HPO_ROOTS = {"frequency": "HP:0040279", "onset": "HP:0003674", "modifier": "HP:0012823"}  # where each column's terms sit
 COUNT = re.compile(r"^(\d+)/(\d+)$")
 PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
 TABLE_FIELDS = ("id", "kind", "format", "title", "publisher", "release", "file", "sha256", "download_url", "license",
-                "rights", "disease_prefixes", "diseases", "aspects", "bad_rows", "created", "creator")
+                "rights", "disease_prefixes", "knowledge_sources", "diseases", "aspects", "bad_rows", "created", "creator")
 
 
 def load_table_source(meta: Mapping[str, Any], meta_file: Path, ns: Namespaces, line_of: Any) -> TableSource:
@@ -73,14 +73,32 @@ def load_table_source(meta: Mapping[str, Any], meta_file: Path, ns: Namespaces, 
     except CurieError as exc:
         raise CurationError(meta_file, line_of("creator"), f"creator: {exc}") from None
     diseases = None if meta["diseases"] == "all" else frozenset(str(d) for d in meta["diseases"])
+    primary, aggregators = _knowledge_sources(meta["knowledge_sources"], meta["disease_prefixes"], ns,
+                                              lambda message: CurationError(meta_file, line_of("knowledge_sources"), message))
     return TableSource(
         id=str(meta["id"]), title=str(meta["title"]), publisher=str(meta["publisher"]), release=meta["release"],
         file=path, file_name=f"{where['package']}:{where['path']}" if "package" in where else str(where["path"]), sha256=digest,
         download_url=str(meta["download_url"]), license=str(meta["license"]), rights=str(meta["rights"]),
-        disease_prefixes={str(k): str(v) for k, v in meta["disease_prefixes"].items()}, diseases=diseases,
+        disease_prefixes={str(k): str(v) for k, v in meta["disease_prefixes"].items()}, primary_sources=primary,
+        aggregators=aggregators, diseases=diseases,
         aspects=frozenset(str(a) for a in meta["aspects"]), skip_bad_rows=meta["bad_rows"] == "skip",
         created=meta["created"], creator=creator, metadata_file=meta_file,
     )
+
+
+def _knowledge_sources(given: Any, prefixes: Mapping[str, str], ns: Namespaces,
+                       bad: Callable[[str], CurationError]) -> tuple[dict[str, str], tuple[str, ...]]:
+    """``knowledge_sources``: a primary source for each disease prefix, and the aggregators (IRIs)."""
+    if not isinstance(given, Mapping) or not isinstance(given.get("primary"), Mapping):
+        raise bad("knowledge_sources needs 'primary' (disease prefix: infores CURIE) and 'aggregators' (a list)")
+    missing = sorted(set(prefixes) - set(given["primary"]))
+    if missing:
+        raise bad(f"knowledge_sources: no primary source for the disease prefix(es) {missing}")
+    try:
+        return ({str(p): knowledge_source_iri(str(c), ns) for p, c in given["primary"].items()},
+                tuple(knowledge_source_iri(str(c), ns) for c in given.get("aggregators") or ()))
+    except ValueError as exc:
+        raise bad(f"knowledge_sources: {exc}") from None
 
 
 def _sha256(path: Path) -> str:
@@ -174,16 +192,21 @@ def _row_claim(source: TableSource, values: list[str], text: str, line: int, off
         raise bad(f"unknown evidence code '{row['evidence']}' (known: {', '.join(HPOA_EVIDENCE)})")
     if row["sex"]:
         raise bad(f"sex-specific annotations ('{row['sex']}') are not supported: the claim would lose the sex it holds for")
-    predicate, association = HPOA_ASPECTS[row["aspect"]]
+    predicate = ns.expand(HPOA_ASPECTS[row["aspect"]])
     frequency, count, total, percentage = _frequency(row["frequency"], ns, files, bad)
     direction = DISPUTES if row["qualifier"] == "NOT" else SUPPORTS
+    subject, obj = ns.expand(to_mondo[disease]), _hpo(row["hpo_id"], "hpo_id", None, ns, files, bad)
+    for term in (subject, obj):
+        if wrong := uncategorized(term, ns, files):
+            raise bad(wrong)
     return Claim(
-        key=f"{source.id}:line-{line}", source=source.id, subject=ns.expand(to_mondo[disease]),
-        predicate=ns.expand(predicate), object=_hpo(row["hpo_id"], "hpo_id", None, ns, files, bad), value=None,
+        key=f"{source.id}:line-{line}", source=source.id, subject=subject, predicate=predicate, object=obj, value=None,
         direction=direction.keyword, certainty="established", frequency=None,
         evidence=ns.expand(HPOA_EVIDENCE[row["evidence"]]), quote=text, start=offset, note="",
         supersedes=None, created=source.created, creator=source.creator, file=source.file, line=line,
-        row=Row(association=ns.expand(association), automated=row["evidence"] == "IEA",
+        association=association(subject, predicate, obj, ns, files), primary_source=source.primary_sources[prefix],
+        aggregators=source.aggregators,
+        row=Row(automated=row["evidence"] == "IEA",
                 publications=tuple(_reference(r, source, ns, bad) for r in row["reference"].split(";") if r),
                 frequency=frequency, count=count, total=total, percentage=percentage,
                 onset=_hpo(row["onset"], "onset", "onset", ns, files, bad) if row["onset"] else None,

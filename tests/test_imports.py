@@ -15,7 +15,7 @@ from kg.curation import CurationError
 from kg.namespaces import Namespaces
 from kg.settings import DEFAULT_BASE_IRI
 from ontology import ONTOLOGY_DIR
-from ontology.slice import FROM_SHARED_TABLES, IMPORTS_DIR, SHARED_TABLES, names, refresh, term_list
+from ontology.slice import FROM_SHARED_TABLES, IMPORTS_DIR, SHARED_TABLES, VOCABULARY_FILE, Biolink, names, refresh, term_list
 from ontology.terms import index
 from tests.conftest import KG_DIR, append_claims
 
@@ -106,6 +106,10 @@ def test_every_minted_term_a_claim_names_says_why_and_links_out() -> None:
 @pytest.mark.parametrize("name", ["hp", "biolink"])
 def test_slices_read_from_pypi_packages_are_what_the_pinned_releases_give(name: str) -> None:
     assert refresh(None, only=[name])[name] == (IMPORTS_DIR / f"{name}_import.ttl").read_bytes()
+
+
+def test_the_biolink_vocabulary_is_what_the_pinned_release_gives() -> None:
+    assert Biolink().vocabulary() == VOCABULARY_FILE.read_bytes()
 
 
 @NEEDS_SHARED

@@ -131,6 +131,8 @@ CASES: list[tuple[str, str, Edit, str, str]] = [
      "AssociationShape", "certainty, when given, must be one of"),
     ("direction", "pcd-causes-poems", drop("https://w3id.org/poems-kg/id/direction"), "AssociationShape",
      "direction must be exactly one of"),
+    ("knowledge-source", TABLE_ROW, drop(BIOLINK + "primary_knowledge_source"), "AssociationShape",
+     "exactly one primary knowledge source"),
     ("absence-of-evidence-as-denial", "diet-no-evidence", replace_object(BIOLINK + "negated", Literal(True)),
      "DirectionImplicationsShape", "negated only when disputing"),
     ("hypothesis-as-assertion", "viral-trigger-hypothesis", replace_object(

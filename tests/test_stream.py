@@ -37,6 +37,7 @@ def _with_another_disease(kg_copy: Path, slices: tuple[str, ...]) -> Path:
     mappings and the named ones of its import slices."""
     meta = kg_copy / "sources" / "hpo-phenotype-annotations" / "metadata.yaml"
     text = meta.read_text(encoding="utf-8").replace("  ORPHA: Orphanet", "  ORPHA: Orphanet\n  OMIM: OMIM")
+    text = text.replace("    ORPHA: infores:orphanet", "    ORPHA: infores:orphanet\n    OMIM: infores:omim")
     meta.write_text(text.replace("  - ORPHA:2905  # POEMS syndrome", f"  - ORPHA:2905  # POEMS syndrome\n  - {PRUNE_BELLY[0]}"),
                     encoding="utf-8")
     shutil.copy(WHOLE_FILE / "mappings" / "mondo-exact.sssom.tsv.gz", kg_copy / "mappings" / "tables.sssom.tsv.gz")

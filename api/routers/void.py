@@ -9,7 +9,7 @@ from rdflib import RDF, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, XSD
 
 from api.deps import app_settings, get_store
-from api.dumps import DUMP_FORMATS, dumps
+from api.dumps import DUMP_FORMATS, KGX_DUMPS, dumps
 from api.negotiation import GRAPH_TYPES, NotAcceptableError, charset, negotiate
 from api.routers.linked_data import templates
 from kg.compile import LICENSE
@@ -22,6 +22,7 @@ VOID = Namespace("http://rdfs.org/ns/void#")
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
 SPDX = Namespace("http://spdx.org/rdf/terms#")
 PAV = Namespace("http://purl.org/pav/")
+KGX_SPECIFICATION = "https://github.com/biolink/kgx/blob/master/specification/kgx-format.md"
 NAMESPACE_TITLES = {"http://purl.obolibrary.org/obo/MONDO_": "MONDO", "http://purl.obolibrary.org/obo/HP_": "HPO",
                     "http://identifiers.org/hgnc/": "HGNC", "http://purl.obolibrary.org/obo/GO_": "GO",
                     "http://purl.obolibrary.org/obo/CL_": "CL"}
@@ -53,6 +54,8 @@ def void_graph(request: Request, store: KGStore, ns: Namespaces) -> Graph:
         checksum = BNode()
         g.add((dataset, VOID.dataDump, url))
         g.add((url, DCAT.mediaType, Literal(dump.media_type)))
+        if dump.name in KGX_DUMPS:
+            g.add((url, DCTERMS.conformsTo, URIRef(KGX_SPECIFICATION)))
         g.add((url, DCAT.compressFormat, Literal("application/gzip")))
         g.add((url, DCAT.byteSize, Literal(dump.size)))
         g.add((url, SPDX.checksum, checksum))
@@ -107,8 +110,8 @@ def dump_list(request: Request, store: Annotated[KGStore, Depends(get_store)]) -
 
 @router.get("/dumps/{name}", summary="One gzip-compressed dump of the whole dataset")
 def dump_file(name: str, request: Request, store: Annotated[KGStore, Depends(get_store)]) -> FileResponse:
-    """``dataset.trig.gz``, ``dataset.nq.gz`` or ``dataset.jsonld.gz``."""
+    """``dataset.trig.gz``, ``dataset.nq.gz`` or ``dataset.jsonld.gz``; ``kgx-nodes.jsonl.gz``, ``kgx-edges.jsonl.gz``."""
     dump = dumps(request, store).files.get(name)
     if dump is None:
-        raise HTTPException(404, f"no dump named '{name}'; available: {', '.join(DUMP_FORMATS)}")
+        raise HTTPException(404, f"no dump named '{name}'; available: {', '.join([*DUMP_FORMATS, *KGX_DUMPS])}")
     return FileResponse(dump.path, media_type="application/gzip", filename=name)

@@ -1,0 +1,41 @@
+"""The Biolink table of ``ontology/biolink.yaml`` checked with bmt (the Biolink Model Toolkit), offline, in kgx's
+environment (see the Makefile).
+
+Usage: python bmt_check.py BIOLINK_MODEL_DIR TABLE_JSON
+TABLE_JSON holds ``categories`` (CURIEs), ``predicates`` (the exchanged edges' predicates) and ``associations`` (rows of
+subject category, predicate, object category, class). Prints JSON: what bmt does not accept, and every network
+connection attempted (and refused).
+"""
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from kgx_validate import NO_PREDICATE_MAP, offline
+
+
+def main(model: Path, table: dict[str, Any]) -> dict[str, Any]:
+    """What bmt refuses in ``table``: categories that are no Biolink category, predicates that are no Biolink
+    predicate, association classes the model does not admit for their row."""
+    attempts: list[str] = []
+    offline(attempts)
+    from bmt import Toolkit
+
+    class PredicateMap:
+        text = "predicate mappings: []\n"
+
+    import bmt.toolkit
+    bmt.toolkit.requests.get = lambda url, *a, **k: PredicateMap()
+    toolkit = Toolkit(schema=str(model / "schema" / "biolink_model.yaml"), predicate_map=NO_PREDICATE_MAP)
+    return {
+        "categories": [c for c in table["categories"] if not toolkit.is_category(c)],
+        "predicates": [p for p in table["predicates"] if not toolkit.is_predicate(p)],
+        "associations": [row for row in table["associations"]
+                         if row[3] not in toolkit.get_associations([row[0]], [row[1]], [row[2]], formatted=True)],
+        "network": attempts,
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(Path(sys.argv[1]), json.loads(Path(sys.argv[2]).read_text(encoding="utf-8")))))

@@ -1,0 +1,55 @@
+"""``kgx validate`` on KGX JSON Lines files, offline, in the validator's own environment (see the Makefile).
+
+Usage: python kgx_validate.py BIOLINK_MODEL_DIR FILE...
+BIOLINK_MODEL_DIR is the ``biolink_model`` folder of the pinned ``biolink-model`` wheel. Prints JSON: ``errors`` as
+kgx reports them (level -> error type -> message -> offending ids) and ``network``, every connection attempted (and
+refused). Left alone, kgx downloads three things at start: bmt's Biolink YAML and predicate map, and Biolink's JSON-LD
+context (from which it takes the CURIE prefixes it accepts). It is given the wheel's YAML, an empty predicate map
+(validation does not read it) and a context of the wheel's own prefix map.
+"""
+
+import json
+import socket
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+NO_PREDICATE_MAP = "no predicate map"
+
+
+def offline(attempts: list[str]) -> None:
+    """Refuse every network connection, noting where it went."""
+    def refuse(self: socket.socket, address: object, *args: object) -> None:
+        attempts.append(str(address))
+        raise OSError(f"network access refused: {address}")
+    socket.socket.connect = refuse  # type: ignore[method-assign,assignment]
+
+
+def main(model: Path, files: list[str]) -> dict[str, Any]:
+    """Validate ``files`` against the Biolink model in ``model``."""
+    attempts: list[str] = []
+    offline(attempts)
+    prefixes = json.loads((model / "prefixmaps" / "biolink-model-prefix-map.json").read_text(encoding="utf-8"))
+    context = Path(tempfile.mkdtemp()) / "context.jsonld"
+    context.write_text(json.dumps({"@context": prefixes}), encoding="utf-8")
+
+    import bmt.toolkit
+    import kgx.config
+
+    bmt.toolkit.Toolkit.__init__.__defaults__ = (str(model / "schema" / "biolink_model.yaml"), NO_PREDICATE_MAP)
+    fetch = bmt.toolkit.requests.get
+
+    class PredicateMap:
+        text = "predicate mappings: []\n"
+
+    bmt.toolkit.requests.get = lambda url, *a, **k: PredicateMap() if url == NO_PREDICATE_MAP else fetch(url, *a, **k)
+    kgx.config.get_config()["jsonld-context"]["biolink"] = str(context)
+
+    from kgx.cli.cli_utils import validate
+
+    return {"errors": validate(files, "jsonl", None, None, None), "network": attempts}
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(Path(sys.argv[1]), sys.argv[2:]), default=sorted))
