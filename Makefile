@@ -36,6 +36,15 @@ $(KGX_VENV)/.installed: tests/validators/kgx-requirements.txt
 	$(KGX_VENV)/bin/python -m pip install --quiet -r tests/validators/kgx-requirements.txt
 	touch $@
 
+# reasoner-validator (the Translator's TRAPI validator) and reasoner-pydantic (its TRAPI models), in an environment of
+# their own, with the project's Biolink release.
+TRAPI_VENV := .venv-trapi
+$(TRAPI_VENV)/.installed: tests/validators/trapi-requirements.txt
+	$(PYTHON) -m venv $(TRAPI_VENV)
+	$(TRAPI_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TRAPI_VENV)/bin/python -m pip install --quiet -r tests/validators/trapi-requirements.txt
+	touch $@
+
 # Headless Chromium for the browser tests (Debian package; needs root, as on the CI machine).
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
@@ -49,7 +58,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint $(ENGINE)/node_modules/.installed $(CLIENTS)/node_modules/.installed $(KGX_VENV)/.installed browser
+test: lint $(ENGINE)/node_modules/.installed $(CLIENTS)/node_modules/.installed $(KGX_VENV)/.installed $(TRAPI_VENV)/.installed browser
 	$(BIN)/python -m pytest
 
 # Optional: every API test also on Virtuoso open source (Debian package; needs root to install, as on the CI machine).
@@ -65,4 +74,4 @@ bench: install
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) $(KGX_VENV) build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(KGX_VENV) $(TRAPI_VENV) build .pytest_cache .mypy_cache .ruff_cache

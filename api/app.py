@@ -22,7 +22,7 @@ from api.cache import AnswerCache, AnswerStore
 from api.dumps import forget_derived
 from api.fast_path import GZIP_MIN_BYTES, FastPath, too_large
 from api.query_pool import QueryPool, RemoteRunner
-from api.routers import api_v1, cds, fhir, graph_store, linked_data, sparql, void
+from api.routers import api_v1, cds, fhir, graph_store, linked_data, sparql, trapi, void
 from kg import __version__
 from kg.build import build
 from kg.bulk import recover
@@ -150,6 +150,7 @@ def create_app(settings: Settings | None = None, store: KGStore | None = None) -
     app.include_router(api_v1.router)
     app.include_router(fhir.router)
     app.include_router(cds.router)
+    app.include_router(trapi.router)
     app.include_router(graph_store.router)
 
     @app.exception_handler(RequestValidationError)

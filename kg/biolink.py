@@ -2,7 +2,7 @@
 
 All three come from one table, ``ontology/biolink.yaml``. The readers give every claim its association class and
 refuse a claim naming a term with no category; the build writes each term's category into the graph; the KGX
-export reads ``left_out`` (the one rule of what Biolink exchange carries).
+export, and through it the TRAPI provider, reads ``left_out`` (the one rule of what Biolink exchange carries).
 """
 
 from collections.abc import Iterator
@@ -97,7 +97,7 @@ def category_quads(ns: Namespaces, files: tuple[Path, ...] = ONTOLOGY_FILES) -> 
 
 
 def left_out(subject: str, predicate: str, obj: str | None, direction: Direction, ns: Namespaces) -> str | None:
-    """Why a claim is not exchanged as a Biolink edge (KGX), or None when it is."""
+    """Why a claim is not exchanged as a Biolink edge (KGX, TRAPI), or None when it is."""
     rules = table(ns.base)
     if direction.keyword in rules.left_out_directions:
         return rules.left_out_directions[direction.keyword]

@@ -8,7 +8,7 @@ Biolink model has no slot for is kept in the documented ``poems_*`` properties (
 
 import json
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -47,12 +47,25 @@ class Exported:
     left_out: dict[str, int]
 
 
-def edges(store: KGStore, ns: Namespaces, left: dict[str, int] | None = None) -> Iterator[dict[str, Any]]:
-    """Every exchanged claim as a KGX edge; ``left`` counts those left out, by reason."""
+def _narrowed(query: str, ns: Namespaces, subjects: Collection[str], objects: Collection[str]) -> str:
+    """A query of the edges, its ``VALUES`` of subjects and of objects bound to these IRIs when there are any."""
+    text = ns.rebase(query)
+    for name, iris in (("subject", subjects), ("object", objects)):
+        if iris:
+            text = text.replace(f"VALUES ?{name} {{ UNDEF }}", f"VALUES ?{name} {{ {' '.join(f'<{i}>' for i in iris)} }}")
+    return text
+
+
+def edges(store: KGStore, ns: Namespaces, left: dict[str, int] | None = None, subjects: Collection[str] = (),
+          objects: Collection[str] = ()) -> Iterator[dict[str, Any]]:
+    """Every exchanged claim as a KGX edge; ``left`` counts those left out, by reason.
+
+    ``subjects`` and ``objects`` (IRIs checked safe), when given, narrow the edges to theirs.
+    """
     lists: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for row in select_rows(store.query(ns.rebase(LISTS_QUERY))):
+    for row in select_rows(store.query(_narrowed(LISTS_QUERY, ns, subjects, objects))):
         lists[row["claim"]][LIST_SLOTS[row["slot"]]].append(ns.compact(row["value"]))
-    for row in select_rows(store.query(ns.rebase(EDGES_QUERY))):
+    for row in select_rows(store.query(_narrowed(EDGES_QUERY, ns, subjects, objects))):
         direction = by_iri(row["direction"], ns)
         reason = left_out(row["subject"], row["predicate"], None if row["literal"] == "true" else row["object"], direction, ns)
         if reason:

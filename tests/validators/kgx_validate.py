@@ -9,21 +9,14 @@ context (from which it takes the CURIE prefixes it accepts). It is given the whe
 """
 
 import json
-import socket
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from offline import offline
+
 NO_PREDICATE_MAP = "no predicate map"
-
-
-def offline(attempts: list[str]) -> None:
-    """Refuse every network connection, noting where it went."""
-    def refuse(self: socket.socket, address: object, *args: object) -> None:
-        attempts.append(str(address))
-        raise OSError(f"network access refused: {address}")
-    socket.socket.connect = refuse  # type: ignore[method-assign,assignment]
 
 
 def main(model: Path, files: list[str]) -> dict[str, Any]:
