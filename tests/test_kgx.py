@@ -59,21 +59,26 @@ def test_kgx_validate_finds_no_error_in_the_export_and_reaches_no_network(export
 
 
 def test_bmt_accepts_every_category_predicate_and_association_class_of_the_table(exported: Path, tmp_path: Path) -> None:
-    """Each category is a Biolink category, each exchanged predicate a Biolink predicate, and each association class
-    one the Biolink model admits for its row (bmt's get_associations)."""
+    """Each category is a Biolink category, each exchanged predicate a Biolink predicate whose domain and range hold
+    its edges' categories, and each association class one the Biolink model admits for its row (bmt's
+    get_associations)."""
     doc = YAML(typ="safe").load(TABLE_FILE.read_text(encoding="utf-8"))
     edges = read(exported / "edges.jsonl")
+    category = {n["id"]: n["category"][0] for n in read(exported / "nodes.jsonl")}
     table = {"categories": sorted({row["category"] for row in doc["categories"]}),
-             "predicates": sorted({e["predicate"] for e in edges}), "associations": doc["associations"]}
+             "predicates": sorted({e["predicate"] for e in edges}), "associations": doc["associations"],
+             "edges": sorted({(category[e["subject"]], e["predicate"], category[e["object"]]) for e in edges})}
     path = tmp_path / "table.json"
     path.write_text(json.dumps(table), encoding="utf-8")
-    assert in_kgx_environment("bmt_check.py", path) == {"categories": [], "predicates": [], "associations": [], "network": []}
-    wrong = {**table, "categories": ["biolink:Disease", "biolink:Nonsense"], "predicates": ["biolink:has_attribute"],
-             "associations": [["biolink:Disease", "biolink:has_phenotype", "biolink:PhenotypicFeature", "biolink:GeneToGoTermAssociation"]]}
+    assert in_kgx_environment("bmt_check.py", path) == {"categories": [], "predicates": [], "associations": [], "edges": [],
+                                                       "network": []}
+    wrong = {"categories": ["biolink:Disease", "biolink:Nonsense"], "predicates": ["biolink:has_attribute"],
+             "associations": [["biolink:Disease", "biolink:has_phenotype", "biolink:PhenotypicFeature", "biolink:GeneToGoTermAssociation"]],
+             "edges": [["biolink:Disease", "biolink:has_mode_of_inheritance", "biolink:Gene"]]}
     path.write_text(json.dumps(wrong), encoding="utf-8")
     refused = in_kgx_environment("bmt_check.py", path)
     assert refused["categories"] == ["biolink:Nonsense"] and refused["predicates"] == ["biolink:has_attribute"]
-    assert refused["associations"] == wrong["associations"]
+    assert refused["associations"] == wrong["associations"] and refused["edges"] == wrong["edges"]
 
 
 def test_kgx_validate_refuses_what_biolink_cannot_resolve(exported: Path, tmp_path: Path) -> None:
