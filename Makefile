@@ -27,22 +27,14 @@ $(CLIENTS)/node_modules/.installed: $(CLIENTS)/package-lock.json
 yasgui: $(CLIENTS)/node_modules/.installed
 	cp $(CLIENTS)/node_modules/@zazuko/yasgui/build/yasgui.min.js $(CLIENTS)/node_modules/@zazuko/yasgui/build/yasgui.min.css api/static/yasgui/
 
-# kgx, the Biolink ecosystem's validator of KGX files, in an environment of its own (its pins clash with the project's;
-# biolink-model is pinned here only so that pip resolves: the tests give it the project's pinned Biolink YAML).
-KGX_VENV := .venv-kgx
-$(KGX_VENV)/.installed: tests/validators/kgx-requirements.txt
-	$(PYTHON) -m venv $(KGX_VENV)
-	$(KGX_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(KGX_VENV)/bin/python -m pip install --quiet -r tests/validators/kgx-requirements.txt
-	touch $@
-
-# reasoner-validator (the Translator's TRAPI validator) and reasoner-pydantic (its TRAPI models), in an environment of
-# their own, with the project's Biolink release.
-TRAPI_VENV := .venv-trapi
-$(TRAPI_VENV)/.installed: tests/validators/trapi-requirements.txt
-	$(PYTHON) -m venv $(TRAPI_VENV)
-	$(TRAPI_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(TRAPI_VENV)/bin/python -m pip install --quiet -r tests/validators/trapi-requirements.txt
+# The Biolink ecosystem's validators, each in an environment of its own (their pins clash with each other and with the
+# project's): .venv-kgx holds kgx (biolink-model pinned there only so that pip resolves: the tests give it the
+# project's Biolink YAML); .venv-trapi holds reasoner-validator and reasoner-pydantic, with the project's Biolink release.
+VALIDATORS := .venv-kgx/.installed .venv-trapi/.installed
+.venv-%/.installed: tests/validators/%-requirements.txt
+	$(PYTHON) -m venv .venv-$*
+	.venv-$*/bin/python -m pip install --quiet --upgrade pip
+	.venv-$*/bin/python -m pip install --quiet -r $<
 	touch $@
 
 # Headless Chromium for the browser tests (Debian package; needs root, as on the CI machine).
@@ -58,7 +50,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint $(ENGINE)/node_modules/.installed $(CLIENTS)/node_modules/.installed $(KGX_VENV)/.installed $(TRAPI_VENV)/.installed browser
+test: lint $(ENGINE)/node_modules/.installed $(CLIENTS)/node_modules/.installed $(VALIDATORS) browser
 	$(BIN)/python -m pytest
 
 # Optional: every API test also on Virtuoso open source (Debian package; needs root to install, as on the CI machine).
@@ -74,4 +66,4 @@ bench: install
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) $(KGX_VENV) $(TRAPI_VENV) build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-kgx .venv-trapi build .pytest_cache .mypy_cache .ruff_cache
