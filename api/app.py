@@ -26,7 +26,7 @@ from api.routers import api_v1, cds, fhir, graph_store, linked_data, sparql, tra
 from kg import __version__
 from kg.build import build
 from kg.bulk import recover
-from kg.curation import load_all
+from kg.folder import load_all
 from kg.namespaces import Namespaces
 from kg.settings import Settings, get_settings
 from kg.store import KGStore, OxigraphStore, RemoteStore, StoreError
@@ -113,6 +113,11 @@ class PoemsKG(FastAPI):
         """A kept answer, or the framework's."""
         scope["app"] = self
         await self.cached(scope, receive, send)
+
+
+def served(settings: Settings) -> FastAPI:
+    """The application over the configured store (``open_store``): all ``poems-kg serve`` needs of this package."""
+    return create_app(settings, store=open_store(settings))
 
 
 def create_app(settings: Settings | None = None, store: KGStore | None = None) -> FastAPI:

@@ -22,8 +22,9 @@ from api.dumps import forget_derived
 from api.named_queries import run_query, stored_claim_quads
 from kg import isolated
 from kg.compile import curation_quads, nanopublication, quad_order
-from kg.curation import Claim, CurationError, Source, TableSource, parse_claim
+from kg.curation import parse_claim
 from kg.direction import Opposition, contradictions
+from kg.model import Claim, CurationError, Source, TableSource
 from kg.namespaces import BIOLINK, PROV, RDF, RDFS, XSD, Namespaces
 from kg.settings import Settings
 from kg.store import KGStore, OxigraphStore, select_rows

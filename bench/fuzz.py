@@ -21,12 +21,12 @@ from fastapi.testclient import TestClient
 from pyoxigraph import RdfFormat
 
 from api.app import create_app
-from api.auth import token_entry
 from bench.http import CDS_BODY
 from kg.build import build
 from kg.queries import example_queries
 from kg.settings import Settings, get_settings
 from kg.store import OxigraphStore
+from kg.tokens import token_entry
 
 ADMIN = {"Authorization": "Bearer a-secret"}
 WRITER = {"Authorization": "Bearer w-secret"}

@@ -18,7 +18,7 @@ from pyoxigraph import RdfFormat, Store
 from bench.kgx import export_figures
 from bench.sparql import BIN
 from kg.compile import curated_in, curation_quads, nanopublication
-from kg.curation import load_all, load_sources
+from kg.folder import load_all, load_sources
 from kg.namespaces import DEFAULT_BASE_IRI, Namespaces
 from kg.settings import PACKAGE_ROOT
 from kg.store import OxigraphStore

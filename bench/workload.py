@@ -10,8 +10,8 @@ from pyoxigraph import Literal, NamedNode, Quad
 
 from kg.build import ontology_quads
 from kg.compile import compile_dataset
-from kg.curation import Claim, Source
 from kg.direction import DIRECTIONS
+from kg.model import Claim, Source
 from kg.namespaces import BIOLINK, RDFS, Namespaces
 
 PREDICATES = ("causes", "contributes_to", "has_mode_of_inheritance", "associated_with", "subclass_of")

@@ -14,9 +14,8 @@ from pyoxigraph import NamedNode, Quad
 from ruamel.yaml import YAML
 
 from kg.direction import Direction
-from kg.namespaces import BIOLINK, Namespaces
-from ontology import ONTOLOGY_DIR, ONTOLOGY_FILES
-from ontology.terms import descends, index
+from kg.namespaces import BIOLINK, CurieError, Namespaces
+from kg.terms import ONTOLOGY_DIR, ONTOLOGY_FILES, descends, index, problem
 
 TABLE_FILE = ONTOLOGY_DIR / "biolink.yaml"
 ASSOCIATION = BIOLINK + "Association"
@@ -108,3 +107,22 @@ def left_out(subject: str, predicate: str, obj: str | None, direction: Direction
         if prefix in rules.left_out_prefixes:
             return rules.left_out_prefixes[prefix]
     return None
+
+
+def knowledge_source_iri(curie: str, ns: Namespaces, files: tuple[Path, ...] = ONTOLOGY_FILES) -> str:
+    """The IRI of a knowledge source: an ``infores:`` CURIE, a term minted in the ontology, or a ``source:`` document.
+
+    ``ValueError`` says what is wrong.
+    """
+    try:
+        iri = ns.expand(curie)
+    except CurieError as exc:
+        raise ValueError(str(exc)) from None
+    if curie.startswith(("infores:", "source:")):
+        return iri
+    if not iri.startswith(ns.entity):
+        raise ValueError(f"'{curie}' is not a knowledge source: give an infores CURIE of the Information Resource "
+                         "Registry, a term minted in ontology/poems-kg.ttl where it has none, or source:<id>")
+    if wrong := problem(iri, ns, None, files):
+        raise ValueError(wrong)
+    return iri

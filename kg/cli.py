@@ -1,5 +1,6 @@
 """The ``poems-kg`` command line: build, load, query, export, serve."""
 
+import gzip
 import sys
 import tempfile
 from enum import Enum
@@ -15,12 +16,13 @@ from kg import isolated, kgx
 from kg.build import Build, build, refuse_contradictions
 from kg.bulk import BulkImportError, import_file, rdf_format
 from kg.compile import prefixes_for, quad_order, write_dataset
-from kg.curation import CurationError
 from kg.limits import MemoryBudgetError, check_main_process, machine_memory, mib, query_processes, resident_bytes, service_total
+from kg.model import CurationError
 from kg.namespaces import Namespaces
 from kg.rdf_input import InputLimitError, bounded
 from kg.settings import get_settings
 from kg.store import KGStore, OxigraphStore, RemoteStore, StoreError
+from kg.tokens import TokenConfigError, new_token
 from kg.trusty import SigningError, configured_signer, make_key
 from kg.w3id import rules
 from ontology.reason import ReasoningError, Report, reason
@@ -265,6 +267,37 @@ def import_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False,
     err.print(f"imported {count} triples into <{graph}>")
 
 
+def _import_files(kg_dir: Path, shared: Path, ns: Namespaces) -> dict[Path, bytes]:
+    """What a folder of table sources brings besides its metadata, gzipped.
+
+    MONDO's exact mappings of its diseases (``mappings/``) and the import slices of the MONDO and HPO terms its rows
+    name (``imports/``), read from the same upstream files as the packaged slices. A term its upstream file lacks (a
+    MONDO mapping's subject included) is left out, so that its rows are refused.
+    """
+    from kg.crosswalk import mondo_mappings
+    from kg.folder import load_sources
+    from kg.tables import TABLE_MAPPINGS_HEADER, table_terms
+    from ontology.slice import SharedTables, Upstream, closure, render
+
+    diseases: set[str] = set()
+    hpo: set[str] = set()
+    for table in load_sources(kg_dir, ns)[1].values():
+        named, terms = table_terms(table)
+        diseases |= named
+        hpo |= terms
+    hp_reader, mondo_reader = Upstream(shared).reader("hp"), SharedTables(shared)
+    lines = mondo_mappings(shared, (), diseases, header=TABLE_MAPPINGS_HEADER).decode().splitlines(keepends=True)
+    mapping = "".join(line for line in lines if not line.startswith("MONDO:") or line.split("\t", 1)[0] in mondo_reader).encode()
+    mondo = {line.split("\t", 1)[0] for line in lines if line.startswith("MONDO:")}
+    slices = {"hp": closure(hp_reader, sorted(c for c in hpo if c in hp_reader)),
+              "mondo": closure(mondo_reader, sorted(c for c in mondo if c in mondo_reader))}
+    listed = f"the rows of the table sources in {kg_dir.name}/"
+    out = {kg_dir / "mappings" / "mondo-exact.sssom.tsv.gz": gzip.compress(mapping, mtime=0)}
+    for name, found in slices.items():
+        out[kg_dir / "imports" / f"{name}_import.ttl.gz"] = gzip.compress(render(name, found, ns, listed), mtime=0)
+    return out
+
+
 @app.command("refresh-imports")
 def refresh_imports(shared: Path = typer.Option(SHARED_TABLES, help="Folder of the shared ontology term tables "
                                                 "(terms.tsv.gz, mondo-rare-edges.tsv.gz, MONDO's mapping sets)."),
@@ -273,7 +306,6 @@ def refresh_imports(shared: Path = typer.Option(SHARED_TABLES, help="Folder of t
                                                       "slices and mappings of the terms its rows name (repeatable).")) -> None:
     """Regenerate the import slices (ontology/imports/*_import.ttl) and MONDO's exact mappings from the upstream files."""
     from kg.crosswalk import mondo_mappings
-    from kg.tables import import_files
     from ontology.slice import IMPORTS_DIR, VOCABULARY_FILE, Biolink, SliceError, refresh, term_list
 
     settings = get_settings()
@@ -282,7 +314,7 @@ def refresh_imports(shared: Path = typer.Option(SHARED_TABLES, help="Folder of t
         files[VOCABULARY_FILE] = Biolink().vocabulary()
         files[settings.kg_dir / "mappings" / "mondo-exact.sssom.tsv"] = mondo_mappings(shared, term_list("mondo"))
         for folder in tables:
-            files.update(import_files(folder, shared, Namespaces(settings.base_iri)))
+            files.update(_import_files(folder, shared, Namespaces(settings.base_iri)))
     except (SliceError, CurationError, OSError, ImportError) as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
@@ -301,8 +333,6 @@ def refresh_imports(shared: Path = typer.Option(SHARED_TABLES, help="Folder of t
 def token(name: str = typer.Argument(..., help="Who the token is for (a plain word, recorded with each write)."),
           scope: str = typer.Option("write", help="read, write (add and supersede claims) or admin.")) -> None:
     """Make a bearer token: give the token to the client, add the entry to POEMS_KG_TOKENS or the tokens file."""
-    from api.auth import TokenConfigError, new_token  # the server's own format, kept in one place
-
     try:
         secret, entry = new_token(name, scope)
     except TokenConfigError as exc:
@@ -428,7 +458,7 @@ def serve(host: str | None = typer.Option(None, help="Interface (default from se
     """Serve SPARQL and the web interfaces with uvicorn."""
     import uvicorn
 
-    from api.app import create_app, open_store
+    from api.app import served  # the one function of the web package the command line uses
 
     settings = get_settings()
     if store:
@@ -437,9 +467,8 @@ def serve(host: str | None = typer.Option(None, help="Interface (default from se
         settings = settings.model_copy(update={"kg_dir": kg_dir})
     try:
         total = service_total(settings, machine_memory())
-        opened = open_store(settings)
+        application = served(settings)
         check_main_process(settings, resident_bytes())
-        application = create_app(settings, store=opened)
     except (CurationError, ReasoningError, StoreError, SigningError, MemoryBudgetError) as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None

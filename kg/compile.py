@@ -13,8 +13,8 @@ from pathlib import Path
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, serialize
 
 from kg import __version__
-from kg.curation import Claim, CurationError, Row, Source, TableSource
 from kg.direction import DIRECTIONS, direction_iri
+from kg.model import Claim, CurationError, Row, Source, TableSource
 from kg.namespaces import BIOLINK, DCAT, DCTERMS, NP, NPX, OA, PAV, PROV, RDF, RDFS, SPDX, XSD, Namespaces
 from kg.trusty import PLACEHOLDER, Signer, code, rename
 

@@ -14,11 +14,10 @@ from pathlib import Path
 
 from pyoxigraph import Literal, NamedNode, Quad
 
-from kg.curation import CurationError
+from kg.model import CurationError
 from kg.namespaces import DCTERMS, OWL, RDF, RDFS, SKOS, CurieError, Namespaces
 from kg.settings import PACKAGE_ROOT
-from ontology import ontology_files, read_text
-from ontology.terms import problem
+from kg.terms import ontology_files, problem, read_text
 
 COLUMNS = ("subject_id", "subject_label", "predicate_id", "object_id", "object_label", "mapping_justification",
            "mapping_source", "comment")

@@ -21,10 +21,11 @@ from rdflib import Graph
 from kg.build import Location, claim_of, leave_out, ontology_quads, refuse_contradictions, skips_bad_rows
 from kg.compile import curated_in, curation_quads, nanopublication, source_quads
 from kg.crosswalk import load_mappings, mapping_quads
-from kg.curation import Claim, CurationError, Source, TableSource, load_all, load_sources
+from kg.folder import load_all, load_sources
+from kg.model import Claim, CurationError, Source, TableSource
 from kg.namespaces import Namespaces
 from kg.store import OxigraphStore
-from ontology import ontology_files
+from kg.terms import ontology_files
 from ontology.reason import asserted, reason
 from shapes.validate import Report, ValidationError, Violation, nanopublication_quads, validate_claims
 

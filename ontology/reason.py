@@ -28,7 +28,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF, RDFS
 
 from kg.namespaces import BIOLINK, PROV, Namespaces
-from ontology import ONTOLOGY_FILES, read_text
+from kg.terms import ONTOLOGY_FILES, read_text
 
 SUBCLASS_OF = BIOLINK + "subclass_of"
 

@@ -23,7 +23,7 @@ from typing import Any
 from pyoxigraph import Literal, NamedNode, RdfFormat, Triple, serialize
 
 from kg.namespaces import BIOLINK, DCTERMS, OWL, RDF, RDFS, SKOS, XSD, Namespaces
-from ontology import ONTOLOGY_DIR
+from kg.terms import ONTOLOGY_DIR
 
 IMPORTS_DIR = ONTOLOGY_DIR / "imports"
 OBO = "http://purl.obolibrary.org/obo/"

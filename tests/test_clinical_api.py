@@ -13,7 +13,7 @@ from fhir.resources.parameters import Parameters
 
 from api.app import create_app
 from kg.build import build
-from kg.curation import CurationError
+from kg.model import CurationError
 from kg.namespaces import DEFAULT_BASE_IRI
 from kg.settings import Settings
 from kg.store import KGStore, OxigraphStore, select_rows

@@ -9,8 +9,9 @@ from typer.testing import CliRunner
 from kg.build import build, ontology_quads
 from kg.cli import app
 from kg.compile import compile_dataset
-from kg.curation import CurationError, load_all
 from kg.direction import contradictions, opposing
+from kg.folder import load_all
+from kg.model import CurationError
 from kg.namespaces import Namespaces
 from kg.queries import QUERY_DIR
 from kg.settings import DEFAULT_BASE_IRI

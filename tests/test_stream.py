@@ -9,7 +9,7 @@ import pytest
 from pyoxigraph import CanonicalizationAlgorithm, Dataset, NamedNode, Store
 
 from kg.build import Build, build
-from kg.curation import CurationError
+from kg.model import CurationError
 from kg.settings import DEFAULT_BASE_IRI, PACKAGE_ROOT
 from kg.stream import build_stream
 from ontology.reason import reason

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from kg.build import Build, build, claim_of
 from kg.cli import app
-from kg.curation import CurationError, load_all
+from kg.folder import load_all
+from kg.model import CurationError
 from kg.namespaces import Namespaces
 from kg.queries import QUERY_DIR
 

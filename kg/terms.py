@@ -1,10 +1,13 @@
-"""Every term the graph may name: the project's own (``poems-kg.ttl``) and the standard ones of the import slices.
+"""Every term the graph may name, and where the ontology's files are.
+
+The terms are the project's own (``ontology/poems-kg.ttl``) and the standard ones of the import slices.
 
 The build checks each identifier a claim uses against this index: a term that is not in it (an invented or mistyped
 identifier, or one nobody added to a term list), an obsolete one, or a label its ontology does not use is a curation
 error, reported with file and line.
 """
 
+import gzip
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -13,7 +16,20 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDFS, SKOS
 
 from kg.namespaces import Namespaces
-from ontology import ONTOLOGY_DIR, ONTOLOGY_FILES, read_text
+
+ONTOLOGY_DIR = Path(__file__).resolve().parent.parent / "ontology"
+# The ontology's source of truth and its import slices (ontology/imports/*_import.ttl; see ontology/slice.py).
+ONTOLOGY_FILES = (ONTOLOGY_DIR / "poems-kg.ttl", *sorted((ONTOLOGY_DIR / "imports").glob("*_import.ttl")))
+
+
+def ontology_files(kg_dir: Path) -> tuple[Path, ...]:
+    """The ontology files, and the import slices a folder of curated data brings (``imports/*_import.ttl.gz``)."""
+    return (*ONTOLOGY_FILES, *sorted((kg_dir / "imports").glob("*_import.ttl.gz")))
+
+
+def read_text(path: Path) -> str:
+    """The text of an ontology file, gzipped (``.gz``) or not."""
+    return gzip.decompress(path.read_bytes()).decode() if path.suffix == ".gz" else path.read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
