@@ -21,7 +21,6 @@ from kg.store import KGStore
 from ontology.slice import VOCABULARY_FILE
 
 TRAPI_VERSION = "1.5.0"
-BIOLINK_VERSION = VOCABULARY_FILE.read_text(encoding="utf-8").split("biolink-model ", 1)[1].split(":", 1)[0]
 MAX_IDS = 1000  # ids on one query node
 # Edge properties given as TRAPI attributes: (KGX property, attribute type, original name); Biolink slots where one
 # exists, the poems_* properties of the KGX export (kg.kgx.EXTRA_PROPERTIES) under their own names otherwise.
@@ -47,6 +46,7 @@ class TooManyResultsError(ValueError):
 class Vocabulary:
     """Biolink's classes and predicates with their ``is_a`` parents (``ontology/imports/biolink_vocabulary.tsv``)."""
 
+    version: str  # of the biolink-model release the file was read from
     parents: dict[str, str]
     kinds: dict[str, str]
 
@@ -62,9 +62,10 @@ class Vocabulary:
 @lru_cache(maxsize=1)
 def vocabulary() -> Vocabulary:
     """The Biolink vocabulary of the pinned release."""
-    rows = list(csv.DictReader((line for line in VOCABULARY_FILE.read_text(encoding="utf-8").splitlines()
-                                if not line.startswith("#")), delimiter="\t"))
-    return Vocabulary({r["curie"]: r["parent"] for r in rows}, {r["curie"]: r["kind"] for r in rows})
+    lines = VOCABULARY_FILE.read_text(encoding="utf-8").splitlines()
+    rows = list(csv.DictReader((line for line in lines if not line.startswith("#")), delimiter="\t"))
+    version = lines[0].split("biolink-model ", 1)[1].split(":", 1)[0]
+    return Vocabulary(version, {r["curie"]: r["parent"] for r in rows}, {r["curie"]: r["kind"] for r in rows})
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def _names(value: Any, where: str, kind: str) -> tuple[str, ...]:
         raise QueryGraphError(f"{where} must be a list of Biolink {kind} CURIEs")
     unknown = [v for v in value if vocabulary().kinds.get(v) != kind]
     if unknown:
-        raise QueryGraphError(f"{where}: {', '.join(unknown)} is not a Biolink {kind} (Biolink Model {BIOLINK_VERSION})")
+        raise QueryGraphError(f"{where}: {', '.join(unknown)} is not a Biolink {kind} (Biolink Model {vocabulary().version})")
     return tuple(value)
 
 
@@ -183,7 +184,7 @@ def answer(store: KGStore, ns: Namespaces, query: Any, provider: str, max_result
                for e in found]
     return {"message": {"query_graph": query["message"]["query_graph"], "knowledge_graph": knowledge_graph,
                         "results": results},
-            "schema_version": TRAPI_VERSION, "biolink_version": BIOLINK_VERSION, "status": "Success", "logs": []}
+            "schema_version": TRAPI_VERSION, "biolink_version": vocabulary().version, "status": "Success", "logs": []}
 
 
 def meta_knowledge_graph(store: KGStore, ns: Namespaces) -> dict[str, Any]:

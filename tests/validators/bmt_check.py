@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from offline import offline
+from offline import bmt_without_network, offline
 
 
 def main(model: Path, table: dict[str, Any]) -> dict[str, Any]:
@@ -24,11 +24,8 @@ def main(model: Path, table: dict[str, Any]) -> dict[str, Any]:
     offline(attempts)
     import bmt.toolkit
 
-    class PredicateMap:  # bmt 1.4 fetches its predicate map whatever it is given; checking names does not read it
-        text = "predicate mappings: []\n"
-
-    bmt.toolkit.requests.get = lambda url, *a, **k: PredicateMap()
-    toolkit = bmt.toolkit.Toolkit(schema=str(model / "schema" / "biolink_model.yaml"), predicate_map="none")
+    bmt_without_network(str(model / "schema" / "biolink_model.yaml"))
+    toolkit = bmt.toolkit.Toolkit()
     return {
         "categories": [c for c in table["categories"] if not toolkit.is_category(c)],
         "predicates": [p for p in table["predicates"] if not toolkit.is_predicate(p)],

@@ -14,9 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from offline import offline
-
-NO_PREDICATE_MAP = "no predicate map"
+from offline import bmt_without_network, offline
 
 
 def main(model: Path, files: list[str]) -> dict[str, Any]:
@@ -27,16 +25,9 @@ def main(model: Path, files: list[str]) -> dict[str, Any]:
     context = Path(tempfile.mkdtemp()) / "context.jsonld"
     context.write_text(json.dumps({"@context": prefixes}), encoding="utf-8")
 
-    import bmt.toolkit
+    bmt_without_network(str(model / "schema" / "biolink_model.yaml"))
     import kgx.config
 
-    bmt.toolkit.Toolkit.__init__.__defaults__ = (str(model / "schema" / "biolink_model.yaml"), NO_PREDICATE_MAP)
-    fetch = bmt.toolkit.requests.get
-
-    class PredicateMap:
-        text = "predicate mappings: []\n"
-
-    bmt.toolkit.requests.get = lambda url, *a, **k: PredicateMap() if url == NO_PREDICATE_MAP else fetch(url, *a, **k)
     kgx.config.get_config()["jsonld-context"]["biolink"] = str(context)
 
     from kgx.cli.cli_utils import validate
