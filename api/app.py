@@ -24,14 +24,14 @@ from api.fast_path import GZIP_MIN_BYTES, FastPath, too_large
 from api.query_pool import QueryPool, RemoteRunner
 from api.routers import api_v1, cds, fhir, graph_store, linked_data, sparql, trapi, void
 from kg import __version__
-from kg.build import build
-from kg.bulk import recover
-from kg.folder import load_all
 from kg.namespaces import Namespaces
 from kg.settings import Settings, get_settings
 from kg.store import KGStore, OxigraphStore, RemoteStore, StoreError
 from kg.trusty import configured_signer
 from ontology.reason import ReasoningError, reason
+from pipeline.build import build
+from pipeline.bulk import recover
+from pipeline.readers.folder import load_all
 
 
 def open_store(settings: Settings) -> KGStore:

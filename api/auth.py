@@ -7,26 +7,13 @@ request's token is hashed and compared in constant time. With no entries configu
 import hashlib
 import hmac
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 
 from api.deps import app_settings
 from kg.settings import Settings
-from kg.tokens import SCOPES, token_entries
-
-
-@dataclass(frozen=True)
-class Agent:
-    """Who a valid token belongs to, and what it may do."""
-
-    name: str
-    scope: str
-
-    def may(self, scope: str) -> bool:
-        """Whether this agent's scope includes ``scope``."""
-        return SCOPES.index(self.scope) >= SCOPES.index(scope)
+from kg.tokens import Agent, token_entries
 
 
 def authenticate(request: Request, settings: Settings) -> Agent:

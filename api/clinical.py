@@ -1,7 +1,7 @@
 """What clinical integrations ask of the graph: entities by code, their codings, their claims, an etiology summary.
 
 The JSON API, FHIR and CDS Hooks routers all call these functions; each answer is a pydantic model built from the
-named queries in ``api/queries``. Nothing here is specific to one condition: sections of the etiology summary are
+named queries in ``kg/named_queries``. Nothing here is specific to one condition: sections of the etiology summary are
 chosen by direction and predicate, so a new source or claim changes the answers without a code change.
 """
 
@@ -9,8 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from api.named_queries import run_query
 from kg.direction import HYPOTHESIS, INSUFFICIENT, SUPPORTS, by_iri, certainty_keyword, opposing
+from kg.named_queries import run_query
 from kg.namespaces import BIOLINK, SKOS, Namespaces
 from kg.store import KGStore, boolean, select_rows
 

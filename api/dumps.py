@@ -1,6 +1,6 @@
 """What is derived from the whole store and kept until the next write: the dumps with their VoID statistics, the size.
 
-The dumps are gzip-compressed files in every RDF dump format and the KGX files (``kg.kgx``); the size is the store's
+The dumps are gzip-compressed files in every RDF dump format and the KGX files (``pipeline.kgx``); the size is the store's
 number of quads.
 """
 
@@ -16,10 +16,10 @@ from fastapi import Request
 from pyoxigraph import RdfFormat, serialize
 from starlette.datastructures import State
 
-from api.named_queries import run_query
-from kg import kgx
+from kg.named_queries import run_query
 from kg.namespaces import Namespaces
 from kg.store import KGStore, OxigraphStore, select_rows
+from pipeline import kgx
 
 DUMP_FORMATS = {"dataset.trig.gz": (RdfFormat.TRIG, "application/trig"),
                 "dataset.nq.gz": (RdfFormat.N_QUADS, "application/n-quads"),

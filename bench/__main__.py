@@ -19,9 +19,9 @@ from bench.validation import validation
 from bench.whole_file import whole_file
 from bench.workload import synthetic_quads
 from bench.writes import writes
-from kg.build import build
 from kg.settings import get_settings
 from ontology.reason import reason
+from pipeline.build import build
 
 
 def _median_seconds(fn, repeat: int) -> float:

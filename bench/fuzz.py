@@ -22,11 +22,11 @@ from pyoxigraph import RdfFormat
 
 from api.app import create_app
 from bench.http import CDS_BODY
-from kg.build import build
 from kg.queries import example_queries
 from kg.settings import Settings, get_settings
 from kg.store import OxigraphStore
 from kg.tokens import token_entry
+from pipeline.build import build
 
 ADMIN = {"Authorization": "Bearer a-secret"}
 WRITER = {"Authorization": "Bearer w-secret"}

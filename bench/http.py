@@ -27,9 +27,9 @@ from pyoxigraph import Quad, Store
 
 from bench.sparql import _port as free_port
 from bench.workload import synthetic_quads
-from kg.build import build
 from kg.namespaces import Namespaces
 from kg.settings import DEFAULT_BASE_IRI, get_settings
+from pipeline.build import build
 
 BIN = Path(sys.executable).parent
 NS = Namespaces(DEFAULT_BASE_IRI)

@@ -41,7 +41,7 @@ def export_figures(store: Path, label: str, repeat: int) -> None:
 
 def kgx(repeat: int) -> None:
     """The KGX export of the seed."""
-    from kg.build import build
+    from pipeline.build import build
 
     settings = get_settings()
     seed = build(settings.kg_dir, settings.base_iri)

@@ -19,8 +19,8 @@ import psutil
 from pyoxigraph import QuerySolutions
 
 from bench.sparql import BIN, _port
-from kg.bulk import BATCH
 from kg.store import KGStore, OxigraphStore, RemoteStore
+from pipeline.bulk import BATCH
 
 GRAPH = "https://w3id.org/poems-kg/graph/import/generated"
 OBO = "http://purl.obolibrary.org/obo/"

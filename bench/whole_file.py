@@ -18,11 +18,11 @@ from pyoxigraph import RdfFormat, Store
 from bench.kgx import export_figures
 from bench.sparql import BIN
 from kg.compile import curated_in, curation_quads, nanopublication
-from kg.folder import load_all, load_sources
 from kg.namespaces import DEFAULT_BASE_IRI, Namespaces
 from kg.settings import PACKAGE_ROOT
 from kg.store import OxigraphStore
-from kg.stream import build_stream
+from pipeline.readers.folder import load_all, load_sources
+from pipeline.stream import build_stream
 from shapes.validate import BATCH, nanopublication_quads, per_focus_node, validate_claims
 
 WHOLE_FILE = PACKAGE_ROOT / "bench" / "hpoa-all"

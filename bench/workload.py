@@ -8,11 +8,11 @@ from pathlib import Path
 
 from pyoxigraph import Literal, NamedNode, Quad
 
-from kg.build import ontology_quads
 from kg.compile import compile_dataset
 from kg.direction import DIRECTIONS
 from kg.model import Claim, Source
 from kg.namespaces import BIOLINK, RDFS, Namespaces
+from pipeline.build import ontology_quads
 
 PREDICATES = ("causes", "contributes_to", "has_mode_of_inheritance", "associated_with", "subclass_of")
 

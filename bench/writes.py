@@ -18,9 +18,9 @@ from pyoxigraph import Store
 
 from bench.http import _serving, free_port
 from bench.workload import synthetic_quads
-from kg.build import build
 from kg.namespaces import Namespaces
 from kg.settings import get_settings
+from pipeline.build import build
 
 TOKEN = "writes-bench-secret"
 ENTRY = f"bench:admin:{hashlib.sha256(TOKEN.encode()).hexdigest()}"

@@ -1,6 +1,6 @@
 """The core data model: sources (a text, a table), claims (and a table row's extras), and the curation error.
 
-Every reader (``kg.curation`` for texts, ``kg.tables`` for tables) turns a source folder into these; everything above
+Every reader (``pipeline.readers.text`` for texts, ``pipeline.readers.table`` for tables) turns a source folder into these; everything above
 reads only these.
 """
 

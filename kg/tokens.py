@@ -5,6 +5,7 @@ An entry is ``name:scope:sha256hex``: ``poems-kg token`` makes them, the service
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 
 from kg.settings import Settings
 
@@ -43,3 +44,15 @@ def token_entries(settings: Settings) -> list[tuple[str, str, str]]:
             raise TokenConfigError(f"token entry {where} must be name:scope:sha256hex with scope in {SCOPES}")
         out.append((name, scope, digest.lower()))
     return out
+
+
+@dataclass(frozen=True)
+class Agent:
+    """Who a valid token belongs to, and what it may do."""
+
+    name: str
+    scope: str
+
+    def may(self, scope: str) -> bool:
+        """Whether this agent's scope includes ``scope``."""
+        return SCOPES.index(self.scope) >= SCOPES.index(scope)

@@ -260,7 +260,7 @@ def _offenders(triples: dict[tuple[str, str, str], set[str]], ns: Namespaces, fi
 
 
 def reason(quads: list[Quad], ns: Namespaces, files: tuple[Path, ...] = ONTOLOGY_FILES) -> Report:
-    """Check consistency and infer the hierarchy and property values (a source contradicting itself: ``kg.build``).
+    """Check consistency and infer the hierarchy and property values (a source contradicting itself: ``pipeline.build``).
 
     ``files``: the ontology files with the import slices of the curated folder (``Build.files``).
     """

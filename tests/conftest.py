@@ -16,10 +16,10 @@ from fastapi.testclient import TestClient
 from pyoxigraph import RdfFormat
 
 from api.app import create_app
-from kg.build import Build, build
 from kg.settings import DEFAULT_BASE_IRI, PACKAGE_ROOT, Settings
 from kg.store import KGStore, OxigraphStore, RemoteStore, select_rows
 from kg.tokens import token_entry
+from pipeline.build import Build, build
 
 KG_DIR = PACKAGE_ROOT / "kg"
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -6,9 +6,9 @@ from pyoxigraph import RdfFormat, parse
 
 from api.app import create_app
 from kg import limits
-from kg.build import Build
 from kg.settings import Settings
 from kg.store import KGStore, select_rows
+from pipeline.build import Build
 from tests.conftest import contents
 
 ADMIN = {"Authorization": "Bearer a-secret"}

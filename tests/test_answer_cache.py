@@ -10,9 +10,9 @@ from httpx import Response
 
 from api.app import create_app
 from api.cache import AnswerStore, kept
-from kg.build import Build
 from kg.settings import Settings
 from kg.store import OxigraphStore
+from pipeline.build import Build
 
 WRITER = {"Authorization": "Bearer w-secret"}
 ADMIN = {"Authorization": "Bearer a-secret"}

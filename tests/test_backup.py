@@ -6,8 +6,8 @@ import pytest
 from pyoxigraph import CanonicalizationAlgorithm, Dataset, RdfFormat, parse
 from typer.testing import CliRunner
 
-from kg.cli import app
 from kg.store import OxigraphStore
+from pipeline.cli import app
 
 runner = CliRunner()
 

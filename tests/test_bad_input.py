@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kg.cli import app
+from pipeline.cli import app
 from tests.conftest import KG_DIR
 
 CLAIMS = "claims/poems-cause-summary.yaml"

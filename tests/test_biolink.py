@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kg.build import Build
-from kg.cli import app
 from kg.store import OxigraphStore, select_rows
+from pipeline.build import Build
+from pipeline.cli import app
 from tests.conftest import append_claims
 
 BIOLINK = "https://w3id.org/biolink/vocab/"

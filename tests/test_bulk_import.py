@@ -10,12 +10,12 @@ from rdflib import Graph, URIRef
 from typer.testing import CliRunner
 
 from api.app import create_app
-from kg import bulk
-from kg.build import Build
-from kg.bulk import BulkImportError, import_file
-from kg.cli import app
 from kg.settings import Settings
 from kg.store import KGStore, OxigraphStore, RemoteStore, select_rows
+from pipeline import bulk
+from pipeline.build import Build
+from pipeline.bulk import BulkImportError, import_file
+from pipeline.cli import app
 from tests.conftest import contents
 
 GRAPH = "https://w3id.org/poems-kg/graph/import/test-ontology"

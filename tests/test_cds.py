@@ -11,12 +11,12 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.routers.cds import HEADINGS
-from kg.build import Build
 from kg.direction import CERTAINTIES, DIRECTIONS
 from kg.model import Source
 from kg.settings import Settings
 from kg.store import KGStore
 from kg.terms import index
+from pipeline.build import Build
 
 SERVICE = "/cds-services/poems-kg-etiology"
 # The Card of the CDS Hooks 2.0 specification (Card Attributes; Source): what an EHR relies on when it renders a card.

@@ -4,10 +4,10 @@ import re
 
 import pytest
 
-from kg.build import Build, build
 from kg.compile import write_dataset
 from kg.settings import DEFAULT_BASE_IRI
 from kg.store import OxigraphStore, select_rows
+from pipeline.build import Build, build
 from tests.conftest import KG_DIR
 
 PREFIXES = """

@@ -12,11 +12,11 @@ from fhir.resources.conceptmap import ConceptMap
 from fhir.resources.parameters import Parameters
 
 from api.app import create_app
-from kg.build import build
 from kg.model import CurationError
 from kg.namespaces import DEFAULT_BASE_IRI
 from kg.settings import Settings
 from kg.store import KGStore, OxigraphStore, select_rows
+from pipeline.build import build
 
 POEMS = "MONDO:0017364"
 MONDO = "http://purl.obolibrary.org/obo/mondo.owl"

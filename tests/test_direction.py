@@ -6,16 +6,16 @@ import pytest
 from pyoxigraph import RdfFormat, serialize
 from typer.testing import CliRunner
 
-from kg.build import build, ontology_quads
-from kg.cli import app
 from kg.compile import compile_dataset
 from kg.direction import contradictions, opposing
-from kg.folder import load_all
 from kg.model import CurationError
 from kg.namespaces import Namespaces
 from kg.queries import QUERY_DIR
 from kg.settings import DEFAULT_BASE_IRI
 from kg.store import OxigraphStore, select_rows
+from pipeline.build import build, ontology_quads
+from pipeline.cli import app
+from pipeline.readers.folder import load_all
 from tests.conftest import add_second_opinion, append_claims
 
 CLAIMS = "claims/poems-cause-summary.yaml"

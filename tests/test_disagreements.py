@@ -8,10 +8,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from kg.build import build
 from kg.queries import QUERY_DIR
 from kg.settings import DEFAULT_BASE_IRI, Settings
 from kg.store import OxigraphStore
+from pipeline.build import build
 from tests.conftest import FIXTURES, TOKEN_ENTRIES
 from tests.test_cds import POEMS as POEMS_CONDITION
 from tests.test_cds import SERVICE, assert_only_the_sources_words, hook_request

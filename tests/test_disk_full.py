@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from kg.build import Build
 from kg.settings import Settings
 from kg.store import OxigraphStore
+from pipeline.build import Build
 from tests.conftest import TOKEN_ENTRIES, contents
 
 WRITER = {"Authorization": "Bearer w-secret"}

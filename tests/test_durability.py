@@ -16,10 +16,10 @@ from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, parse, serialize
 
 from api.app import open_store
 from bench.reliability import kill_during_writes
-from kg.build import Build
-from kg.bulk import GRAPH_SIZE
 from kg.settings import Settings
 from kg.store import KGStore, OxigraphStore, RemoteStore, select_rows
+from pipeline.build import Build
+from pipeline.bulk import GRAPH_SIZE
 from tests.conftest import KG_DIR, oxigraph_server_process
 from tests.test_bulk_import import ontology_file
 

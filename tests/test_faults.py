@@ -16,9 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from kg.build import Build
 from kg.settings import Settings
 from kg.store import RemoteStore, select_rows
+from pipeline.build import Build
 from tests.conftest import TOKEN_ENTRIES, free_port, oxigraph_server_process
 
 WRITER = {"Authorization": "Bearer w-secret"}

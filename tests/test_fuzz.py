@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from bench.fuzz import cases, run
-from kg.build import Build
 from kg.settings import Settings
 from kg.store import OxigraphStore
+from pipeline.build import Build
 from tests.conftest import TOKEN_ENTRIES, contents
 
 SEED, PER_KIND = 20261126, 25

@@ -18,8 +18,8 @@ from pyld import jsonld
 from rdflib import Dataset, Graph
 from rdflib.compare import isomorphic
 
-from kg.build import Build
 from kg.settings import DEFAULT_BASE_IRI
+from pipeline.build import Build
 from tests.conftest import running_server
 
 COMUNICA = Path(__file__).parent / "clients" / "node_modules" / ".bin" / "comunica-sparql"

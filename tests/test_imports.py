@@ -9,13 +9,13 @@ from pyoxigraph import Literal, NamedNode
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
-from kg.build import Build, build
-from kg.crosswalk import mondo_mappings
 from kg.model import CurationError
 from kg.namespaces import Namespaces
 from kg.settings import DEFAULT_BASE_IRI
 from kg.terms import ONTOLOGY_DIR, index
 from ontology.slice import FROM_SHARED_TABLES, IMPORTS_DIR, SHARED_TABLES, VOCABULARY_FILE, Biolink, names, refresh, term_list
+from pipeline.build import Build, build
+from pipeline.readers.crosswalk import mondo_mappings
 from tests.conftest import KG_DIR, append_claims
 
 CLAIMS = "claims/poems-cause-summary.yaml"

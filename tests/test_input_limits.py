@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.app import create_app
-from kg.bulk import BulkImportError, import_file
-from kg.cli import app
 from kg.settings import Settings
 from kg.store import KGStore, OxigraphStore
+from pipeline.bulk import BulkImportError, import_file
+from pipeline.cli import app
 from tests.conftest import TOKEN_ENTRIES, contents
 
 ADMIN = {"Authorization": "Bearer a-secret"}

@@ -30,7 +30,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def poems_kg(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    code = "import sys; sys.path.insert(0, sys.argv.pop(1)); from kg.cli import main; sys.argv[0] = 'poems-kg'; main()"
+    code = "import sys; sys.path.insert(0, sys.argv.pop(1)); from pipeline.cli import main; sys.argv[0] = 'poems-kg'; main()"
     return subprocess.run([sys.executable, "-c", code, str(site), *args], cwd=cwd, capture_output=True, text=True,
                           timeout=600)
 

@@ -15,8 +15,8 @@ from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
 from kg.biolink import TABLE_FILE
-from kg.build import Build
-from kg.cli import app
+from pipeline.build import Build
+from pipeline.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 KGX_PYTHON = ROOT / ".venv-kgx" / "bin" / "python"

@@ -11,10 +11,10 @@ from pyld import jsonld
 from rdflib import RDFS, Dataset, Graph, Literal, URIRef
 
 from api.app import create_app
-from kg.build import Build
 from kg.namespaces import Namespaces
 from kg.settings import Settings
 from kg.store import KGStore
+from pipeline.build import Build
 from tests.conftest import running_server
 
 BASE = "https://w3id.org/poems-kg/"

@@ -12,11 +12,11 @@ from pyoxigraph import Quad, RdfFormat, serialize
 from typer.testing import CliRunner
 
 from api.app import create_app
-from kg.build import Build, build
-from kg.cli import app
 from kg.settings import DEFAULT_BASE_IRI, Settings
 from kg.store import OxigraphStore
 from kg.trusty import Signer
+from pipeline.build import Build, build
+from pipeline.cli import app
 from shapes.validate import nanopublication_quads
 from tests.conftest import KG_DIR, TOKEN_ENTRIES
 

@@ -8,14 +8,14 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
-from kg.build import Build, ontology_quads
 from kg.compile import compile_dataset
-from kg.folder import load_all
 from kg.namespaces import Namespaces
 from kg.settings import DEFAULT_BASE_IRI
 from kg.store import OxigraphStore, select_rows
 from kg.terms import ONTOLOGY_FILES
 from ontology.reason import ReasoningError, Report, constrained_properties, reason, reasoning_input
+from pipeline.build import Build, ontology_quads
+from pipeline.readers.folder import load_all
 from tests.conftest import append_claims
 
 BASE = DEFAULT_BASE_IRI

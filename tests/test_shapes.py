@@ -10,12 +10,12 @@ import pytest
 from pyoxigraph import Literal, NamedNode, Quad
 from typer.testing import CliRunner
 
-from kg.build import Build
-from kg.cli import app
 from kg.compile import curated_in
 from kg.namespaces import BIOLINK, DCTERMS, NP, OA, RDFS, SPDX, XSD, Namespaces
 from kg.settings import DEFAULT_BASE_IRI
 from kg.store import OxigraphStore
+from pipeline.build import Build
+from pipeline.cli import app
 from shapes.validate import (
     claim_context,
     joins_on_this,

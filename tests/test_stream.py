@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from pyoxigraph import CanonicalizationAlgorithm, Dataset, NamedNode, Store
 
-from kg.build import Build, build
 from kg.model import CurationError
 from kg.settings import DEFAULT_BASE_IRI, PACKAGE_ROOT
-from kg.stream import build_stream
 from ontology.reason import reason
+from pipeline.build import Build, build
+from pipeline.stream import build_stream
 
 WHOLE_FILE = PACKAGE_ROOT / "bench" / "hpoa-all"  # every disease of HPO's file, with its committed slices and mappings
 CLI = str(Path(sys.executable).parent / "poems-kg")

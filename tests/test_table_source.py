@@ -8,12 +8,12 @@ from fastapi.testclient import TestClient
 from pyoxigraph import RdfFormat, parse
 from typer.testing import CliRunner
 
-from kg.build import Build, build, claim_of
-from kg.cli import app
-from kg.folder import load_all
 from kg.model import CurationError
 from kg.namespaces import Namespaces
 from kg.queries import QUERY_DIR
+from pipeline.build import Build, build, claim_of
+from pipeline.cli import app
+from pipeline.readers.folder import load_all
 
 POEMS = "http://purl.obolibrary.org/obo/MONDO_0017364"
 OBO = "http://purl.obolibrary.org/obo/"

@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from kg.build import Build
 from kg.settings import Settings
 from kg.store import KGStore
+from pipeline.build import Build
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAPI_PYTHON = ROOT / ".venv-trapi" / "bin" / "python"

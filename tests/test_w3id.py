@@ -7,9 +7,9 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from kg.build import Build
-from kg.cli import app as cli
 from kg.settings import DEFAULT_BASE_IRI
+from pipeline.build import Build
+from pipeline.cli import app as cli
 
 SERVER = "https://kg.example.org"
 

@@ -15,6 +15,7 @@ from kg.direction import FORMER_CERTAINTIES
 from kg.namespaces import CurieError, Namespaces
 from kg.settings import Settings
 from kg.store import KGStore
+from pipeline import gate
 
 router = APIRouter(prefix="/api/v1", tags=["JSON API"])
 CurieParam = Annotated[str, Path(description="A CURIE of the graph or of a mapped code system", examples=["MONDO:0017364"],
@@ -178,9 +179,9 @@ async def _write(request: Request, body: ClaimIn, agent: Agent, store: KGStore, 
     ns = _ns(settings)
     fields = body.model_dump(exclude_none=True)
     try:
-        iri = await run_in_threadpool(writes.add_claim, store, ns, request.app.state.sources, fields, agent, supersedes,
+        iri = await run_in_threadpool(gate.add_claim, store, ns, request.app.state.sources, fields, agent, supersedes,
                                       request.app.state.signer)
-    except writes.WriteRejected as exc:
+    except gate.WriteRejected as exc:
         return JSONResponse({"detail": exc.message, "report": exc.report}, status_code=exc.status)
     await writes.after_write(request)
     written = Written(iri=iri, key=body.key, supersedes=supersedes)

@@ -16,9 +16,9 @@ from fhir.resources.resource import Resource
 
 from api import clinical
 from api.deps import app_settings, get_store
-from api.named_queries import run_query
 from api.routers.linked_data import SAFE_NAME
 from kg import __version__
+from kg.named_queries import run_query
 from kg.namespaces import CurieError, Namespaces
 from kg.settings import Settings
 from kg.store import KGStore, select_rows

@@ -20,6 +20,7 @@ from kg.namespaces import Namespaces
 from kg.rdf_input import InputLimitError, bounded, check_xml_entities, is_xml
 from kg.settings import Settings
 from kg.store import KGStore, OxigraphStore
+from pipeline import gate
 
 router = APIRouter(prefix="/rdf-graphs", tags=["Graph Store Protocol"])
 GraphParam = Annotated[str, Query(description="IRI of the named graph", max_length=2000)]
@@ -58,11 +59,11 @@ async def _body(request: Request, graph: NamedNode) -> list[Quad]:
 
 
 async def _change(request: Request, store: KGStore, settings: Settings, agent: Agent, action: str,
-                  mutate: writes.Mutation, graph: NamedNode) -> JSONResponse | None:
+                  mutate: gate.Mutation, graph: NamedNode) -> JSONResponse | None:
     """Run a change of one graph through the write gate (only that graph is copied to try it)."""
     try:
-        await run_in_threadpool(writes.change, store, Namespaces(settings.base_iri), agent, action, mutate, [graph])
-    except writes.WriteRejected as exc:
+        await run_in_threadpool(gate.change, store, Namespaces(settings.base_iri), agent, action, mutate, [graph])
+    except gate.WriteRejected as exc:
         return JSONResponse({"detail": exc.message, "report": exc.report}, status_code=exc.status)
     await writes.after_write(request)
     return None

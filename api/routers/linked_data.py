@@ -24,9 +24,9 @@ from pyoxigraph import NamedNode, Quad, RdfFormat, Triple, serialize
 from api import clinical
 from api.deps import app_settings, get_store
 from api.jsonld import compact, context
-from api.named_queries import run_construct, run_query, stored_claim_quads
 from api.negotiation import FORMAT_ALIASES, NotAcceptableError, charset, negotiate
 from kg.direction import CERTAINTIES, by_iri, certainty_keyword
+from kg.named_queries import run_construct, run_query, stored_claim_quads
 from kg.namespaces import BIOLINK, DCTERMS, NP, OA, PROV, RDF, RDFS, SKOS, CurieError, Namespaces
 from kg.settings import Settings
 from kg.store import KGStore, select_rows

@@ -22,6 +22,7 @@ from kg.queries import example_queries
 from kg.settings import Settings
 from kg.sparql_text import nesting_depth
 from kg.store import KGStore, OxigraphStore
+from pipeline import gate
 
 router = APIRouter(tags=["sparql"])
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -100,9 +101,9 @@ async def _update(request: Request, update: str, settings: Settings) -> Response
     if scope is None and (refusal := limits.copy_too_large(await run_in_threadpool(len, store), settings.query_memory_bytes)):
         raise _error(413, refusal)
     try:
-        added, removed = await run_in_threadpool(writes.change, store, Namespaces(settings.base_iri), agent,
-                                                 "sparql-update", writes.sparql_update(update, settings), scope)
-    except writes.WriteRejected as exc:
+        added, removed = await run_in_threadpool(gate.change, store, Namespaces(settings.base_iri), agent,
+                                                 "sparql-update", gate.sparql_update(update, settings), scope)
+    except gate.WriteRejected as exc:
         return JSONResponse({"detail": exc.message, "report": exc.report}, status_code=exc.status)
     await writes.after_write(request)
     return JSONResponse({"added": added, "removed": removed})

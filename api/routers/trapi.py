@@ -1,4 +1,4 @@
-"""A TRAPI 1.5 knowledge provider (``/trapi``): the meta knowledge graph and one-hop queries (``kg.trapi``)."""
+"""A TRAPI 1.5 knowledge provider (``/trapi``): the meta knowledge graph and one-hop queries (``api.trapi``)."""
 
 import json
 from typing import Annotated, Any
@@ -7,8 +7,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from api import trapi
 from api.deps import app_settings, get_store
-from kg import trapi
 from kg.namespaces import Namespaces
 from kg.settings import Settings
 from kg.store import KGStore

@@ -1,6 +1,6 @@
 """A TRAPI 1.5 knowledge provider over the claims exchanged as Biolink edges.
 
-The edges are those of ``kg.kgx``, under the same rule of what is exchanged, so direction is kept the same way.
+The edges are those of ``pipeline.kgx``, under the same rule of what is exchanged, so direction is kept the same way.
 
 One-hop query graphs (two nodes, one edge), ``set_interpretation`` BATCH: a node is matched by its ids and by
 categories (with their Biolink descendants), an edge by predicates (with their Biolink descendants). Each result edge
@@ -15,15 +15,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from kg import kgx
 from kg.namespaces import CurieError, Namespaces
 from kg.store import KGStore
 from ontology.slice import VOCABULARY_FILE
+from pipeline import kgx
 
 TRAPI_VERSION = "1.5.0"
 MAX_IDS = 1000  # ids on one query node
 # Edge properties given as TRAPI attributes: (KGX property, attribute type, original name); Biolink slots where one
-# exists, the poems_* properties of the KGX export (kg.kgx.EXTRA_PROPERTIES) under their own names otherwise.
+# exists, the poems_* properties of the KGX export (pipeline.kgx.EXTRA_PROPERTIES) under their own names otherwise.
 ATTRIBUTES = (("knowledge_level", "biolink:knowledge_level", None), ("agent_type", "biolink:agent_type", None),
               ("negated", "biolink:negated", None), ("has_evidence", "biolink:has_evidence", None),
               ("publications", "biolink:publications", None), ("has_count", "biolink:has_count", None),

@@ -1,6 +1,6 @@
 """A curated folder: its sources and claims, read by the reader of each kind, and the checks across them.
 
-A text source is read by ``kg.curation``, a table source by ``kg.tables``; neither reader imports the other.
+A text source is read by ``pipeline.readers.text``, a table source by ``pipeline.readers.table``; neither reader imports the other.
 """
 
 import logging
@@ -10,11 +10,11 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
-from kg.curation import load_claims, load_source, read_yaml, yaml_line
 from kg.model import Claim, CurationError, Source, TableSource
 from kg.namespaces import Namespaces
-from kg.tables import load_table_source, table_claims
 from kg.terms import ontology_files
+from pipeline.readers.table import load_table_source, table_claims
+from pipeline.readers.text import load_claims, load_source, read_yaml, yaml_line
 
 LOG = logging.getLogger("poems_kg")
 

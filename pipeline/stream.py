@@ -1,4 +1,4 @@
-"""The streaming build: the compile, gate and load of ``kg.build`` for a curated folder too large for memory.
+"""The streaming build: the compile, gate and load of ``pipeline.build`` for a curated folder too large for memory.
 
 The claims are compiled and validated in batches on several processes; each batch's nanopublications are written to
 N-Quads as they pass, never all held at once. Then Oxigraph's bulk loader fills a new on-disk store, the rule that no
@@ -18,15 +18,15 @@ from pathlib import Path
 from pyoxigraph import Quad, RdfFormat, Store, serialize
 from rdflib import Graph
 
-from kg.build import Location, claim_of, leave_out, ontology_quads, refuse_contradictions, skips_bad_rows
 from kg.compile import curated_in, curation_quads, nanopublication, source_quads
-from kg.crosswalk import load_mappings, mapping_quads
-from kg.folder import load_all, load_sources
 from kg.model import Claim, CurationError, Source, TableSource
 from kg.namespaces import Namespaces
 from kg.store import OxigraphStore
 from kg.terms import ontology_files
 from ontology.reason import asserted, reason
+from pipeline.build import Location, claim_of, leave_out, ontology_quads, refuse_contradictions, skips_bad_rows
+from pipeline.readers.crosswalk import load_mappings, mapping_quads
+from pipeline.readers.folder import load_all, load_sources
 from shapes.validate import Report, ValidationError, Violation, nanopublication_quads, validate_claims
 
 BATCH = 1000  # claims a worker compiles and validates at a time
@@ -139,7 +139,7 @@ def build_stream(kg_dir: Path, base_iri: str, store_dir: Path, *, workers: int |
     """Build ``kg_dir`` into a new on-disk store at ``store_dir`` (which must not exist), streaming.
 
     ``progress(stage, done, total)`` is called as each stage starts (done 0) and ends, and as claims pass. Raises
-    ``CurationError`` and ``ValidationError`` as ``kg.build.build`` does (every violation with its file and line);
+    ``CurationError`` and ``ValidationError`` as ``pipeline.build.build`` does (every violation with its file and line);
     then nothing is written.
     """
     if store_dir.exists():

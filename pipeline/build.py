@@ -7,14 +7,14 @@ from pyoxigraph import CanonicalizationAlgorithm, Dataset, DefaultGraph, NamedNo
 
 from kg.biolink import category_quads
 from kg.compile import compile_dataset
-from kg.crosswalk import load_mappings, mapping_quads
 from kg.direction import contradictions
-from kg.folder import LOG, load_all
 from kg.model import Claim, CurationError, Source, TableSource
 from kg.namespaces import Namespaces
 from kg.store import KGStore, OxigraphStore
 from kg.terms import ONTOLOGY_FILES, ontology_files, read_text
 from kg.trusty import Signer
+from pipeline.readers.crosswalk import load_mappings, mapping_quads
+from pipeline.readers.folder import LOG, load_all
 from shapes.validate import ValidationError, nanopublication_quads, validate_claims
 
 

@@ -1,4 +1,7 @@
-"""The SPARQL query files in ``api/queries``, and running one with its placeholders bound."""
+"""The named SPARQL queries the code runs, kept as files here, and running one with its placeholders bound.
+
+Pages, documents and the write gate run these; the example queries offered to users are in ``kg/queries``.
+"""
 
 import json
 from pathlib import Path
@@ -9,7 +12,7 @@ from kg.compile import quad_order
 from kg.namespaces import Namespaces
 from kg.store import KGStore, QueryResult
 
-QUERIES = {p.stem: p.read_text(encoding="utf-8") for p in (Path(__file__).resolve().parent / "queries").glob("*.rq")}
+QUERIES = {p.stem: p.read_text(encoding="utf-8") for p in Path(__file__).resolve().parent.glob("*.rq")}
 
 
 def run_query(store: KGStore, ns: Namespaces, name: str, *, literals: dict[str, str] | None = None,

@@ -12,9 +12,7 @@ from rich.console import Console
 from rich.progress import DownloadColumn, Progress, TaskID
 from rich.table import Table
 
-from kg import isolated, kgx
-from kg.build import Build, build, refuse_contradictions
-from kg.bulk import BulkImportError, import_file, rdf_format
+from kg import isolated
 from kg.compile import prefixes_for, quad_order, write_dataset
 from kg.limits import MemoryBudgetError, check_main_process, machine_memory, mib, query_processes, resident_bytes, service_total
 from kg.model import CurationError
@@ -22,11 +20,16 @@ from kg.namespaces import Namespaces
 from kg.rdf_input import InputLimitError, bounded
 from kg.settings import get_settings
 from kg.store import KGStore, OxigraphStore, RemoteStore, StoreError
-from kg.tokens import TokenConfigError, new_token
+from kg.tokens import Agent, TokenConfigError, new_token
 from kg.trusty import SigningError, configured_signer, make_key
 from kg.w3id import rules
 from ontology.reason import ReasoningError, Report, reason
 from ontology.slice import SHARED_TABLES
+from pipeline import gate, kgx
+from pipeline.build import Build, build, refuse_contradictions
+from pipeline.bulk import BulkImportError, import_file, rdf_format
+from pipeline.readers.folder import load_sources
+from pipeline.readers.text import read_yaml, yaml_line
 from shapes.validate import ValidationError, Violation, claim_locations, nanopublication_quads, validate_claims, validate_dataset
 
 app = typer.Typer(help="poems-kg: curated claims about POEMS syndrome as a nanopublication knowledge graph.",
@@ -125,7 +128,7 @@ def build_store_cmd(store: Path = typer.Option(..., help="New on-disk Oxigraph f
     The same compile, SHACL gate (every violation with file and line), rule and reasoning as `build`, batch by batch
     on several processes, for folders too large to hold in memory (e.g. bench/hpoa-all: all of HPO's annotations).
     """
-    from kg.stream import build_stream
+    from pipeline.stream import build_stream
 
     with Progress(*Progress.get_default_columns(), console=err) as bar:
         tasks: dict[str, TaskID] = {}
@@ -267,6 +270,38 @@ def import_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False,
     err.print(f"imported {count} triples into <{graph}>")
 
 
+@app.command("add-claim")
+def add_claim_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                             help="YAML file of one claim: its source and the fields of a curated claim."),
+                  store: Path = typer.Option(..., exists=True, file_okay=False, help="On-disk Oxigraph folder to write to."),
+                  by: str = typer.Option(..., help="Who writes it (a plain word, recorded as its creator)."),
+                  supersedes: str | None = typer.Option(None, help="IRI of the claim it corrects."),
+                  kg_dir: Path | None = _kg_dir_option()) -> None:
+    """Add one claim to an on-disk store through the write gate of the API's claim writes; a refusal writes nothing."""
+    settings = get_settings()
+    ns = Namespaces(settings.base_iri)
+    try:
+        fields = read_yaml(file)
+        if not isinstance(fields, dict):
+            raise CurationError(file, 1, "a claim file is one mapping of fields (source, key, subject, ...)")
+        texts, tables = load_sources(kg_dir or settings.kg_dir, ns)
+        target = OxigraphStore(store)
+        signer = configured_signer(settings.sign_key_file, settings.signer)
+        iri = gate.add_claim(target, ns, {**texts, **tables}, fields, Agent(by, "write"), supersedes, signer,
+                             origin=(file, lambda key: yaml_line(fields, key)))
+        target.flush()
+    except (CurationError, SigningError, OSError) as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except gate.WriteRejected as exc:
+        where = "" if exc.message.startswith(str(file)) else f"{file}: "  # a field's problem names its own line
+        err.print(f"[bold red]refused ({exc.status}):[/] {where}{exc.message}", highlight=False, soft_wrap=True)
+        for item in exc.report:
+            err.print(f"  {item}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    print(iri)
+
+
 def _import_files(kg_dir: Path, shared: Path, ns: Namespaces) -> dict[Path, bytes]:
     """What a folder of table sources brings besides its metadata, gzipped.
 
@@ -274,10 +309,9 @@ def _import_files(kg_dir: Path, shared: Path, ns: Namespaces) -> dict[Path, byte
     name (``imports/``), read from the same upstream files as the packaged slices. A term its upstream file lacks (a
     MONDO mapping's subject included) is left out, so that its rows are refused.
     """
-    from kg.crosswalk import mondo_mappings
-    from kg.folder import load_sources
-    from kg.tables import TABLE_MAPPINGS_HEADER, table_terms
     from ontology.slice import SharedTables, Upstream, closure, render
+    from pipeline.readers.crosswalk import mondo_mappings
+    from pipeline.readers.table import TABLE_MAPPINGS_HEADER, table_terms
 
     diseases: set[str] = set()
     hpo: set[str] = set()
@@ -305,8 +339,8 @@ def refresh_imports(shared: Path = typer.Option(SHARED_TABLES, help="Folder of t
                     tables: list[Path] = typer.Option([], "--kg-dir", help="Also a folder of table sources: the "
                                                       "slices and mappings of the terms its rows name (repeatable).")) -> None:
     """Regenerate the import slices (ontology/imports/*_import.ttl) and MONDO's exact mappings from the upstream files."""
-    from kg.crosswalk import mondo_mappings
     from ontology.slice import IMPORTS_DIR, VOCABULARY_FILE, Biolink, SliceError, refresh, term_list
+    from pipeline.readers.crosswalk import mondo_mappings
 
     settings = get_settings()
     try:

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from kg.biolink import association, knowledge_source_iri, uncategorized
-from kg.crosswalk import load_mappings
 from kg.direction import DISPUTES, SUPPORTS
 from kg.model import Claim, CurationError, Row, TableSource
 from kg.namespaces import CurieError, Namespaces
 from kg.terms import descends, ontology_files, problem
+from pipeline.readers.crosswalk import load_mappings
 
 HPOA_COLUMNS = ("database_id", "disease_name", "qualifier", "hpo_id", "reference", "evidence", "onset", "frequency",
                 "sex", "modifier", "aspect", "biocuration")
