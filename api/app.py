@@ -4,6 +4,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -110,9 +111,23 @@ class PoemsKG(FastAPI):
         await super().__call__(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """A kept answer, or the framework's."""
+        """A kept answer, or the framework's; ``HEAD`` is answered as ``GET`` is, headers only."""
         scope["app"] = self
+        if scope["type"] == "http" and scope["method"] == "HEAD":
+            await self.cached({**scope, "method": "GET"}, receive, headers_only(send))
+            return
         await self.cached(scope, receive, send)
+
+
+def headers_only(send: Send) -> Send:
+    """``send`` for a ``HEAD`` request: the status and headers of the ``GET`` answer (its length included), no body."""
+    async def send_headers(message: Message) -> None:
+        if message["type"] != "http.response.body":
+            await send(message)
+        elif not message.get("more_body", False):
+            await send({"type": "http.response.body", "body": b""})
+
+    return send_headers
 
 
 def served(settings: Settings) -> FastAPI:
@@ -161,17 +176,28 @@ def create_app(settings: Settings | None = None, store: KGStore | None = None) -
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         """422 naming each field that is wrong; non-ASCII escaped, so that any input, even a lone surrogate, is echoed."""
+        if request.url.path.startswith(fhir.router.prefix):
+            fields: list[str | None] = [".".join(map(str, e["loc"])) for e in exc.errors()]
+            return fhir.operation_outcome(422, "; ".join(f"{f}: {e['msg']}" for f, e in zip(fields, exc.errors(), strict=True))
+                                          .encode("ascii", "backslashreplace").decode(), fields)
         body = json.dumps({"detail": jsonable_encoder(exc.errors())}, ensure_ascii=True)
         return Response(body, status_code=422, media_type="application/json")
 
     @app.exception_handler(StoreError)
     async def store_failed(request: Request, exc: StoreError) -> Response:
         """The store failed (a SPARQL server behind poems-kg, the embedded store's disk): 502 to 507, saying so."""
+        if request.url.path.startswith(fhir.router.prefix):
+            return fhir.operation_outcome(exc.status, str(exc))
         return JSONResponse({"detail": str(exc)}, status_code=exc.status)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        """Errors as a page for browsers, as JSON ``{"detail": ...}`` for everyone else."""
+        """Errors as a page for browsers, an ``OperationOutcome`` under ``/fhir``, JSON ``{"detail": ...}`` otherwise."""
+        if request.url.path.startswith(fhir.router.prefix):
+            default = {404: f"no FHIR resource or operation at {request.url.path}",
+                       405: f"{request.method} is not supported at {request.url.path}"}
+            detail = default.get(exc.status_code, "") if exc.detail == HTTPStatus(exc.status_code).phrase else str(exc.detail)
+            return fhir.operation_outcome(exc.status_code, detail or str(exc.detail), headers=exc.headers)
         if exc.status_code == 404 and "text/html" in request.headers.get("accept", ""):
             return linked_data.templates.TemplateResponse(request, "not_found.html", {"detail": exc.detail}, status_code=404)
         return await http_exception_handler(request, exc)

@@ -25,6 +25,7 @@ from typing_extensions import Buffer
 
 from api.negotiation import GRAPH_TYPES, RESULT_TYPES, NotAcceptableError, negotiate
 from kg.limits import ABORTED, limit_own_memory, memory_exceeded, mib, result_too_large, time_exceeded
+from kg.sparql_text import syntax_error
 from kg.store import KGStore, OxigraphStore, RemoteStore, StoreError
 
 LOG = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ def answer(store: KGStore, request: QueryRequest, max_bytes: int) -> tuple[str, 
         finally:
             del result  # pyoxigraph's result iterators must be dropped by the thread that made them, not by the error handler
     except SyntaxError as exc:
-        raise QueryError(400, f"malformed query: {exc}") from None
+        raise QueryError(400, f"malformed query: {syntax_error(str(exc), request.query)}") from None
     except NotAcceptableError as exc:
         raise QueryError(406, str(exc)) from None
     except StoreError as exc:

@@ -15,7 +15,7 @@ from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, serialize
 from kg import __version__
 from kg.direction import DIRECTIONS, direction_iri
 from kg.model import Claim, CurationError, Row, Source, TableSource
-from kg.namespaces import BIOLINK, DCAT, DCTERMS, NP, NPX, OA, PAV, PROV, RDF, RDFS, SPDX, XSD, Namespaces
+from kg.namespaces import BIOLINK, DCAT, DCTERMS, HYDRA, NP, NPX, OA, OWL, PAV, PROV, RDF, RDFS, SPDX, VOID, XSD, Namespaces
 from kg.trusty import PLACEHOLDER, Signer, code, rename
 
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
@@ -248,9 +248,9 @@ def compile_dataset(sources: Mapping[str, Source | TableSource], claims: list[Cl
 
 
 def prefixes_for(ns: Namespaces) -> dict[str, str]:
-    """Prefixes used when writing Turtle-family files."""
-    return {**ns.prefixes(), "np": NP, "npx": NPX, "prov": PROV, "oa": OA, "rdfs": RDFS, "xsd": XSD,
-            "pav": PAV, "spdx": SPDX}
+    """The project's prefix table, used wherever Turtle or TriG is written (files, documents, VoID)."""
+    return {**ns.prefixes(), "np": NP, "npx": NPX, "prov": PROV, "oa": OA, "rdf": RDF, "rdfs": RDFS, "owl": OWL,
+            "xsd": XSD, "pav": PAV, "spdx": SPDX, "dcat": DCAT, "void": VOID, "hydra": HYDRA}
 
 
 def write_dataset(quads: list[Quad], out_dir: Path, ns: Namespaces) -> list[Path]:

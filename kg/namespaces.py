@@ -74,6 +74,8 @@ SKOS = "http://www.w3.org/2004/02/skos/core#"
 PAV = "http://purl.org/pav/"
 SPDX = "http://spdx.org/rdf/terms#"
 DCAT = "http://www.w3.org/ns/dcat#"
+VOID = "http://rdfs.org/ns/void#"
+HYDRA = "http://www.w3.org/ns/hydra/core#"
 SEPIO = "http://purl.obolibrary.org/obo/SEPIO_"
 
 LOCAL_NAME = r"[A-Za-z][A-Za-z0-9_.-]*"

@@ -36,3 +36,32 @@ def nesting_depth(sparql: str) -> int:
         elif char in "})]":
             depth -= 1
     return deepest
+
+
+SYNTAX_POSITION = re.compile(r"error at (\d+):(\d+): (.*)", re.S)
+
+
+def syntax_error(message: str, sparql: str) -> str:
+    """The engine's syntax error in one readable line: where (line, column), near what, and what it expected.
+
+    >>> syntax_error("error at 1:28: expected one of Prefix not found, ['%']", 'SELECT * WHERE { ?s foo:bar ?o }')
+    "line 1, column 28: the prefix 'foo:' is not declared (add PREFIX foo: <...>)"
+    >>> syntax_error('error at 1:27: expected one of ",", ".", "}", [_]', 'SELECT * WHERE { ?s ?p ?o ')
+    "line 1, column 27: expected one of , . } (after '?o', at the end of the query)"
+    """
+    found = SYNTAX_POSITION.match(message.strip())
+    if not found:
+        return " ".join(message.split())
+    line, column, expected = int(found[1]), int(found[2]), found[3]
+    lines = sparql.splitlines() or [""]
+    before = lines[line - 1][:column - 1] if line <= len(lines) else ""
+    where = f"line {line}, column {column}: "
+    if "Prefix not found" in expected:
+        prefix = re.search(r"([A-Za-z][\w.-]*)?:[\w.%-]*$", before)
+        name = prefix[1] or "" if prefix else ""
+        return where + f"the prefix '{name}:' is not declared (add PREFIX {name}: <...>)"
+    tokens = re.findall(r'"([^"]+)"', expected)
+    rest = "\n".join(lines)[sum(len(x) + 1 for x in lines[:line - 1]) + column - 1:].strip()
+    last = before.split()[-1][-40:] if before.split() else ""
+    near = f"near '{rest.split()[0][:40]}'" if rest else f"after '{last}', at the end of the query"
+    return where + (f"expected one of {' '.join(tokens)} ({near})" if tokens else f"unexpected input ({near})")

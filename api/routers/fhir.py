@@ -4,6 +4,7 @@ CapabilityStatement, the project's CodeSystem, the crosswalk ConceptMap with ``$
 as a Citation.
 """
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -11,6 +12,7 @@ from fhir.resources.capabilitystatement import CapabilityStatement
 from fhir.resources.citation import Citation
 from fhir.resources.codesystem import CodeSystem
 from fhir.resources.conceptmap import ConceptMap
+from fhir.resources.operationoutcome import OperationOutcome, OperationOutcomeIssue
 from fhir.resources.parameters import Parameters
 from fhir.resources.resource import Resource
 
@@ -38,8 +40,23 @@ RELATIONSHIP = {
 }
 
 
-def _fhir(resource: Resource) -> Response:
-    return Response(resource.model_dump_json(exclude_none=True), media_type=FHIR_JSON)
+# An HTTP error status as the FHIR issue type of its OperationOutcome (http://hl7.org/fhir/issue-type).
+ISSUE_TYPES = {400: "invalid", 404: "not-found", 405: "not-supported", 406: "not-supported", 413: "too-long",
+               422: "invalid", 502: "transient", 503: "transient", 504: "timeout", 507: "no-store"}
+
+
+def _fhir(resource: Resource, status: int = 200) -> Response:
+    return Response(resource.model_dump_json(exclude_none=True), status_code=status, media_type=FHIR_JSON)
+
+
+def operation_outcome(status: int, message: str, where: list[str | None] | None = None,
+                      headers: Mapping[str, str] | None = None) -> Response:
+    """An error of a FHIR request as a FHIR client reads one: an ``OperationOutcome`` with the issue's type."""
+    issue = OperationOutcomeIssue(severity="error" if status < 500 else "fatal", code=ISSUE_TYPES.get(status, "exception"),
+                                  diagnostics=message, expression=list(where) if where else None)
+    response = _fhir(OperationOutcome(issue=[issue]), status)
+    response.headers.update(headers or {})
+    return response
 
 
 def _ns(settings: Settings) -> Namespaces:

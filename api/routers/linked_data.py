@@ -25,9 +25,10 @@ from api import clinical
 from api.deps import app_settings, get_store
 from api.jsonld import compact, context
 from api.negotiation import FORMAT_ALIASES, NotAcceptableError, charset, negotiate
+from kg.compile import prefixes_for
 from kg.direction import CERTAINTIES, by_iri, certainty_keyword
 from kg.named_queries import run_construct, run_query, stored_claim_quads
-from kg.namespaces import BIOLINK, DCTERMS, NP, OA, PROV, RDF, RDFS, SKOS, CurieError, Namespaces
+from kg.namespaces import BIOLINK, DCTERMS, HYDRA, NP, OA, PROV, RDF, RDFS, SKOS, CurieError, Namespaces
 from kg.settings import Settings
 from kg.store import KGStore, select_rows
 
@@ -46,7 +47,6 @@ QUAD_TYPES: dict[str, RdfFormat | None] = {**TRIPLE_TYPES, "application/trig": R
 EXTENSIONS = {"html": "text/html", "ttl": "text/turtle", "jsonld": "application/ld+json", "nt": "application/n-triples",
               "rdf": "application/rdf+xml", "trig": "application/trig", "nq": "application/n-quads"}
 MEDIA_EXTENSIONS = {media: ext for ext, media in EXTENSIONS.items()}
-HYDRA = "http://www.w3.org/ns/hydra/core#"
 OLS_ONTOLOGIES = ("MONDO", "HP", "GO", "CL", "ECO", "RO", "ECTO", "SEPIO")
 
 
@@ -124,7 +124,11 @@ def _serialize(statements: list[Statement], media_type: str, formats: dict[str, 
     """Serialize in a stable order, so that an unchanged description keeps its ETag."""
     fmt = formats[media_type]
     assert fmt is not None
-    body = serialize(sorted(statements, key=str), format=fmt) or b""
+    prefixes = None
+    if fmt in (RdfFormat.TURTLE, RdfFormat.TRIG):  # the project's prefixes that the statements use
+        text = " ".join(map(str, statements))
+        prefixes = {p: iri for p, iri in prefixes_for(ns).items() if f"<{iri}" in text}
+    body = serialize(sorted(statements, key=str), format=fmt, prefixes=prefixes) or b""
     return compact(body, ns) if fmt == RdfFormat.JSON_LD else body
 
 

@@ -20,7 +20,7 @@ from kg import limits
 from kg.namespaces import Namespaces
 from kg.queries import example_queries
 from kg.settings import Settings
-from kg.sparql_text import nesting_depth
+from kg.sparql_text import nesting_depth, syntax_error
 from kg.store import KGStore, OxigraphStore
 from pipeline import gate
 
@@ -95,7 +95,7 @@ async def _update(request: Request, update: str, settings: Settings) -> Response
     try:
         OxigraphStore().update(update)  # the syntax, checked on an empty store before anything is copied
     except SyntaxError as exc:
-        raise _error(400, f"the update is not valid SPARQL 1.1 Update: {exc}") from None
+        raise _error(400, f"the update is not valid SPARQL 1.1 Update: {syntax_error(str(exc), update)}") from None
     graphs = data_graphs(update)
     scope = None if graphs is None else [NamedNode(g) for g in graphs]
     if scope is None and (refusal := limits.copy_too_large(await run_in_threadpool(len, store), settings.query_memory_bytes)):

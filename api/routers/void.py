@@ -12,7 +12,7 @@ from api.deps import app_settings, get_store
 from api.dumps import DUMP_FORMATS, KGX_DUMPS, dumps
 from api.negotiation import GRAPH_TYPES, NotAcceptableError, charset, negotiate
 from api.routers.linked_data import templates
-from kg.compile import LICENSE
+from kg.compile import LICENSE, prefixes_for
 from kg.namespaces import Namespaces
 from kg.settings import Settings
 from kg.store import KGStore
@@ -31,8 +31,8 @@ NAMESPACE_TITLES = {"http://purl.obolibrary.org/obo/MONDO_": "MONDO", "http://pu
 def void_graph(request: Request, store: KGStore, ns: Namespaces) -> Graph:
     """The VoID description: size, vocabularies, linksets, endpoint, dumps with size and sha256, license, date."""
     g = Graph()
-    g.bind("void", VOID)
-    g.bind("dcat", DCAT)
+    for prefix, iri in prefixes_for(ns).items():
+        g.bind(prefix, iri, override=True, replace=True)
     dataset = URIRef(ns.base + "void#dataset")
     published = dumps(request, store)
     stats = published.stats
