@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from kg.direction import HYPOTHESIS, INSUFFICIENT, SUPPORTS, by_iri, certainty_keyword, opposing
 from kg.named_queries import run_query
 from kg.namespaces import BIOLINK, SKOS, Namespaces
+from kg.sentences import sentence
 from kg.store import KGStore, boolean, select_rows
 
 DirectionName = Literal["supports", "disputes", "insufficient_evidence", "hypothesis"]
@@ -78,6 +79,11 @@ class ClaimOut(BaseModel):
     count: int | None = Field(None, description="Of ``total`` patients, how many have it, as a table row gives it")
     total: int | None = None
     percentage: float | None = Field(None, description="How often it occurs, in percent, as a table row gives it")
+    onset: EntityRef | None = Field(None, description="The HPO onset term a table row gives")
+    evidence: EntityRef | None = Field(None, description="The ECO term of the kind of evidence the claim rests on")
+    publication: str | None = Field(None, description="The reference a table row cites (CURIE)")
+    sentence: str = Field(description="The claim in words: its direction's lead and the statement "
+                                      "(e.g. 'The source disputes that POEMS syndrome has the mode of inheritance ...')")
     quote: str = Field(description="The source's exact words; for a table row, the row's verbatim text")
     line: int | None = Field(None, description="For a table row, its line in the source's file")
     source: str = Field(description="IRI of the source document")
@@ -207,6 +213,11 @@ def claims(store: KGStore, ns: Namespaces, iris: list[str]) -> list[ClaimOut]:
             count=int(r["count"]) if "count" in r else None, total=int(r["total"]) if "total" in r else None,
             percentage=float(r["percentage"]) if "percentage" in r else None,
             line=int(r["line"]) if "line" in r else None,
+            onset=ref(r["onset"], r.get("onsetLabel"), ns) if "onset" in r else None,
+            evidence=ref(r["evidence"], r.get("evidenceLabel"), ns) if "evidence" in r else None,
+            publication=ns.compact(r["publication"]) if "publication" in r else None,
+            sentence=sentence(by_iri(r["direction"], ns), r["predicate"], r.get("subjectLabel") or ns.compact(r["subject"]),
+                              r.get("objectLabel") or ns.compact(r["object"]), ns, r.get("predicateLabel")),
             quote=r["quote"], source=r["source"], source_title=r.get("sourceTitle"),
             start=int(r["start"]), end=int(r["end"]), about_etiology=boolean(r["etiologyStatus"]))
     return list(out.values())
@@ -244,17 +255,18 @@ def etiology(store: KGStore, ns: Namespaces, iri: str) -> Etiology:
 
     for claim in claims(store, ns, sorted(focus)):
         if about(claim.subject.iri, claim.object.iri):
-            sections[_section(claim, iri)].append(claim)
+            sections[section(claim, iri)].append(claim)
     del sections["other"]  # supported claims that answer none of the summary's questions (classification, ...)
     return Etiology(condition=EntityRef(curie=condition.curie, iri=iri, label=condition.label), **sections,
                     no_evidence=sections["insufficient_evidence"],
                     disagreements=[d for d in disagreements(store, ns, sorted(focus)) if about(d.subject.iri, d.object.iri)])
 
 
-def _section(claim: ClaimOut, condition: str) -> str:
-    """The section of the etiology summary a claim belongs to: by direction first, then by predicate.
+def section(claim: ClaimOut, condition: str) -> str:
+    """The question a claim about the condition answers (a section of its etiology summary and of its page).
 
-    What the condition itself causes or makes more likely is its consequence, not its etiology: no section.
+    By direction first, then by predicate. What the condition itself causes or makes more likely is its consequence,
+    not its etiology: no section.
     """
     predicate = claim.predicate.iri
     if claim.direction == HYPOTHESIS.keyword:

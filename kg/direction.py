@@ -28,18 +28,19 @@ class Direction:
     takes_certainty: bool  # whether the source states it as established or as consensus
     lead: str  # the words before "subject predicate object" on pages
     framing: str  # the fixed framing of cards and API texts
+    symbol: str  # shown with the label on pages, so that no page tells directions apart by colour alone
 
 
 SUPPORTS = Direction("supports", SEPIO + "0000403", "supporting", False, BIOLINK + "knowledge_assertion", True,
-                     "The source states that", "the source states this")
+                     "The source states that", "the source states this", "✓")
 DISPUTES = Direction("disputes", SEPIO + "0000404", "disputing", True, BIOLINK + "knowledge_assertion", True,
-                     "The source disputes that", "the source disputes this: it says it is not so")
+                     "The source disputes that", "the source disputes this: it says it is not so", "✗")
 INSUFFICIENT = Direction("insufficient_evidence", SEPIO + "0000405", "inconclusive", False, BIOLINK + "not_provided", False,
                          "The source states there is no definitive evidence that",
-                         "the source says the evidence is insufficient: not established, and not denied")
+                         "the source says the evidence is insufficient: not established, and not denied", "?")
 HYPOTHESIS = Direction("hypothesis", DEFAULT_BASE_IRI + "id/hypothesis-under-investigation", "hypothesis under investigation", False,
                        BIOLINK + "prediction", False, "The source presents as a hypothesis under investigation that",
-                       "a hypothesis under investigation, not established")
+                       "a hypothesis under investigation, not established", "◇")
 DIRECTIONS = {d.keyword: d for d in (SUPPORTS, DISPUTES, INSUFFICIENT, HYPOTHESIS)}
 CERTAINTIES = {"established": "stated as established", "consensus": "stated as the medical consensus"}
 # Certainty values of releases before directions existed, and the direction each one meant.

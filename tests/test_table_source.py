@@ -59,7 +59,9 @@ def test_a_row_from_file_to_claim_page_json_and_sparql(seed: Build, seed_client:
     assert ("http://purl.org/dc/terms/license", "https://creativecommons.org/licenses/by/4.0/") not in quads, \
         "a row keeps its release's licence"
     page = seed_client.get("/entity/MONDO:0017364.html").text
-    assert f"row at line {SAMPLE_LINE}" in page and "From: Human Phenotype Ontology disease annotations" in page
+    row = page[page.index(f", line {SAMPLE_LINE}</td>") - 1500:page.index(f", line {SAMPLE_LINE}</td>")]
+    assert "Polyneuropathy</a>" in row and "Obligate" in row and "Human Phenotype Ontology disease annotations" in row, \
+        "the row as a line of the page's phenotype table"
     features = seed_client.get("/api/v1/conditions/MONDO:0017364/etiology").json()["features"]
     [sample] = [f for f in features if f["iri"] == iri]
     assert (sample["object"]["label"], sample["frequency_term"]["label"], sample["line"]) == ("Polyneuropathy", "Obligate", SAMPLE_LINE)
@@ -83,7 +85,7 @@ def test_the_joined_query_sets_the_summarys_vegf_effects_beside_the_annotated_fe
 
 def test_the_source_page_and_void_credit_the_release_and_its_licence(seed_client: TestClient) -> None:
     page = seed_client.get("/source/hpo-phenotype-annotations", headers={"Accept": "text/html"}).text
-    assert "Release: 2025-01-16" in page and "http://human-phenotype-ontology.github.io/license.html" in page
+    assert "<dt>Release</dt><dd>2025-01-16</dd>" in page and "http://human-phenotype-ontology.github.io/license.html" in page
     assert "This service uses the Human Phenotype Ontology (release 2025-01-16)" in page
     assert f">{SAMPLE_LINE}</a>" in page
     void = seed_client.get("/void", headers={"Accept": "application/n-triples"}).text

@@ -9,12 +9,11 @@ answers ``303 See Other`` to the document in the negotiated format (``id/x.ttl``
 import hashlib
 import json
 import re
-from bisect import bisect_left
 from dataclasses import dataclass
 from email.utils import format_datetime
-from itertools import groupby, pairwise
+from itertools import pairwise
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -26,16 +25,18 @@ from api.deps import app_settings, get_store
 from api.jsonld import compact, context
 from api.negotiation import FORMAT_ALIASES, NotAcceptableError, charset, negotiate
 from kg.compile import prefixes_for
-from kg.direction import CERTAINTIES, by_iri, certainty_keyword
+from kg.direction import CERTAINTIES, DIRECTIONS, by_iri
 from kg.named_queries import run_construct, run_query, stored_claim_quads
-from kg.namespaces import BIOLINK, DCTERMS, HYDRA, NP, OA, PROV, RDF, RDFS, SKOS, CurieError, Namespaces
+from kg.namespaces import BIOLINK, DCTERMS, HYDRA, NP, NPX, OA, PROV, RDF, RDFS, SKOS, CurieError, Namespaces
+from kg.sentences import parts
 from kg.settings import Settings
 from kg.store import KGStore, select_rows
 
 router = APIRouter(tags=["linked data"])
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 templates.env.filters["local_name"] = lambda iri: str(iri).rsplit("#", 1)[-1].rsplit("/", 1)[-1]  # rdf:type -> "type"
-templates.env.globals["certainty_words"] = CERTAINTIES
+templates.env.globals.update(certainty_words=CERTAINTIES, directions=DIRECTIONS, sentence_parts=parts,
+                             page=lambda iri, ns: page_path(iri, ns), frequency_rank=lambda claim: frequency_rank(claim))
 SAFE_NAME = re.compile(r"^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$")  # what minted names and hashes look like
 SAFE_CURIE = re.compile(r"^[A-Za-z][A-Za-z0-9]*:[A-Za-z0-9_.-]+$")
 TRIPLE_TYPES: dict[str, RdfFormat | None] = {
@@ -146,33 +147,60 @@ def _entity(request: Request, store: KGStore, settings: Settings, iri: str, name
         if not triples:
             raise unknown
         return _respond(request, _serialize(triples, fixed, TRIPLE_TYPES, ns), fixed)
-    claims = select_rows(run_query(store, ns, "entity-claims", ENTITY=iri))
+    claims = clinical.claims(store, ns, [iri])
     facts = select_rows(run_query(store, ns, "entity-facts", ENTITY=iri))
     if not claims and not facts:
         raise unknown
-    media_type = fixed
     label = next((f["value"] for f in facts if f["predicate"] == RDFS + "label"), name)
     minted = iri.startswith(ns.base)  # its dcterms:source says why it was minted; a standard term's, where it was read
     described = {SKOS + "definition": "definition", SKOS + "altLabel": "synonyms",
                  DCTERMS + "source": "minted_because" if minted else "read_from"}
     about = {key: [f["value"] for f in facts if f["predicate"] == p] for p, key in described.items()}
-    facts = [f for f in facts if f["predicate"] not in described and f["predicate"] != RDFS + "label"]
-    rows = [_readable(row, ns) for row in claims]
-    def source_of(r: dict[str, Any]) -> str:
-        return str(r.get("sourceTitle", r["source"]))
-
-    def predicate_of(r: dict[str, Any]) -> str:
-        return str(r.get("predicateLabel", r["predicate"]))
-
-    rows.sort(key=lambda r: (source_of(r), predicate_of(r)))  # stable: the query's order within a group stays
-    groups = [(source, [(predicate, list(claims)) for predicate, claims in groupby(group, key=predicate_of)])
-              for source, group in groupby(rows, key=source_of)]
-    disagreements = clinical.disagreements(store, ns, [iri])
+    parents = [f for f in facts if f["predicate"] == RDFS + "subClassOf"]
+    facts = [f for f in facts if f["predicate"] not in {*described, RDFS + "label", RDFS + "subClassOf"}]
+    try:
+        codes = clinical.entity(store, ns, iri).codings
+    except clinical.UnknownEntityError:
+        codes = []
     html = templates.get_template("entity.html").render(
-        request=request, iri=iri, label=label, curie=ns.compact(iri), facts=facts, groups=groups, about=about,
-        browse=browse_links(ns.compact(iri)), disagreements=disagreements, page=lambda i: page_path(i, ns),
-        paths={f["value"]: page_path(f["value"], ns) for f in facts})
-    return _respond(request, html.encode(), media_type)
+        request=request, ns=ns, iri=iri, label=label, curie=ns.compact(iri), about=about, codes=codes,
+        parents=[f for f in parents if f["inferred"] == "false"], ancestors=parents, facts=facts,
+        browse=browse_links(ns.compact(iri)), sections=_sections(claims, iri), headings=SECTIONS,
+        disagreements=clinical.disagreements(store, ns, [iri]))
+    return _respond(request, html.encode(), fixed)
+
+
+# The questions an entity page answers, in the order it shows them: the keys of ``clinical.section`` ("what it is"
+# split off from the rest of its "other"), each with its heading.
+SECTIONS = {"mechanism": "Cause and mechanism", "what_it_is": "What it is", "inheritance": "Inheritance",
+            "etiology_status": "Etiology", "risk_factors": "Risk factors", "other": "Associations and consequences",
+            "hypotheses": "Hypotheses under investigation", "insufficient_evidence": "Not established",
+            "disputed": "Disputed", "features": "Phenotypic features"}
+WHAT_IT_IS = {BIOLINK + "subclass_of", BIOLINK + "has_attribute"}
+# HPO's frequency terms as the middle of the share of cases each one's definition gives (hp.obo), to sort by.
+HPO = "http://purl.obolibrary.org/obo/HP_"
+FREQUENCY_TERMS = {HPO + "0040280": 100.0, HPO + "0040281": 89.5, HPO + "0040282": 54.5, HPO + "0040283": 17.0,
+                   HPO + "0040284": 2.5, HPO + "0040285": 0.0}
+
+
+def frequency_rank(claim: clinical.ClaimOut) -> float:
+    """How often a feature occurs, in percent, to sort a table by: from its count, percentage or HPO term; -1 unknown."""
+    if claim.count is not None and claim.total:
+        return 100.0 * claim.count / claim.total
+    if claim.percentage is not None:
+        return claim.percentage
+    return FREQUENCY_TERMS.get(claim.frequency_term.iri, -1.0) if claim.frequency_term else -1.0
+
+
+def _sections(claims: list[clinical.ClaimOut], iri: str) -> dict[str, list[clinical.ClaimOut]]:
+    """The claims about an entity by the question each answers; in each, the text sources' claims before table rows."""
+    out: dict[str, list[clinical.ClaimOut]] = {key: [] for key in SECTIONS}
+    for claim in claims:
+        key = clinical.section(claim, iri)
+        out["what_it_is" if key == "other" and claim.predicate.iri in WHAT_IT_IS else key].append(claim)
+    for group in out.values():
+        group.sort(key=lambda c: (c.line is not None, c.line or 0, c.predicate.label or "", (c.object.label or "").lower()))
+    return out
 
 
 @router.get("/id/{name}", summary="An entity minted by poems-kg (303 to its description)")
@@ -212,28 +240,28 @@ def claim(name: str, request: Request, store: Annotated[KGStore, Depends(get_sto
         statements = quads if QUAD_TYPES[media_type] in (RdfFormat.TRIG, RdfFormat.N_QUADS, RdfFormat.JSON_LD) else \
             [Quad(q.subject, q.predicate, q.object) for q in quads]
         return _respond(request, _serialize(statements, media_type, QUAD_TYPES, ns), media_type)
-    graphs = [(part, [q for q in quads if q.graph_name == NamedNode(f"{iri}#{part}")])
+    subject = next(str(q.object.value) for q in quads if q.predicate.value == BIOLINK + "subject")  # type: ignore[union-attr]
+    summary = next(c for c in clinical.claims(store, ns, [subject]) if c.iri == iri)
+    status = select_rows(run_query(store, ns, "claim-status", CLAIM=iri))
+    graphs = [(part, _serialize([Triple(q.subject, q.predicate, q.object) for q in quads
+                                 if q.graph_name == NamedNode(f"{iri}#{part}")], "text/turtle", TRIPLE_TYPES, ns).decode())
               for part in ("head", "assertion", "provenance", "pubinfo")]
-    row = _claim_summary(store, ns, iri, quads)
-    html = templates.get_template("claim.html").render(request=request, iri=iri, graphs=graphs, claim=row)
+    html = templates.get_template("claim.html").render(
+        request=request, ns=ns, iri=iri, c=summary, graphs=graphs, provenance=_provenance(quads),
+        newer=[r["newer"] for r in status if r.get("newer")])
     return _respond(request, html.encode(), media_type)
 
 
-def _claim_summary(store: KGStore, ns: Namespaces, iri: str, quads: list[Quad]) -> dict[str, Any]:
-    """The claim as a person reads it: subject, predicate, object, direction, certainty, quote and source."""
-    subject = next(q.object for q in quads if q.predicate.value == BIOLINK + "subject")
-    assert isinstance(subject, NamedNode)
-    rows = select_rows(run_query(store, ns, "entity-claims", ENTITY=subject.value))
-    return _readable(next(r for r in rows if r["claim"] == iri), ns)
+# What a claim's page shows of its provenance and publication info: predicate -> name.
+PROVENANCE = {OA + "prefix": "before", OA + "suffix": "after", RDFS + "comment": "note", DCTERMS + "creator": "creator",
+              DCTERMS + "created": "created", DCTERMS + "license": "license", NPX + "supersedes": "supersedes",
+              NPX + "signedBy": "signed_by"}
 
 
-def _readable(row: dict[str, str], ns: Namespaces) -> dict[str, Any]:
-    """A claim row with what its page shows: the direction (its words and style) and the page of each IRI."""
-    out: dict[str, Any] = dict(row, direction=by_iri(row["direction"], ns), certainty=certainty_keyword(row.get("certainty")))
-    for end in ("subject", "object", "predicate", "claim", "source", "frequency"):
-        if end in row:
-            out[end + "Path"] = page_path(row[end], ns)
-    return out
+def _provenance(quads: list[Quad]) -> dict[str, str]:
+    """The values of a nanopublication's provenance and publication info that its page shows, by name."""
+    return {PROVENANCE[q.predicate.value]: str(q.object.value) for q in quads  # type: ignore[union-attr]
+            if q.predicate.value in PROVENANCE}
 
 
 @router.get("/source/{name}", summary="A source document: metadata, text and the claims quoting it, a page at a time")
@@ -259,12 +287,54 @@ def source(name: str, request: Request, store: Annotated[KGStore, Depends(get_st
         return _respond(request, _serialize(triples, media_type, TRIPLE_TYPES, ns), media_type)
     about = {t.predicate.value.rsplit("/", 1)[-1].rsplit("#", 1)[-1]: t.object.value for t in described
              if t.subject == NamedNode(iri) and not isinstance(t.object, Triple)}
-    spans = [dict(r, direction=by_iri(r["direction"], ns).keyword) for r in rows]
-    table_rows = [dict(r, path=page_path(r["claim"], ns)) for r in spans if r.get("line")]
+    claims = [dict(r, direction=by_iri(r["direction"], ns).keyword) for r in rows]
     html = templates.get_template("source.html").render(
-        request=request, iri=iri, about=about, segments=_segments(about.get("text", ""), spans, ns), page=page,
-        last=last, total=total, rows=table_rows)
+        request=request, ns=ns, iri=iri, about=about, page_number=page, last=last, total=total, claims=claims,
+        paragraphs=_paragraphs(about.get("text", ""), claims, _out_of_scope(described, iri)))
     return _respond(request, html.encode(), media_type)
+
+
+def _out_of_scope(described: list[Triple], source: str) -> list[tuple[str, str]]:
+    """The passages a source's metadata lists as yielding no claim: (quote, reason)."""
+    nodes = {str(t.object) for t in described if t.subject == NamedNode(source) and t.predicate.value.endswith("/outOfScope")}
+    value = {(str(t.subject), t.predicate.value): str(t.object.value) for t in described  # type: ignore[union-attr]
+             if str(t.subject) in nodes}
+    return sorted((value[n, OA + "exact"], value.get((n, RDFS + "comment"), "")) for n in nodes)
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A stretch of a source's text: where it is, the claims that quote it, and why it is out of scope, if it is."""
+
+    start: int
+    end: int
+    text: str
+    claims: list[dict[str, str]]
+    out_of_scope: str | None
+    marker: dict[str, int] | None  # at the end of a run of the same claims: how many of each direction quote it
+
+
+def _paragraphs(text: str, claims: list[dict[str, str]], scopes: list[tuple[str, str]]) -> list[list[Piece]]:
+    """The text in its paragraphs (its lines), each cut at every quote and out-of-scope boundary."""
+    scoped = [(i, i + len(quote), reason) for quote, reason in scopes if (i := text.find(quote)) >= 0]
+    breaks = [m.end() for m in re.finditer(r"\n\s*", text) if m.end() < len(text)]  # a line is a paragraph
+    cuts = sorted({0, len(text), *breaks, *(int(c["start"]) for c in claims), *(int(c["end"]) for c in claims),
+                   *(a for a, _, _ in scoped), *(b for _, b, _ in scoped)})
+    pieces = []
+    for a, b in pairwise(cuts):
+        covering = [c for c in claims if int(c["start"]) <= a and b <= int(c["end"])]
+        reason = next((r for s, e, r in scoped if s <= a and b <= e), None)
+        pieces.append(Piece(a, b, text[a:b], covering, reason, None))
+    paragraphs: list[list[Piece]] = [[]]
+    for i, piece in enumerate(pieces):
+        following = pieces[i + 1] if i + 1 < len(pieces) else None
+        if piece.claims and (following is None or following.claims != piece.claims or piece.end in breaks):
+            counts = {d: sum(c["direction"] == d for c in piece.claims) for d in dict.fromkeys(c["direction"] for c in piece.claims)}
+            piece = Piece(piece.start, piece.end, piece.text, piece.claims, piece.out_of_scope, counts)
+        paragraphs[-1].append(piece)
+        if piece.end in breaks:
+            paragraphs.append([])
+    return [p for p in paragraphs if p]
 
 
 def _claim_links(rows: list[dict[str, str]], source: str) -> list[Triple]:
@@ -288,17 +358,6 @@ def _pages(source: str, page: int, last: int) -> list[Triple]:
             *(Triple(view, NamedNode(HYDRA + rel), NamedNode(f"{source}?page={n}")) for rel, n in links.items())]
 
 
-def _segments(text: str, spans: list[dict[str, str]], ns: Namespaces) -> list[tuple[str, list[dict[str, str]]]]:
-    """The text cut at every quote boundary; each piece with the claims whose quote covers it (in the spans' order)."""
-    cuts = sorted({0, len(text), *(int(s["start"]) for s in spans), *(int(s["end"]) for s in spans)})
-    covering: list[list[dict[str, str]]] = [[] for _ in cuts[1:]]
-    for s in spans:
-        linked = dict(s, path=page_path(s["claim"], ns))
-        for i in range(bisect_left(cuts, int(s["start"])), bisect_left(cuts, int(s["end"]))):
-            covering[i].append(linked)
-    return [(text[a:b], covering[i]) for i, (a, b) in enumerate(pairwise(cuts))]
-
-
 @router.get("/ontology", summary="The poems-kg ontology")
 def ontology(request: Request, store: Annotated[KGStore, Depends(get_store)],
              settings: Annotated[Settings, Depends(app_settings)]) -> Response:
@@ -319,12 +378,22 @@ def jsonld_context(settings: Annotated[Settings, Depends(app_settings)]) -> Resp
     return Response(body, media_type="application/ld+json", headers={"Access-Control-Allow-Origin": "*"})
 
 
+def _words(name: str) -> str:
+    """A Biolink class name in words: ``PhenotypicFeature`` -> ``Phenotypic feature``."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).capitalize()
+
+
 @router.get("/", include_in_schema=False)
 def home(request: Request, store: Annotated[KGStore, Depends(get_store)],
          settings: Annotated[Settings, Depends(app_settings)]) -> HTMLResponse:
     """The dataset overview with links to the query page, the entities, the sources and the API docs."""
     ns = Namespaces(settings.base_iri)
     rows = select_rows(run_query(store, ns, "overview"))
-    entities = [dict(r, path=page_path(r["entity"], ns)) for r in rows if r.get("entity")]
-    sources = [dict(r, path=page_path(r["source"], ns)) for r in rows if r.get("source")]
-    return templates.TemplateResponse(request, "home.html", {"entities": entities, "sources": sources})
+    entities = sorted((dict(r, path=page_path(r["entity"], ns), curie=ns.compact(r["entity"]),
+                            kind=_words((r.get("kind") or "").removeprefix(BIOLINK)) or "Other")
+                      for r in rows if r.get("entity")),
+                      key=lambda e: (e.get("label") or e["curie"]).casefold())
+    kinds = {kind: [e for e in entities if e["kind"] == kind] for kind in sorted(  # the kinds most claims are about first
+        {e["kind"] for e in entities}, key=lambda k: -sum(int(e["claims"]) for e in entities if e["kind"] == k))}
+    sources = sorted((dict(r, path=page_path(r["source"], ns)) for r in rows if r.get("source")), key=lambda s: s["title"].casefold())
+    return templates.TemplateResponse(request, "home.html", {"kinds": kinds, "sources": sources, "total": len(entities)})
