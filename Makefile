@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint bench clean browser test-virtuoso imports yasgui
+.PHONY: install run test lint bench clean browser test-virtuoso imports static
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,16 @@ $(CLIENTS)/node_modules/.installed: $(CLIENTS)/package-lock.json
 	npm ci --prefix $(CLIENTS) --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The query editor's built files, shipped in api/static/yasgui: copied from the pinned npm package.
-yasgui: $(CLIENTS)/node_modules/.installed
+# The browser files the package ships, copied from the pinned npm packages: the query editor (api/static/yasgui) and
+# the API documentation pages, Swagger UI and Redoc (api/static/docs), so that no page loads anything from elsewhere.
+static: $(CLIENTS)/node_modules/.installed
 	cp $(CLIENTS)/node_modules/@zazuko/yasgui/build/yasgui.min.js $(CLIENTS)/node_modules/@zazuko/yasgui/build/yasgui.min.css api/static/yasgui/
+	mkdir -p api/static/docs
+	cp $(CLIENTS)/node_modules/swagger-ui-dist/swagger-ui-bundle.js $(CLIENTS)/node_modules/swagger-ui-dist/swagger-ui.css \
+	   $(CLIENTS)/node_modules/swagger-ui-dist/favicon-32x32.png api/static/docs/
+	cp $(CLIENTS)/node_modules/swagger-ui-dist/LICENSE api/static/docs/swagger-ui.LICENSE
+	cp $(CLIENTS)/node_modules/redoc/bundles/redoc.standalone.js api/static/docs/
+	cp $(CLIENTS)/node_modules/redoc/LICENSE api/static/docs/redoc.LICENSE
 
 # The Biolink ecosystem's validators, each in an environment of its own (their pins clash with each other and with the
 # project's): .venv-kgx holds kgx (biolink-model pinned there only so that pip resolves: the tests give it the

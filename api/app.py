@@ -14,7 +14,8 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -59,6 +60,11 @@ def open_store(settings: Settings) -> KGStore:
         store.check_union_default_graph()
     return store
 
+
+DOCS = "/static/docs"  # Swagger UI and Redoc, shipped with the package (`make static`)
+# The documentation pages may load only from this server (and run their own inline start-up and workers).
+DOCS_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline' blob:; style-src 'self' 'unsafe-inline'; "
+               "img-src 'self' data:; worker-src 'self' blob:")
 
 def query_runner(store: KGStore, settings: Settings) -> QueryPool | RemoteRunner:
     """Killable worker processes for the embedded store; a bounded wait for a server that has its own time limit."""
@@ -156,7 +162,7 @@ def create_app(settings: Settings | None = None, store: KGStore | None = None) -
             forget_derived(app.state)
 
     app = PoemsKG(AnswerStore(settings.answer_cache_entries, settings.answer_cache_bytes), title="poems-kg",
-                  version=__version__, lifespan=lifespan,
+                  version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Curated claims about the cause of POEMS syndrome: SPARQL, linked data and JSON.")
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
@@ -172,6 +178,23 @@ def create_app(settings: Settings | None = None, store: KGStore | None = None) -
     app.include_router(cds.router)
     app.include_router(trapi.router)
     app.include_router(graph_store.router)
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        """The API documentation (Swagger UI), from the files the package ships: no request leaves the machine."""
+        page = get_swagger_ui_html(openapi_url="/openapi.json", title="poems-kg API", swagger_js_url=f"{DOCS}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{DOCS}/swagger-ui.css", swagger_favicon_url=f"{DOCS}/favicon-32x32.png",
+                                   swagger_ui_parameters={"validatorUrl": None})
+        page.headers["Content-Security-Policy"] = DOCS_POLICY
+        return page
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        """The API documentation (Redoc), from the files the package ships."""
+        page = get_redoc_html(openapi_url="/openapi.json", title="poems-kg API", redoc_js_url=f"{DOCS}/redoc.standalone.js",
+                              redoc_favicon_url=f"{DOCS}/favicon-32x32.png", with_google_fonts=False)
+        page.headers["Content-Security-Policy"] = DOCS_POLICY  # Redoc's footer logo would come from its CDN
+        return page
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:

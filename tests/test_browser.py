@@ -86,9 +86,25 @@ def test_query_page_runs_an_example_and_shows_its_results_as_a_linked_table_offl
     assert f"{server}/static/yasgui/yasgui.min.js" in requested, "the editor comes from this server, not a CDN"
 
 
-def test_the_shipped_editor_is_the_pinned_npm_release() -> None:
-    """api/static/yasgui holds the built files of the package version pinned in tests/clients (`make yasgui`)."""
+@pytest.mark.parametrize(("path", "rendered", "script"), [
+    ("/docs", 'class="opblock-summary-path"', "/static/docs/swagger-ui-bundle.js"),
+    ("/redoc", "/api/v1/conditions/{curie}/etiology", "/static/docs/redoc.standalone.js")])
+def test_the_api_docs_render_offline(server: str, tmp_path: Path, path: str, rendered: str, script: str) -> None:
+    """Swagger UI and Redoc render the OpenAPI document from files this server ships; no request leaves the machine."""
+    log = tmp_path / "net.json"
+    dom = chromium(tmp_path, "--virtual-time-budget=15000", "--window-size=1400,1200", f"--log-net-log={log}",
+                   "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--dump-dom", f"{server}{path}").stdout
+    assert rendered in dom and "/api/v1/lookup" in dom, "the operations are on the page"
+    requested = set(re.findall(r'"url":"([^"]+)"', log.read_text()))
+    assert {u for u in requested if not u.startswith(server) and not BROWSER_SERVICES.match(u)} == set()
+    assert f"{server}{script}" in requested
+
+
+@pytest.mark.parametrize(("shipped", "package"), [
+    ("yasgui/yasgui.min.js", "@zazuko/yasgui/build/yasgui.min.js"), ("yasgui/yasgui.min.css", "@zazuko/yasgui/build/yasgui.min.css"),
+    ("docs/swagger-ui-bundle.js", "swagger-ui-dist/swagger-ui-bundle.js"), ("docs/swagger-ui.css", "swagger-ui-dist/swagger-ui.css"),
+    ("docs/redoc.standalone.js", "redoc/bundles/redoc.standalone.js")])
+def test_the_shipped_browser_files_are_the_pinned_npm_releases(shipped: str, package: str) -> None:
+    """api/static holds the built files of the package versions pinned in tests/clients (`make static`)."""
     root = Path(__file__).resolve().parent.parent
-    package = root / "tests" / "clients" / "node_modules" / "@zazuko" / "yasgui" / "build"
-    for name in ("yasgui.min.js", "yasgui.min.css"):
-        assert (root / "api" / "static" / "yasgui" / name).read_bytes() == (package / name).read_bytes(), name
+    assert (root / "api" / "static" / shipped).read_bytes() == (root / "tests" / "clients" / "node_modules" / package).read_bytes()

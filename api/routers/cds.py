@@ -248,8 +248,21 @@ async def hook_cards(state: State, body: bytes) -> Response:
     return Response(b'{"cards":[' + b",".join(cards) + b"]}", media_type="application/json")
 
 
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """A JSON schema with its ``$defs`` written in place, so that it resolves inside the OpenAPI document too."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            return walk(defs[ref.removeprefix("#/$defs/")]) if ref.startswith("#/$defs/") else {k: walk(v) for k, v in node.items()}
+        return [walk(v) for v in node] if isinstance(node, list) else node
+
+    return dict(walk(schema))
+
+
 @router.post(f"/{SERVICE_ID}", openapi_extra={"requestBody": {"required": True, "content": {
-    "application/json": {"schema": HookRequest.model_json_schema()}}}})
+    "application/json": {"schema": _inlined(HookRequest.model_json_schema())}}}})
 async def patient_view(request: Request) -> Response:
     """Cards for a ``patient-view`` hook; a patient with none of the graph's conditions gets no cards."""
     return await hook_cards(request.app.state, await request.body())
