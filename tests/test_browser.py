@@ -1,21 +1,25 @@
-"""What a person sees: headless Chromium renders the entity page of POEMS syndrome and the source page.
+"""What a person sees: headless Chromium renders the pages; axe-core checks them; puppeteer-core uses them.
 
 A real browser is needed to show the pages render as a reader gets them (layout, no script needed). The test
 command installs Debian's chromium; the server is the project's own, started on a free loopback port.
 """
 
 import html
+import json
 import re
 import shutil
 import subprocess
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import running_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CLIENTS = Path(__file__).resolve().parent / "clients"
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +112,51 @@ def test_the_shipped_browser_files_are_the_pinned_npm_releases(shipped: str, pac
     """api/static holds the built files of the package versions pinned in tests/clients (`make static`)."""
     root = Path(__file__).resolve().parent.parent
     assert (root / "api" / "static" / shipped).read_bytes() == (root / "tests" / "clients" / "node_modules" / package).read_bytes()
+
+
+@pytest.fixture(scope="module")
+def measured(server: str) -> dict[str, Any]:
+    """The pages as a person meets them, measured once in Chromium by tests/clients/pages.mjs (puppeteer-core and
+    axe-core, pinned in tests/clients, installed by the test command): axe's WCAG 2 A/AA violations, sizes, the
+    entity page's first screen, its phenotype table sorted and filtered, and a claim's #char= link followed."""
+    page = urllib.request.urlopen(f"{server}/entity/MONDO:0017364.html").read().decode()
+    claim = re.search(r'href="(/np/[^"#]+)"', page)
+    assert claim and CHROMIUM
+    run = subprocess.run(["node", str(CLIENTS / "pages.mjs"), CHROMIUM, server, claim[1]], capture_output=True, text=True,
+                         timeout=300, check=False, cwd=CLIENTS)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return dict(json.loads(run.stdout))
+
+
+@pytest.mark.parametrize("name", ["home", "entity", "claim", "source", "table", "query", "results"])
+def test_axe_finds_no_serious_or_critical_violation(measured: dict[str, Any], name: str) -> None:
+    found = [v for v in measured["pages"][name]["violations"] if v["impact"] in ("serious", "critical")]
+    assert found == [], found
+
+
+@pytest.mark.parametrize("name", ["home", "entity", "claim", "source", "table", "query", "results"])
+def test_pages_fit_the_window_width(measured: dict[str, Any], name: str) -> None:
+    assert measured["pages"][name]["width"] <= 1280, "no page, nor the query's results table, is wider than the window"
+
+
+def test_the_entity_page_opens_on_its_card_and_its_cause(measured: dict[str, Any]) -> None:
+    assert measured["firstScreen"]["card"] and measured["firstScreen"]["cause"], measured["firstScreen"]
+    assert "causes POEMS syndrome" in measured["firstScreen"]["causeText"]
+    assert measured["pages"]["entity"]["height"] < 9000, "counts, tables and disclosures rather than one long list"
+
+
+def test_the_phenotype_table_sorts_by_frequency_and_filters(measured: dict[str, Any]) -> None:
+    assert len(measured["sorted"]) == 51 and measured["sorted"] == sorted(measured["sorted"], reverse=True)
+    assert measured["sorted"][0] == 100.0, "Obligate first"
+    assert measured["filtered"] and all("neuropathy" in label.lower() for label in measured["filtered"])
+
+
+def test_a_char_link_lands_on_its_passage(measured: dict[str, Any]) -> None:
+    fragment = measured["fragment"]
+    assert re.fullmatch(r"#char=\d+,\d+", fragment["href"]) and fragment["onScreen"], fragment
+    assert "it is not considered an inherited genetic condition" in fragment["text"]
+
+
+def test_the_home_page_search_finds_by_identifier_and_synonym(measured: dict[str, Any]) -> None:
+    assert measured["search"]["MONDO:0017364"] == ["POEMS syndrome"]
+    assert measured["search"]["somatic mutation"] == ["Typified by somatic mosaicism"], "HPO's synonym of the term"

@@ -59,9 +59,9 @@ def test_a_row_from_file_to_claim_page_json_and_sparql(seed: Build, seed_client:
     assert ("http://purl.org/dc/terms/license", "https://creativecommons.org/licenses/by/4.0/") not in quads, \
         "a row keeps its release's licence"
     page = seed_client.get("/entity/MONDO:0017364.html").text
-    row = page[page.index(f", line {SAMPLE_LINE}</td>") - 1500:page.index(f", line {SAMPLE_LINE}</td>")]
-    assert "Polyneuropathy</a>" in row and "Obligate" in row and "Human Phenotype Ontology disease annotations" in row, \
-        "the row as a line of the page's phenotype table"
+    end = page.index(f'title="Human Phenotype Ontology disease annotations (phenotype.hpoa), release 2025-01-16">{SAMPLE_LINE}</a>')
+    assert "Polyneuropathy</a>" in page[end - 1500:end] and "Obligate" in page[end - 1500:end], \
+        "the row as a line of the page's phenotype table, linked to its claim"
     features = seed_client.get("/api/v1/conditions/MONDO:0017364/etiology").json()["features"]
     [sample] = [f for f in features if f["iri"] == iri]
     assert (sample["object"]["label"], sample["frequency_term"]["label"], sample["line"]) == ("Polyneuropathy", "Obligate", SAMPLE_LINE)
