@@ -18,6 +18,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.cache import AnswerCache, AnswerStore
@@ -125,6 +126,13 @@ class PoemsKG(FastAPI):
         await self.cached(scope, receive, send)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route answers at the request's path (HEAD wherever GET is)."""
+    methods = {m for m in ("DELETE", "GET", "PATCH", "POST", "PUT") for route in request.app.routes
+               if route.matches({**request.scope, "method": m})[0] == Match.FULL}
+    return sorted(methods | ({"HEAD"} if "GET" in methods else set()))
+
+
 def headers_only(send: Send) -> Send:
     """``send`` for a ``HEAD`` request: the status and headers of the ``GET`` answer (its length included), no body."""
     async def send_headers(message: Message) -> None:
@@ -216,6 +224,8 @@ def create_app(settings: Settings | None = None, store: KGStore | None = None) -
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         """Errors as a page for browsers, an ``OperationOutcome`` under ``/fhir``, JSON ``{"detail": ...}`` otherwise."""
+        if exc.status_code == 405:  # every method of the path, not only those of the first route that matched it
+            exc.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed_methods(request))}
         if request.url.path.startswith(fhir.router.prefix):
             default = {404: f"no FHIR resource or operation at {request.url.path}",
                        405: f"{request.method} is not supported at {request.url.path}"}

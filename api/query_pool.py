@@ -86,7 +86,7 @@ def answer(store: KGStore, request: QueryRequest, max_bytes: int) -> tuple[str, 
         raise QueryError(406, str(exc)) from None
     except StoreError as exc:
         raise QueryError(exc.status, str(exc)) from None
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a dataset IRI the engine cannot read; never a worker's death
         raise QueryError(400, f"query failed: {exc}") from None
     return choice.media_type, sink.getvalue()
 

@@ -113,7 +113,8 @@ def _node(key: str, spec: Any, ns: Namespaces) -> QNode:
 
 def parse(message: Any, ns: Namespaces) -> tuple[QNode, tuple[str, ...], QNode, str]:
     """The one-hop query graph of a TRAPI query: subject node, predicates, object node, and the edge's key."""
-    graph = message.get("message", {}).get("query_graph") if isinstance(message, dict) else None
+    inner = message.get("message") if isinstance(message, dict) else None
+    graph = inner.get("query_graph") if isinstance(inner, dict) else None
     if not isinstance(graph, dict):
         raise QueryGraphError("the query has no message.query_graph")
     nodes, edges = graph.get("nodes"), graph.get("edges")

@@ -83,3 +83,27 @@ def test_fhir_errors_are_operation_outcomes(seed_client: TestClient, method: str
     outcome = OperationOutcome.model_validate_json(response.content)
     assert [(i.severity, i.code) for i in outcome.issue] == [("error", code)]
     assert says in (outcome.issue[0].diagnostics or "")
+
+
+@pytest.mark.parametrize(("path", "allow"), [("/sparql", "GET, HEAD, POST"), ("/rdf-graphs/service", "DELETE, GET, HEAD, POST, PUT"),
+                                             ("/trapi/query", "POST")])
+def test_a_405_names_every_method_of_the_path(seed_client: TestClient, path: str, allow: str) -> None:
+    response = seed_client.request("PATCH", path)
+    assert response.status_code == 405 and response.headers["allow"] == allow
+
+
+def test_a_dataset_iri_that_is_not_an_iri_is_a_400_not_a_dead_worker(seed_client: TestClient) -> None:
+    """Schemathesis found that ``named-graph-uri=AAA`` stopped the query worker (503); it is the client's mistake."""
+    for _ in range(3):
+        response = seed_client.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 1", "named-graph-uri": "AAA"})
+        assert response.status_code == 400 and "named-graph-uri 'AAA' is not an absolute IRI" in response.json()["detail"]
+    assert seed_client.get("/sparql", params={"query": "ASK { ?s ?p ?o }"}).status_code == 200
+
+
+def test_the_openapi_document_lists_what_each_operation_answers(seed_client: TestClient) -> None:
+    paths = seed_client.get("/openapi.json").json()["paths"]
+    assert "text/turtle" in paths["/entity/{curie}"]["get"]["responses"]["200"]["content"]
+    assert "text/html" in paths["/entity/{curie}"]["get"]["responses"]["200"]["content"]
+    assert {"400", "406", "413", "503"} <= set(paths["/sparql"]["get"]["responses"])
+    assert "application/fhir+json" in paths["/fhir/Citation/{source_id}"]["get"]["responses"]["404"]["content"]
+    assert "$defs" not in seed_client.get("/openapi.json").text, "every schema resolves inside the document"

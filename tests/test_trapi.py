@@ -156,6 +156,10 @@ def test_the_meta_knowledge_graph_says_what_is_answered(client: TestClient) -> N
     (one_hop({"ids": ["NOPE:1"]}, {}), 400, "query_graph.nodes.n0.ids: unknown prefix 'NOPE'"),
     (one_hop({"ids": [POEMS], "set_interpretation": "ALL"}, {}), 400, "only BATCH is supported"),
     ({"message": {}}, 400, "the query has no message.query_graph"),
+    ({"message": None}, 400, "the query has no message.query_graph"),  # schemathesis found it answered 500
+    ({"message": {"query_graph": None}}, 400, "the query has no message.query_graph"),
+    ({"message": {"query_graph": {"nodes": {"a": None, "b": {}}, "edges": {"e0": {"subject": "a", "object": "b"}}}}}, 400,
+     "query_graph.nodes.a must be an object"),
 ])
 def test_a_query_it_cannot_answer_gets_a_400_that_says_why(client: TestClient, query: dict[str, Any], status: int,
                                                            words: str) -> None:

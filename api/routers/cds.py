@@ -19,6 +19,7 @@ from starlette.datastructures import State
 
 from api import clinical
 from api.cache import kept
+from api.responses import errors
 from kg.direction import CERTAINTIES, DIRECTIONS
 from kg.namespaces import CurieError, Namespaces
 from kg.store import KGStore
@@ -262,7 +263,7 @@ def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post(f"/{SERVICE_ID}", openapi_extra={"requestBody": {"required": True, "content": {
-    "application/json": {"schema": _inlined(HookRequest.model_json_schema())}}}})
+    "application/json": {"schema": _inlined(HookRequest.model_json_schema())}}}}, responses=errors(400, 413))
 async def patient_view(request: Request) -> Response:
     """Cards for a ``patient-view`` hook; a patient with none of the graph's conditions gets no cards."""
     return await hook_cards(request.app.state, await request.body())

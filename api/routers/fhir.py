@@ -18,6 +18,7 @@ from fhir.resources.resource import Resource
 
 from api import clinical
 from api.deps import app_settings, get_store
+from api.responses import ERRORS
 from api.routers.linked_data import SAFE_NAME
 from kg import __version__
 from kg.named_queries import run_query
@@ -43,6 +44,11 @@ RELATIONSHIP = {
 # An HTTP error status as the FHIR issue type of its OperationOutcome (http://hl7.org/fhir/issue-type).
 ISSUE_TYPES = {400: "invalid", 404: "not-found", 405: "not-supported", 406: "not-supported", 413: "too-long",
                422: "invalid", 502: "transient", 503: "transient", 504: "timeout", 507: "no-store"}
+
+
+def outcomes(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """Error statuses as the OpenAPI document lists them for FHIR operations: each an ``OperationOutcome``."""
+    return {s: {"description": ERRORS[s], "content": {FHIR_JSON: {}}} for s in statuses}
 
 
 def _fhir(resource: Resource, status: int = 200) -> Response:
@@ -145,7 +151,7 @@ def _translate(store: KGStore, ns: Namespaces, system: str, code: str, target_sy
         {"name": "result", "valueBoolean": bool(found)}, {"name": "message", "valueString": message}, *matches]})
 
 
-@router.get("/ConceptMap/$translate", response_class=Response, responses={200: {"content": {FHIR_JSON: {}}}})
+@router.get("/ConceptMap/$translate", response_class=Response, responses={200: {"content": {FHIR_JSON: {}}}, **outcomes(400, 422)})
 @router.get(f"/ConceptMap/{CONCEPT_MAP_ID}/$translate", response_class=Response, include_in_schema=False)
 def translate(store: Annotated[KGStore, Depends(get_store)], settings: Annotated[Settings, Depends(app_settings)],
               system: Annotated[str, Query(description="Code system of the code to translate", max_length=200)],
@@ -163,7 +169,7 @@ def translate(store: Annotated[KGStore, Depends(get_store)], settings: Annotated
     return _fhir(_translate(store, _ns(settings), system, code, target_system))
 
 
-@router.get("/Citation/{source_id}", response_class=Response, responses={200: {"content": {FHIR_JSON: {}}}, 404: {}})
+@router.get("/Citation/{source_id}", response_class=Response, responses={200: {"content": {FHIR_JSON: {}}}, **outcomes(404, 422)})
 def citation(source_id: str, store: Annotated[KGStore, Depends(get_store)],
              settings: Annotated[Settings, Depends(app_settings)]) -> Response:
     """A source document as a Citation: title, publisher, last modification and the review status it states."""

@@ -16,6 +16,7 @@ from api.auth import Agent, require
 from api.deps import app_settings, get_pool, get_store
 from api.negotiation import GRAPH_TYPES, NotAcceptableError, charset, negotiate
 from api.query_pool import QueryError, QueryPool, QueryRequest, RemoteRunner
+from api.responses import documents, errors
 from kg.namespaces import Namespaces
 from kg.rdf_input import InputLimitError, bounded, check_xml_entities, is_xml
 from kg.settings import Settings
@@ -27,6 +28,7 @@ GraphParam = Annotated[str, Query(description="IRI of the named graph", max_leng
 GRAPH_QUERY = "CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} }} ORDER BY ?s ?p ?o"
 TRIPLE_TYPES = {media: fmt for media, fmt in GRAPH_TYPES.items() if fmt in (
     RdfFormat.TURTLE, RdfFormat.N_TRIPLES, RdfFormat.RDF_XML, RdfFormat.JSON_LD)}
+WRITES = errors(400, 401, 403, 413, 415, 422, 503)  # what a write through the gate may answer
 
 
 def _graph(iri: str) -> NamedNode:
@@ -69,7 +71,7 @@ async def _change(request: Request, store: KGStore, settings: Settings, agent: A
     return None
 
 
-@router.get("/service")
+@router.get("/service", responses={**documents(TRIPLE_TYPES, "The graph"), **errors(400, 404, 406, 503)})
 async def get_graph(request: Request, graph: GraphParam, store: Annotated[KGStore, Depends(get_store)],
                     pool: Annotated[QueryPool | RemoteRunner, Depends(get_pool)]) -> Response:
     """The triples of a named graph, in the negotiated RDF format, read by the query workers (time, memory and size limits)."""
@@ -87,7 +89,7 @@ async def get_graph(request: Request, graph: GraphParam, store: Annotated[KGStor
     return Response(body, media_type=charset(media_type))
 
 
-@router.put("/service", status_code=204, responses={201: {"description": "Created"}, 422: {"description": "Rejected"}})
+@router.put("/service", status_code=204, responses={201: {"description": "Created"}, **WRITES})
 async def put_graph(request: Request, graph: GraphParam, agent: Annotated[Agent, Depends(require("admin"))],
                     store: Annotated[KGStore, Depends(get_store)], settings: Annotated[Settings, Depends(app_settings)]) -> Response:
     """Replace a named graph with the body (admin)."""
@@ -103,7 +105,7 @@ async def put_graph(request: Request, graph: GraphParam, agent: Annotated[Agent,
     return rejected or Response(status_code=204 if existed else 201)
 
 
-@router.post("/service", status_code=204, responses={422: {"description": "Rejected"}})
+@router.post("/service", status_code=204, responses=WRITES)
 async def post_graph(request: Request, graph: GraphParam, agent: Annotated[Agent, Depends(require("admin"))],
                      store: Annotated[KGStore, Depends(get_store)], settings: Annotated[Settings, Depends(app_settings)]) -> Response:
     """Add the body's triples to a named graph (admin)."""
@@ -113,7 +115,7 @@ async def post_graph(request: Request, graph: GraphParam, agent: Annotated[Agent
     return rejected or Response(status_code=204)
 
 
-@router.delete("/service", status_code=204, responses={404: {"description": "No such graph"}, 422: {"description": "Rejected"}})
+@router.delete("/service", status_code=204, responses={**WRITES, **errors(404)})
 async def delete_graph(request: Request, graph: GraphParam, agent: Annotated[Agent, Depends(require("admin"))],
                        store: Annotated[KGStore, Depends(get_store)], settings: Annotated[Settings, Depends(app_settings)]) -> Response:
     """Drop a named graph (admin)."""

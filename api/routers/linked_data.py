@@ -24,6 +24,7 @@ from api import clinical
 from api.deps import app_settings, get_store
 from api.jsonld import compact, context
 from api.negotiation import FORMAT_ALIASES, NotAcceptableError, charset, negotiate
+from api.responses import documents, errors
 from kg.compile import prefixes_for
 from kg.direction import CERTAINTIES, DIRECTIONS, by_iri
 from kg.named_queries import run_construct, run_query, stored_claim_quads
@@ -203,7 +204,8 @@ def _sections(claims: list[clinical.ClaimOut], iri: str) -> dict[str, list[clini
     return out
 
 
-@router.get("/id/{name}", summary="An entity minted by poems-kg (303 to its description)")
+@router.get("/id/{name}", summary="An entity minted by poems-kg (303 to its description)",
+            responses={**documents([*TRIPLE_TYPES]), **errors(303, 404, 406)})
 def entity(name: str, request: Request, store: Annotated[KGStore, Depends(get_store)],
            settings: Annotated[Settings, Depends(app_settings)]) -> Response:
     """Dereference ``<base>id/<name>``: 303 to ``id/<name>.<ext>`` by ``Accept``; the document itself with an extension."""
@@ -211,7 +213,8 @@ def entity(name: str, request: Request, store: Annotated[KGStore, Depends(get_st
     return _entity(request, store, settings, iri, stem, fixed)
 
 
-@router.get("/entity/{curie}", summary="An external term (MONDO, HPO, HGNC, ...) as poems-kg knows it")
+@router.get("/entity/{curie}", summary="An external term (MONDO, HPO, HGNC, ...) as poems-kg knows it",
+            responses={**documents([*TRIPLE_TYPES]), **errors(303, 404, 406)})
 def external_entity(curie: str, request: Request, store: Annotated[KGStore, Depends(get_store)],
                     settings: Annotated[Settings, Depends(app_settings)]) -> Response:
     """``/entity/MONDO:0017364``: what poems-kg says about a term whose own IRI lives elsewhere."""
@@ -226,7 +229,7 @@ def external_entity(curie: str, request: Request, store: Annotated[KGStore, Depe
     return _entity(request, store, settings, iri, stem, fixed)
 
 
-@router.get("/np/{name}", summary="A claim: its whole nanopublication")
+@router.get("/np/{name}", summary="A claim: its whole nanopublication", responses={**documents([*QUAD_TYPES]), **errors(404, 406)})
 def claim(name: str, request: Request, store: Annotated[KGStore, Depends(get_store)],
           settings: Annotated[Settings, Depends(app_settings)]) -> Response:
     """The nanopublication's four graphs (TriG, N-Quads, JSON-LD; flattened in triple formats) or its page."""
@@ -264,7 +267,8 @@ def _provenance(quads: list[Quad]) -> dict[str, str]:
             if q.predicate.value in PROVENANCE}
 
 
-@router.get("/source/{name}", summary="A source document: metadata, text and the claims quoting it, a page at a time")
+@router.get("/source/{name}", summary="A source document: metadata, text and the claims quoting it, a page at a time",
+            responses={**documents([*TRIPLE_TYPES]), **errors(404, 406)})
 def source(name: str, request: Request, store: Annotated[KGStore, Depends(get_store)],
            settings: Annotated[Settings, Depends(app_settings)],
            page: Annotated[int, Query(ge=1, description="which page of the claims quoting the source")] = 1) -> Response:
@@ -358,7 +362,7 @@ def _pages(source: str, page: int, last: int) -> list[Triple]:
             *(Triple(view, NamedNode(HYDRA + rel), NamedNode(f"{source}?page={n}")) for rel, n in links.items())]
 
 
-@router.get("/ontology", summary="The poems-kg ontology")
+@router.get("/ontology", summary="The poems-kg ontology", responses={**documents([*TRIPLE_TYPES]), **errors(406)})
 def ontology(request: Request, store: Annotated[KGStore, Depends(get_store)],
              settings: Annotated[Settings, Depends(app_settings)]) -> Response:
     """The ontology graph (RDF formats), or the list of its terms (HTML)."""
@@ -371,7 +375,7 @@ def ontology(request: Request, store: Annotated[KGStore, Depends(get_store)],
     return _respond(request, templates.get_template("ontology.html").render(request=request, terms=terms).encode(), media_type)
 
 
-@router.get("/context.jsonld", summary="The JSON-LD context of poems-kg")
+@router.get("/context.jsonld", summary="The JSON-LD context of poems-kg", responses=documents(["application/ld+json"]))
 def jsonld_context(settings: Annotated[Settings, Depends(app_settings)]) -> Response:
     """The ``@context`` every JSON-LD answer refers to, with short keys (subject, negated, certainty, quote...)."""
     body = json.dumps(context(Namespaces(settings.base_iri)), indent=1).encode()

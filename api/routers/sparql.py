@@ -13,8 +13,9 @@ from api import writes
 from api.auth import require
 from api.deps import app_settings, get_pool, get_store
 from api.dumps import store_size
-from api.negotiation import FORMAT_ALIASES, GRAPH_TYPES, NotAcceptableError, charset, negotiate
+from api.negotiation import FORMAT_ALIASES, GRAPH_TYPES, RESULT_TYPES, NotAcceptableError, charset, negotiate
 from api.query_pool import QueryError, QueryPool, QueryRequest, RemoteRunner
+from api.responses import documents, errors
 from api.sparql_guard import data_graphs, uses_load, uses_service
 from kg import limits
 from kg.namespaces import Namespaces
@@ -66,6 +67,12 @@ async def answer_query(pool: QueryPool | RemoteRunner, settings: Settings, query
     if uses_service(query):
         raise QueryError(400, "SERVICE (federated query) is not allowed on this endpoint")
     _check_depth(query, settings)
+    for name, graphs in (("default-graph-uri", default_graphs), ("named-graph-uri", named_graphs)):
+        for graph in graphs:
+            try:
+                NamedNode(graph)
+            except ValueError as exc:
+                raise QueryError(400, f"{name} '{graph[:200]}' is not an absolute IRI: {exc}") from None
     accept = FORMAT_ALIASES.get(fmt, fmt) if fmt else accept
     media_type, body = await pool.run(QueryRequest(query, tuple(default_graphs), tuple(named_graphs), accept))
     return Response(body, media_type=charset(media_type), headers={"Vary": "Accept"})
@@ -120,7 +127,9 @@ def _service_description(request: Request, store: KGStore) -> Response:
     return Response(body, media_type=charset(choice.media_type), headers={"Vary": "Accept"})
 
 
-@router.get("/sparql", summary="SPARQL query (GET), service description or query page")
+@router.get("/sparql", summary="SPARQL query (GET), service description or query page",
+            responses={**documents([*RESULT_TYPES, *GRAPH_TYPES, "text/html"], "Query results, the service description, or the "
+                                   "query page"), **errors(400, 406, 413, 503)})
 async def sparql_get(request: Request, store: Annotated[KGStore, Depends(get_store)],
                      pool: Annotated[QueryPool | RemoteRunner, Depends(get_pool)],
                      settings: Annotated[Settings, Depends(app_settings)],
@@ -142,7 +151,9 @@ async def sparql_get(request: Request, store: Annotated[KGStore, Depends(get_sto
     return await _answer(request, pool, settings, query, default_graph_uri, named_graph_uri)
 
 
-@router.post("/sparql", summary="SPARQL query (POST, form-encoded or application/sparql-query)")
+@router.post("/sparql", summary="SPARQL query (POST, form-encoded or application/sparql-query)",
+             responses={**documents([*RESULT_TYPES, *GRAPH_TYPES], "Query results, or the counts of an update"),
+                        **errors(400, 401, 403, 406, 413, 415, 422, 503)})
 async def sparql_post(request: Request, pool: Annotated[QueryPool | RemoteRunner, Depends(get_pool)],
                       settings: Annotated[Settings, Depends(app_settings)]) -> Response:
     """SPARQL 1.1 Protocol POST: ``application/x-www-form-urlencoded`` or ``application/sparql-query``."""

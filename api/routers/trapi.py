@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import trapi
 from api.deps import app_settings, get_store
+from api.responses import errors
 from kg.namespaces import Namespaces
 from kg.settings import Settings
 from kg.store import KGStore
@@ -30,8 +31,7 @@ def meta_knowledge_graph(store: Annotated[KGStore, Depends(get_store)],
 
 @router.post("/query", summary="Answer a one-hop TRAPI query", openapi_extra={"requestBody": {"required": True, "content": {
     "application/json": {"schema": {"type": "object", "required": ["message"]}, "example": QUERY_EXAMPLE}}}},
-    responses={400: {"description": "A query graph this provider cannot answer, with the reason"},
-               413: {"description": "More results than the limit"}})
+    responses=errors(400, 413))
 async def query(request: Request, store: Annotated[KGStore, Depends(get_store)],
                 settings: Annotated[Settings, Depends(app_settings)]) -> JSONResponse:
     """One-hop query graphs, ``set_interpretation`` BATCH; predicates and categories match their Biolink descendants.

@@ -11,6 +11,7 @@ from rdflib.namespace import DCTERMS, XSD
 from api.deps import app_settings, get_store
 from api.dumps import DUMP_FORMATS, KGX_DUMPS, dumps
 from api.negotiation import GRAPH_TYPES, NotAcceptableError, charset, negotiate
+from api.responses import documents, errors
 from api.routers.linked_data import templates
 from kg.compile import LICENSE, prefixes_for
 from kg.namespaces import Namespaces
@@ -89,7 +90,7 @@ RDFLIB_NAMES = {RdfFormat.TURTLE: "turtle", RdfFormat.TRIG: "trig", RdfFormat.N_
                 RdfFormat.N_QUADS: "nquads", RdfFormat.JSON_LD: "json-ld", RdfFormat.RDF_XML: "xml"}
 
 
-@router.get("/void", summary="VoID description of the dataset")
+@router.get("/void", summary="VoID description of the dataset", responses={**documents(GRAPH_TYPES), **errors(406)})
 def void(request: Request, store: Annotated[KGStore, Depends(get_store)],
          settings: Annotated[Settings, Depends(app_settings)]) -> Response:
     """Turtle by default; any RDF format by ``Accept``."""
@@ -102,13 +103,14 @@ def void(request: Request, store: Annotated[KGStore, Depends(get_store)],
     return Response(body, media_type=charset(choice.media_type), headers={"Vary": "Accept"})
 
 
-@router.get("/dumps/", summary="The list of dumps")
+@router.get("/dumps/", summary="The list of dumps", response_class=HTMLResponse)
 def dump_list(request: Request, store: Annotated[KGStore, Depends(get_store)]) -> HTMLResponse:
     """Links to every dump with its size and sha256."""
     return templates.TemplateResponse(request, "dumps.html", {"dumps": list(dumps(request, store).files.values())})
 
 
-@router.get("/dumps/{name}", summary="One gzip-compressed dump of the whole dataset")
+@router.get("/dumps/{name}", summary="One gzip-compressed dump of the whole dataset",
+            responses={**documents(["application/gzip"], "The dump, gzip-compressed; its format is in its name"), **errors(404)})
 def dump_file(name: str, request: Request, store: Annotated[KGStore, Depends(get_store)]) -> FileResponse:
     """``dataset.trig.gz``, ``dataset.nq.gz`` or ``dataset.jsonld.gz``; ``kgx-nodes.jsonl.gz``, ``kgx-edges.jsonl.gz``."""
     dump = dumps(request, store).files.get(name)
