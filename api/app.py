@@ -126,6 +126,11 @@ class PoemsKG(FastAPI):
         await self.cached(scope, receive, send)
 
 
+def _docs_page(page: HTMLResponse) -> HTMLResponse:
+    """A documentation page in English, kept to this server by its content security policy."""
+    return HTMLResponse(bytes(page.body).replace(b"<html>", b'<html lang="en">', 1), headers={"Content-Security-Policy": DOCS_POLICY})
+
+
 def allowed_methods(request: Request) -> list[str]:
     """The methods some route answers at the request's path (HEAD wherever GET is)."""
     methods = {m for m in ("DELETE", "GET", "PATCH", "POST", "PUT") for route in request.app.routes
@@ -193,16 +198,14 @@ def create_app(settings: Settings | None = None, store: KGStore | None = None) -
         page = get_swagger_ui_html(openapi_url="/openapi.json", title="poems-kg API", swagger_js_url=f"{DOCS}/swagger-ui-bundle.js",
                                    swagger_css_url=f"{DOCS}/swagger-ui.css", swagger_favicon_url=f"{DOCS}/favicon-32x32.png",
                                    swagger_ui_parameters={"validatorUrl": None})
-        page.headers["Content-Security-Policy"] = DOCS_POLICY
-        return page
+        return _docs_page(page)
 
     @app.get("/redoc", include_in_schema=False)
     def redoc() -> HTMLResponse:
         """The API documentation (Redoc), from the files the package ships."""
         page = get_redoc_html(openapi_url="/openapi.json", title="poems-kg API", redoc_js_url=f"{DOCS}/redoc.standalone.js",
                               redoc_favicon_url=f"{DOCS}/favicon-32x32.png", with_google_fonts=False)
-        page.headers["Content-Security-Policy"] = DOCS_POLICY  # Redoc's footer logo would come from its CDN
-        return page
+        return _docs_page(page)  # Redoc's footer logo would come from its CDN
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
