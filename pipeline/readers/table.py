@@ -46,14 +46,18 @@ def load_table_source(meta: Mapping[str, Any], meta_file: Path, ns: Namespaces, 
     if meta["format"] != "hpoa":
         raise CurationError(meta_file, line_of("format"), f"unknown table format '{meta['format']}' (known: hpoa)")
     where = meta["file"]
+    if not isinstance(where, Mapping) or not isinstance(where.get("path"), str):
+        raise CurationError(meta_file, line_of("file"), "file must name a path (file: {path: ...}), in an installed "
+                            "package (file: {package: ..., path: ...}) or beside metadata.yaml")
     try:  # a file inside an installed (pinned) package, or one beside the metadata
         folder = importlib.resources.files(str(where["package"])) if "package" in where else meta_file.parent
-        path = Path(str(folder / str(where["path"])))
-    except (ModuleNotFoundError, TypeError, KeyError):
-        raise CurationError(meta_file, line_of("file"), "file must name a path, in an installed package or beside "
-                            "metadata.yaml") from None
+    except ModuleNotFoundError:
+        raise CurationError(meta_file, line_of("file"), f"the file is in the Python package '{where['package']}', which "
+                            f"is not installed: pip install {where['package']} (the release the sha256 names)") from None
+    path = Path(str(folder / where["path"]))
     if not path.is_file():
-        raise CurationError(meta_file, line_of("file"), f"no file {path}")
+        beside = "in the package " + str(where["package"]) if "package" in where else "beside metadata.yaml"
+        raise CurationError(meta_file, line_of("file"), f"no file {path}: the source's file must be {beside}")
     digest = _sha256(path)
     if digest != meta["sha256"]:
         raise CurationError(meta_file, line_of("sha256"), f"sha256 {meta['sha256']} does not match {path} ({digest}): "
