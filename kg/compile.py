@@ -64,11 +64,11 @@ def source_quads(source: Source | TableSource, ns: Namespaces) -> Iterator[Quad]
     yield Quad(s, N(DCTERMS + "modified"), _literal(source.modified.isoformat()), g)
     yield Quad(s, N(DCTERMS + "language"), Literal(source.language), g)
     yield Quad(s, N(ns.entity + "text"), Literal(source.text), g)
-    for i, (quote, reason) in enumerate(source.out_of_scope, start=1):
+    for i, passage in enumerate(source.out_of_scope, start=1):
         node = N(f"{ns.source}{source.id}#out-of-scope-{i}")
         yield Quad(s, N(ns.entity + "outOfScope"), node, g)
-        yield Quad(node, N(OA + "exact"), Literal(quote), g)
-        yield Quad(node, N(RDFS + "comment"), Literal(reason), g)
+        yield Quad(node, N(OA + "exact"), Literal(passage.quote), g)
+        yield Quad(node, N(RDFS + "comment"), Literal(passage.reason), g)
 
 
 def _checksum(s: NamedNode, sha256: str, g: NamedNode) -> Iterator[Quad]:

@@ -26,6 +26,15 @@ class CurationError(Exception):
 
 
 @dataclass(frozen=True)
+class OutOfScope:
+    """A passage of a source that yields no claim, why, and the line of ``metadata.yaml`` that says so."""
+
+    quote: str
+    reason: str
+    line: int
+
+
+@dataclass(frozen=True)
 class Source:
     """A source document: its verbatim text and metadata."""
 
@@ -39,7 +48,7 @@ class Source:
     modified: dt.date
     sha256: str
     language: str
-    out_of_scope: tuple[tuple[str, str], ...]
+    out_of_scope: tuple[OutOfScope, ...]
     metadata_file: Path
 
 

@@ -15,7 +15,7 @@ from rich.table import Table
 from kg import isolated
 from kg.compile import prefixes_for, quad_order, write_dataset
 from kg.limits import MemoryBudgetError, check_main_process, machine_memory, mib, query_processes, resident_bytes, service_total
-from kg.model import CurationError
+from kg.model import CurationError, Source
 from kg.namespaces import Namespaces
 from kg.rdf_input import InputLimitError, bounded
 from kg.settings import get_settings
@@ -28,7 +28,7 @@ from ontology.slice import SHARED_TABLES
 from pipeline import gate, kgx
 from pipeline.build import Build, build, refuse_contradictions
 from pipeline.bulk import BulkImportError, import_file, rdf_format
-from pipeline.readers.folder import load_sources
+from pipeline.readers.folder import load_sources, uncovered
 from pipeline.readers.text import read_yaml, yaml_line
 from shapes.validate import ValidationError, Violation, claim_locations, nanopublication_quads, validate_claims, validate_dataset
 
@@ -164,9 +164,20 @@ def validate_cmd(kg_dir: Path | None = _kg_dir_option(),
                  fmt: ReportFormat = typer.Option(ReportFormat.text, "--format",
                                                   help="text (one line per violation) or a SHACL validation report."),
                  whole_graph: bool = typer.Option(False, "--whole-graph",
-                                                  help="One pyshacl run over the whole graph instead of claim by claim.")) -> None:
-    """Validate the compiled graph against the SHACL shapes in shapes/; exit 1 on any violation."""
+                                                  help="One pyshacl run over the whole graph instead of claim by claim."),
+                 strict: bool = typer.Option(False, "--strict", help="A sentence of a text source that no claim quotes "
+                                             "and that is not listed out of scope is an error, not a warning.")) -> None:
+    """Validate the compiled graph against the SHACL shapes in shapes/; exit 1 on any violation.
+
+    Also reports each sentence of a text source that no claim quotes and its metadata does not list as out of scope.
+    """
     result = _build(kg_dir, validate=False)
+    gaps = [(source, line, sentence) for source in result.sources.values() if isinstance(source, Source)
+            for line, sentence in uncovered(source, result.claims)]
+    for source, line, sentence in gaps:
+        kind = "[bold red]error:[/]" if strict else "[yellow]warning:[/]"
+        err.print(f"{kind} {source.metadata_file.parent / 'text.txt'}:{line}: no claim quotes this sentence and "
+                  f"out_of_scope does not list it: '{sentence[:100]}'", highlight=False, soft_wrap=True)
     if whole_graph:
         report = validate_dataset(result.quads, result.ns)
     else:
@@ -179,7 +190,7 @@ def validate_cmd(kg_dir: Path | None = _kg_dir_option(),
         _print_violations(report.violations)
     else:
         err.print(f"{len(result.claims)} claims conform to the shapes")
-    if not report.conforms:
+    if not report.conforms or (strict and gaps):
         raise typer.Exit(1)
 
 

@@ -113,3 +113,41 @@ def test_a_new_source_needs_no_code_change(kg_copy: Path, tmp_path: Path) -> Non
     result = run_build(kg_copy, tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert "second-source" in (tmp_path / "out" / "dataset.nq").read_text()
+
+
+def test_a_quote_not_in_the_source_names_the_closest_passage_and_where_it_differs(kg_copy: Path, tmp_path: Path) -> None:
+    line = edit(kg_copy, GOOD_QUOTE, 'quote: "caused by an underlying plasma cell dyscrazia"')
+    result = run_build(kg_copy, tmp_path / "out")
+    said = " ".join(result.stderr.split())
+    assert result.exit_code == 1 and f"{CLAIMS}:{line}:" in said
+    assert "the closest passage, at line 2 of text.txt, is 'caused by an underlying plasma cell dyscrasia'" in said
+    assert "they differ at character 43 of the quote: the text has 's', the quote 'z'" in said
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_quote_inside_an_out_of_scope_passage_is_refused_with_both_lines(kg_copy: Path, tmp_path: Path) -> None:
+    """The metadata says the analogy yields no claim; a claim quoting it would make the dataset say both."""
+    line = edit(kg_copy, GOOD_QUOTE, 'quote: "the \\"soldiers\\" of your immune system"')
+    meta = kg_copy / "sources" / "poems-cause-summary" / "metadata.yaml"
+    scope_line = meta.read_text().splitlines().index('  - quote: "Think of your plasma cells as the \\"soldiers\\" of your '
+                                                     'immune system that produce antibodies."') + 1
+    result = run_build(kg_copy, tmp_path / "out")
+    said = " ".join(result.stderr.split())
+    assert result.exit_code == 1 and f"{CLAIMS}:{line}:" in said and f"{meta}:{scope_line} lists as out of scope" in said
+    assert "An analogy for lay readers" in said and not (tmp_path / "out").exists()
+
+
+def test_validate_reports_a_sentence_no_claim_quotes_and_strict_refuses_it(kg_copy: Path) -> None:
+    """A claim removed leaves its sentence uncovered: a warning with text.txt's line, an error with --strict."""
+    claims = kg_copy / CLAIMS
+    text = claims.read_text()
+    start = text.index("  - key: poems-clonal-plasma-cells")
+    end = text.index("  - key:", start + 10)
+    claims.write_text(text[:start] + text[end:])
+    loose = CliRunner().invoke(app, ["validate", "--kg-dir", str(kg_copy)])
+    said = " ".join(loose.stderr.split())
+    assert loose.exit_code == 0 and "warning:" in said
+    assert f"{kg_copy / 'sources' / 'poems-cause-summary' / 'text.txt'}:5: no claim quotes this sentence" in said
+    assert "'In POEMS syndrome, a small, clonal population of these cells begins to malfunction.'" in said
+    strict = CliRunner().invoke(app, ["validate", "--kg-dir", str(kg_copy), "--strict"])
+    assert strict.exit_code == 1 and "error:" in strict.stderr

@@ -5,9 +5,11 @@ import re
 import pytest
 
 from kg.compile import write_dataset
+from kg.model import Source
 from kg.settings import DEFAULT_BASE_IRI
 from kg.store import OxigraphStore, select_rows
 from pipeline.build import Build, build
+from pipeline.readers.folder import uncovered
 from tests.conftest import KG_DIR
 
 PREFIXES = """
@@ -178,18 +180,8 @@ def test_document_metadata(store: OxigraphStore) -> None:
 
 def test_every_sentence_is_claimed_or_out_of_scope(seed: Build) -> None:
     source = seed.sources["poems-cause-summary"]
-    spans = [(c.start, c.end) for c in seed.claims]
-    for quote, _ in source.out_of_scope:
-        start = source.text.find(quote)
-        spans.append((start, start + len(quote)))
-    uncovered = []
-    for match in re.finditer(r"[^.?!\n]+(?:[.?!]|$)", source.text, flags=re.M):
-        start, end = match.span()
-        # a repeated TL;DR paragraph counts as covered where its first copy is
-        first = source.text.find(match.group())
-        if not any(s < e2 and e > s2 for s, e in ((start, end), (first, first + end - start)) for s2, e2 in spans):
-            uncovered.append(match.group().strip())
-    assert [u for u in uncovered if len(u) > 3] == []
+    assert isinstance(source, Source)
+    assert uncovered(source, seed.claims) == []
 
 
 def test_build_is_deterministic(tmp_path) -> None:

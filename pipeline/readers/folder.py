@@ -4,6 +4,7 @@ A text source is read by ``pipeline.readers.text``, a table source by ``pipeline
 """
 
 import logging
+import re
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -69,3 +70,23 @@ def load_all(kg_dir: Path, ns: Namespaces) -> tuple[dict[str, Source | TableSour
         if claim.supersedes and claim.supersedes not in seen_keys:
             raise CurationError(claim.file, claim.line, f"supersedes unknown claim key '{claim.supersedes}'")
     return {**sources, **tables}, claims
+
+
+SENTENCE = re.compile(r"[^.?!\n]+(?:[.?!]|$)", flags=re.M)  # a sentence of a text source: up to its stop or line end
+
+
+def uncovered(source: Source, claims: list[Claim]) -> list[tuple[int, str]]:
+    """The sentences of a text source that no claim quotes and its metadata does not list as out of scope: (line, text).
+
+    A sentence repeated later in the text (a summary restated) counts as covered where its first copy is.
+    """
+    spans = [(c.start, c.end) for c in claims if c.source == source.id and c.row is None]
+    spans += [(at, at + len(p.quote)) for p in source.out_of_scope if (at := source.text.find(p.quote)) >= 0]
+    found = []
+    for match in SENTENCE.finditer(source.text):
+        start, end = match.span()
+        first = source.text.find(match.group())
+        if len(match.group().strip()) > 3 and not any(
+                s < e2 and e > s2 for s, e in ((start, end), (first, first + end - start)) for s2, e2 in spans):
+            found.append((source.text.count("\n", 0, start) + 1, match.group().strip()))
+    return found

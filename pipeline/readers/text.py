@@ -1,6 +1,7 @@
 """The reader of text sources: a source's text and metadata, and its claims files, with file and line for every error."""
 
 import datetime as dt
+import difflib
 import hashlib
 from collections.abc import Callable, Mapping
 from functools import partial
@@ -13,7 +14,7 @@ from ruamel.yaml.error import YAMLError
 
 from kg.biolink import association, knowledge_source_iri, uncategorized
 from kg.direction import CERTAINTIES, DIRECTIONS, DISPUTES, FORMER_CERTAINTIES, SUPPORTS, Direction
-from kg.model import Claim, CurationError, Source
+from kg.model import Claim, CurationError, OutOfScope, Source
 from kg.namespaces import CurieError, Namespaces
 from kg.terms import ONTOLOGY_FILES, problem
 
@@ -73,10 +74,11 @@ def load_source(directory: Path, ns: Namespaces, files: tuple[Path, ...] = ONTOL
         knowledge_source = knowledge_source_iri(str(meta["knowledge_source"]), ns, files)
     except ValueError as exc:
         raise CurationError(meta_file, yaml_line(meta, "knowledge_source"), f"knowledge_source: {exc}") from None
-    out_of_scope = tuple((str(item["quote"]), str(item["reason"])) for item in meta.get("out_of_scope") or [])
-    for quote, _ in out_of_scope:
-        if quote not in text:
-            raise CurationError(meta_file, yaml_line(meta, "out_of_scope"), f"out-of-scope quote not in the text: '{quote[:60]}'")
+    out_of_scope = tuple(OutOfScope(str(item["quote"]), str(item["reason"]), yaml_line(item))
+                         for item in meta.get("out_of_scope") or [])
+    for passage in out_of_scope:
+        if passage.quote not in text:
+            raise CurationError(meta_file, passage.line, f"out-of-scope quote not in the text: {_closest(text, passage.quote)}")
     return Source(
         id=str(meta["id"]), text=text, title=str(meta["title"]), publisher=str(meta["publisher"]),
         knowledge_source=knowledge_source,
@@ -84,6 +86,19 @@ def load_source(directory: Path, ns: Namespaces, files: tuple[Path, ...] = ONTOL
         modified=modified, sha256=digest, language=str(meta.get("language", "en")),
         out_of_scope=out_of_scope, metadata_file=meta_file,
     )
+
+
+def _closest(text: str, quote: str) -> str:
+    """Where the text comes closest to a quote it does not hold, and the first character where the two differ."""
+    match = difflib.SequenceMatcher(None, text, quote, autojunk=False).find_longest_match(0, len(text), 0, len(quote))
+    begin = max(0, match.a - match.b)
+    passage = text[begin:begin + len(quote)]
+    differs = next((i for i, (a, b) in enumerate(zip(passage, quote, strict=False)) if a != b), min(len(passage), len(quote)))
+    line = text.count("\n", 0, begin) + 1
+    found = repr(passage[differs]) if differs < len(passage) else "the end of the text"
+    given = repr(quote[differs]) if differs < len(quote) else "its end"
+    return (f"the closest passage, at line {line} of text.txt, is '{passage[:80]}'; they differ at character "
+            f"{differs + 1} of the quote: the text has {found}, the quote {given}")
 
 
 def _locate(text: str, quote: str, occurrence: int) -> int:
@@ -141,7 +156,14 @@ def parse_claim(entry: Mapping[str, Any], source: Source, ns: Namespaces, *, def
     if start < 0:
         raise CurationError(path, line_of("quote"),
                             f"quote of claim '{key}' does not occur in source '{source.id}' "
-                            f"(occurrence {occurrence}); copy it exactly from text.txt")
+                            f"(occurrence {occurrence}); copy it exactly from text.txt: {_closest(source.text, quote)}")
+    for passage in source.out_of_scope:  # a passage out of scope yields no claim: the dataset would say both
+        at = source.text.find(passage.quote)
+        if at < start + len(quote) and start < at + len(passage.quote):
+            raise CurationError(path, line_of("quote"),
+                                f"quote of claim '{key}' overlaps a passage that {source.metadata_file}:{passage.line} "
+                                f"lists as out of scope ({passage.reason}); remove the claim, or take the passage out of "
+                                "out_of_scope")
     value = item.get("value")
     subject, predicate, obj = iri("subject"), iri("predicate"), iri("object") if "object" in item else None
     return Claim(
