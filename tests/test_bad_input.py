@@ -1,5 +1,6 @@
 """Bad curated input: `poems-kg build` names file and line, exits non-zero and writes nothing."""
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,21 @@ def test_validate_reports_a_sentence_no_claim_quotes_and_strict_refuses_it(kg_co
     assert "'In POEMS syndrome, a small, clonal population of these cells begins to malfunction.'" in said
     strict = CliRunner().invoke(app, ["validate", "--kg-dir", str(kg_copy), "--strict"])
     assert strict.exit_code == 1 and "error:" in strict.stderr
+
+
+@pytest.mark.parametrize(("content", "line", "says"), [
+    (b"line one\nsecond \xff line\n", 2, "text.txt is not UTF-8: byte 0xff at offset 16"),
+    (b"  \n", 1, "text.txt is empty"),
+], ids=["not-utf-8", "empty"])
+def test_a_source_text_that_cannot_be_read_is_named_with_its_line(kg_copy: Path, tmp_path: Path, content: bytes, line: int,
+                                                                   says: str) -> None:
+    """Even with its sha256 updated to match, a text that is not UTF-8 or is empty is refused, never a traceback."""
+    folder = kg_copy / "sources" / "poems-cause-summary"
+    (folder / "text.txt").write_bytes(content)
+    meta = (folder / "metadata.yaml").read_text()
+    old = next(row for row in meta.splitlines() if row.startswith("sha256: "))
+    (folder / "metadata.yaml").write_text(meta.replace(old, f"sha256: {hashlib.sha256(content).hexdigest()}"))
+    result = run_build(kg_copy, tmp_path / "out")
+    said = " ".join(result.stderr.split())
+    assert result.exit_code == 1 and f"{folder / 'text.txt'}:{line}: {says}" in said and "Traceback" not in said
+    assert not (tmp_path / "out").exists()

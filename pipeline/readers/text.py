@@ -69,7 +69,13 @@ def load_source(directory: Path, ns: Namespaces, files: tuple[Path, ...] = ONTOL
     modified = meta["modified"]
     if not isinstance(modified, dt.date):
         raise CurationError(meta_file, yaml_line(meta, "modified"), "modified must be a date (YYYY-MM-DD)")
-    text = raw.decode("utf-8")
+    if not raw.strip():
+        raise CurationError(text_file, 1, "text.txt is empty: a source is the document's text, verbatim")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CurationError(text_file, raw.count(b"\n", 0, exc.start) + 1, f"text.txt is not UTF-8: byte "
+                            f"0x{raw[exc.start]:02x} at offset {exc.start}; save the text as UTF-8 and update sha256") from None
     try:
         knowledge_source = knowledge_source_iri(str(meta["knowledge_source"]), ns, files)
     except ValueError as exc:
