@@ -27,11 +27,12 @@ class CurationError(Exception):
 
 @dataclass(frozen=True)
 class OutOfScope:
-    """A passage of a source that yields no claim, why, and the line of ``metadata.yaml`` that says so."""
+    """A passage of a source that yields no claim, why, the line of ``metadata.yaml`` that says so, and where it is."""
 
     quote: str
     reason: str
     line: int
+    start: int  # its first occurrence in the text
 
 
 @dataclass(frozen=True)

@@ -81,7 +81,7 @@ def uncovered(source: Source, claims: list[Claim]) -> list[tuple[int, str]]:
     A sentence repeated later in the text (a summary restated) counts as covered where its first copy is.
     """
     spans = [(c.start, c.end) for c in claims if c.source == source.id and c.row is None]
-    spans += [(at, at + len(p.quote)) for p in source.out_of_scope if (at := source.text.find(p.quote)) >= 0]
+    spans += [(p.start, p.start + len(p.quote)) for p in source.out_of_scope]
     found = []
     for match in SENTENCE.finditer(source.text):
         start, end = match.span()

@@ -80,10 +80,10 @@ def load_source(directory: Path, ns: Namespaces, files: tuple[Path, ...] = ONTOL
         knowledge_source = knowledge_source_iri(str(meta["knowledge_source"]), ns, files)
     except ValueError as exc:
         raise CurationError(meta_file, yaml_line(meta, "knowledge_source"), f"knowledge_source: {exc}") from None
-    out_of_scope = tuple(OutOfScope(str(item["quote"]), str(item["reason"]), yaml_line(item))
+    out_of_scope = tuple(OutOfScope(str(item["quote"]), str(item["reason"]), yaml_line(item), text.find(str(item["quote"])))
                          for item in meta.get("out_of_scope") or [])
     for passage in out_of_scope:
-        if passage.quote not in text:
+        if passage.start < 0:
             raise CurationError(meta_file, passage.line, f"out-of-scope quote not in the text: {_closest(text, passage.quote)}")
     return Source(
         id=str(meta["id"]), text=text, title=str(meta["title"]), publisher=str(meta["publisher"]),
@@ -164,8 +164,7 @@ def parse_claim(entry: Mapping[str, Any], source: Source, ns: Namespaces, *, def
                             f"quote of claim '{key}' does not occur in source '{source.id}' "
                             f"(occurrence {occurrence}); copy it exactly from text.txt: {_closest(source.text, quote)}")
     for passage in source.out_of_scope:  # a passage out of scope yields no claim: the dataset would say both
-        at = source.text.find(passage.quote)
-        if at < start + len(quote) and start < at + len(passage.quote):
+        if passage.start < start + len(quote) and start < passage.start + len(passage.quote):
             raise CurationError(path, line_of("quote"),
                                 f"quote of claim '{key}' overlaps a passage that {source.metadata_file}:{passage.line} "
                                 f"lists as out of scope ({passage.reason}); remove the claim, or take the passage out of "
