@@ -65,7 +65,7 @@ test-virtuoso: install
 	@command -v virtuoso-t >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq virtuoso-opensource-7-bin)
 	POEMS_KG_TEST_VIRTUOSO=1 $(BIN)/python -m pytest tests -k virtuoso
 
-# Regenerate the import slices and MONDO's exact mappings from ../shared/ontology-terms and the pinned PyPI releases.
+# Regenerate the import slices and MONDO's exact mappings from the pinned releases (ontology/imports/releases.yaml).
 imports: install
 	$(BIN)/poems-kg refresh-imports --kg-dir bench/hpoa-all
 

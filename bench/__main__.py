@@ -1,12 +1,14 @@
 """Run the benchmarks: ``python -m bench SUITE [--sizes 1000,10000] [--repeat 5]``.
 
-Suites: sparql, reasoning, validation, load, traffic, http, writes, fuzz, reliability, whole-file, memory, kgx.
+Suites: sparql, reasoning, validation, load, traffic, http, writes, fuzz, reliability, whole-file, memory, kgx, draft.
 """
 
 import argparse
 import statistics
 import time
+from pathlib import Path
 
+from bench.draft import draft
 from bench.fuzz import fuzz
 from bench.http import http
 from bench.kgx import kgx
@@ -50,7 +52,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("suite", nargs="?", default="sparql",
                         choices=["reasoning", "sparql", "validation", "load", "traffic", "http", "writes", "fuzz",
-                                 "reliability", "whole-file", "memory", "kgx"])
+                                 "reliability", "whole-file", "memory", "kgx", "draft"])
     parser.add_argument("--sizes", help="Comma-separated synthetic claim counts (reasoning: 1000,10000; "
                                         "sparql: 1000,10000,100000).")
     parser.add_argument("--repeat", type=int, default=5, help="Runs per measurement (the median is reported).")
@@ -68,6 +70,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1, help="fuzz: seed of the generator.")
     parser.add_argument("--workers", type=int, help="whole-file: processes that compile and validate (default: one per CPU).")
     parser.add_argument("--sample", type=int, default=1000, help="whole-file: claims the SHACL gate peer validates.")
+    parser.add_argument("--mirror", type=Path, help="draft: read the pinned releases from this folder (default: the cache).")
     parser.add_argument("--no-reason", action="store_true", help="whole-file: leave the reasoning stage out.")
     args = parser.parse_args()
     if args.suite == "reasoning":
@@ -78,6 +81,8 @@ def main() -> None:
         http((args.sizes or "seed,100000").split(","), args.seconds, args.connections)
     elif args.suite == "reliability":
         reliability(args.seconds, args.count, args.kills)
+    elif args.suite == "draft":
+        draft(args.repeat, args.mirror)
     elif args.suite == "kgx":
         kgx(args.repeat)
     elif args.suite == "memory":

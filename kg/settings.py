@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000  # a larger request body is refused with 413 before it is read
     max_xml_expansion_bytes: int = 10_000_000  # how much RDF/XML entities may grow a document (uploads and imports)
     max_literal_chars: int = 1_000_000  # a longer literal in an upload, import or restore is refused
+    max_source_bytes: int = 5_000_000  # a longer source text (text.txt) is refused by build, validate and draft
     max_request_quads: int = 100_000  # triples in one Graph Store request; larger files go through `poems-kg import`
     # Write access: entries "name:scope:sha256-of-token" (scope read, write or admin); only hashes are ever stored.
     # `poems-kg token NAME --scope write` makes a token and its entry. No entries: every write is refused.

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, OWL, RDFS, SKOS
+from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
 from kg.namespaces import Namespaces
 
@@ -43,6 +43,7 @@ class Term:
     obsolete: bool
     file: str
     parents: tuple[str, ...] = ()
+    is_class: bool = False  # an owl:Class (not a property, an individual or an enum value)
 
     def names(self) -> set[str]:
         """The label and every exact synonym."""
@@ -65,7 +66,8 @@ def index(base_iri: str, files: tuple[Path, ...] = ONTOLOGY_FILES) -> dict[str, 
                                       str(path.relative_to(ONTOLOGY_DIR.parent)) if path.is_relative_to(ONTOLOGY_DIR.parent)
                                       else str(path),
                                       tuple(sorted(str(p) for p in graph.objects(node, RDFS.subClassOf)
-                                                   if isinstance(p, URIRef))))
+                                                   if isinstance(p, URIRef))),
+                                      (node, RDF.type, OWL.Class) in graph)
     return out
 
 

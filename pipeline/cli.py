@@ -1,5 +1,6 @@
 """The ``poems-kg`` command line: build, load, query, export, serve."""
 
+import datetime as dt
 import gzip
 import sys
 import tempfile
@@ -24,12 +25,14 @@ from kg.tokens import Agent, TokenConfigError, new_token
 from kg.trusty import SigningError, configured_signer, make_key
 from kg.w3id import rules
 from ontology.reason import ReasoningError, Report, reason
-from ontology.slice import SHARED_TABLES
+from ontology.releases import ReleaseError, ReleaseFiles
+from ontology.slice import IMPORTS_DIR, VOCABULARY_FILE, SliceError, Upstream, closure, refresh, render, term_list
 from pipeline import gate, kgx
 from pipeline.build import Build, build, refuse_contradictions
 from pipeline.bulk import BulkImportError, import_file, rdf_format
+from pipeline.readers.crosswalk import mondo_mappings
 from pipeline.readers.folder import load_sources, uncovered
-from pipeline.readers.text import read_yaml, yaml_line
+from pipeline.readers.text import load_source, read_yaml, yaml_line
 from shapes.validate import ValidationError, Violation, claim_locations, nanopublication_quads, validate_claims, validate_dataset
 
 app = typer.Typer(help="poems-kg: curated claims about POEMS syndrome as a nanopublication knowledge graph.",
@@ -313,15 +316,13 @@ def add_claim_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False,
     print(iri)
 
 
-def _import_files(kg_dir: Path, shared: Path, ns: Namespaces) -> dict[Path, bytes]:
+def _import_files(kg_dir: Path, upstream: Upstream, ns: Namespaces) -> dict[Path, bytes]:
     """What a folder of table sources brings besides its metadata, gzipped.
 
     MONDO's exact mappings of its diseases (``mappings/``) and the import slices of the MONDO and HPO terms its rows
     name (``imports/``), read from the same upstream files as the packaged slices. A term its upstream file lacks (a
     MONDO mapping's subject included) is left out, so that its rows are refused.
     """
-    from ontology.slice import SharedTables, Upstream, closure, render
-    from pipeline.readers.crosswalk import mondo_mappings
     from pipeline.readers.table import TABLE_MAPPINGS_HEADER, table_terms
 
     diseases: set[str] = set()
@@ -330,8 +331,8 @@ def _import_files(kg_dir: Path, shared: Path, ns: Namespaces) -> dict[Path, byte
         named, terms = table_terms(table)
         diseases |= named
         hpo |= terms
-    hp_reader, mondo_reader = Upstream(shared).reader("hp"), SharedTables(shared)
-    lines = mondo_mappings(shared, (), diseases, header=TABLE_MAPPINGS_HEADER).decode().splitlines(keepends=True)
+    hp_reader, mondo_reader = upstream.reader("hp"), upstream.reader("mondo")
+    lines = mondo_mappings(upstream.mapping_sets(), (), diseases, header=TABLE_MAPPINGS_HEADER).decode().splitlines(keepends=True)
     mapping = "".join(line for line in lines if not line.startswith("MONDO:") or line.split("\t", 1)[0] in mondo_reader).encode()
     mondo = {line.split("\t", 1)[0] for line in lines if line.startswith("MONDO:")}
     slices = {"hp": closure(hp_reader, sorted(c for c in hpo if c in hp_reader)),
@@ -343,24 +344,61 @@ def _import_files(kg_dir: Path, shared: Path, ns: Namespaces) -> dict[Path, byte
     return out
 
 
-@app.command("refresh-imports")
-def refresh_imports(shared: Path = typer.Option(SHARED_TABLES, help="Folder of the shared ontology term tables "
-                                                "(terms.tsv.gz, mondo-rare-edges.tsv.gz, MONDO's mapping sets)."),
-                    check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 if a committed file differs."),
-                    tables: list[Path] = typer.Option([], "--kg-dir", help="Also a folder of table sources: the "
-                                                      "slices and mappings of the terms its rows name (repeatable).")) -> None:
-    """Regenerate the import slices (ontology/imports/*_import.ttl) and MONDO's exact mappings from the upstream files."""
-    from ontology.slice import IMPORTS_DIR, VOCABULARY_FILE, Biolink, SliceError, refresh, term_list
-    from pipeline.readers.crosswalk import mondo_mappings
+@app.command("draft")
+def draft_claims(source_dir: Path = typer.Argument(..., help="A source folder: text.txt and metadata.yaml."),
+                 out: Path | None = typer.Option(None, help="The draft claims file [default: the claims folder beside "
+                                                 "the sources folder, <source id>.yaml]."),
+                 mirror: Path | None = typer.Option(None, help="Also match the terms of the pinned releases in this "
+                                                    "folder [default: those already in the cache]."),
+                 creator: str = typer.Option("poems:curation-team", help="CURIE of the curator (the file's creator)."),
+                 force: bool = typer.Option(False, "--force", help="Overwrite an existing claims file.")) -> None:
+    """Draft claims from a new source's text for a curator to review.
+
+    Every claim has `status: draft`, which the build refuses until the curator has reviewed it and deleted the line.
+    """
+    from pipeline.draft import Drafter, DraftError, render
 
     settings = get_settings()
     try:
-        files = {IMPORTS_DIR / f"{name}_import.ttl": body for name, body in refresh(shared).items()}
-        files[VOCABULARY_FILE] = Biolink().vocabulary()
-        files[settings.kg_dir / "mappings" / "mondo-exact.sssom.tsv"] = mondo_mappings(shared, term_list("mondo"))
+        source = load_source(source_dir, Namespaces(settings.base_iri))
+        target = out or source_dir.resolve().parent.parent / "claims" / f"{source.id}.yaml"
+        if target.exists() and not force:
+            raise CurationError(target, 1, "a claims file is already there: give --out, or --force to overwrite it")
+        drafter = Drafter(settings.base_iri, ReleaseFiles(mirror) if mirror else ReleaseFiles())
+        drafts = drafter.draft(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".part")
+        partial.write_text(render(source, drafts, creator, dt.date.today()), encoding="utf-8")
+        partial.replace(target)
+    except (CurationError, ReleaseError, SliceError, DraftError, OSError) as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    err.print(f"{len(drafts)} draft claims from {len(source.text):,} characters: {target}", highlight=False)
+
+
+@app.command("refresh-imports")
+def refresh_imports(mirror: Path | None = typer.Option(None, help="Read the pinned release files from this folder "
+                                                       "(laid out as the cache) instead of downloading them."),
+                    cache: Path | None = typer.Option(None, help="Where downloaded releases are kept "
+                                                      "[default: ~/.cache/poems-kg/releases]."),
+                    check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 if a committed file differs."),
+                    tables: list[Path] = typer.Option([], "--kg-dir", help="Also a folder of table sources: the "
+                                                      "slices and mappings of the terms its rows name (repeatable).")) -> None:
+    """Regenerate the import slices and MONDO's exact mappings from the ontologies' pinned releases.
+
+    The releases (ontology/imports/releases.yaml) are downloaded once into a cache and checked against their checksums.
+
+    Every file is computed before any is written: a refresh that fails changes nothing.
+    """
+    settings = get_settings()
+    try:
+        upstream = Upstream(ReleaseFiles(mirror, cache, err))
+        files = {IMPORTS_DIR / f"{name}_import.ttl": body for name, body in refresh(upstream).items()}
+        files[VOCABULARY_FILE] = upstream.biolink().vocabulary()
+        files[settings.kg_dir / "mappings" / "mondo-exact.sssom.tsv"] = mondo_mappings(upstream.mapping_sets(), term_list("mondo"))
         for folder in tables:
-            files.update(_import_files(folder, shared, Namespaces(settings.base_iri)))
-    except (SliceError, CurationError, OSError, ImportError) as exc:
+            files.update(_import_files(folder, upstream, Namespaces(settings.base_iri)))
+    except (SliceError, ReleaseError, CurationError, OSError, ImportError) as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     stale = [path for path, body in files.items() if not path.exists() or path.read_bytes() != body]
@@ -368,7 +406,9 @@ def refresh_imports(shared: Path = typer.Option(SHARED_TABLES, help="Folder of t
         err.print(f"{'differs' if check else 'writing'}: {path}", highlight=False)
         if not check:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(files[path])
+            partial = path.with_name(path.name + ".part")
+            partial.write_bytes(files[path])
+            partial.replace(path)
     err.print(f"{len(files)} files, {len(stale)} {'differ' if check else 'rewritten'}")
     if check and stale:
         raise typer.Exit(1)

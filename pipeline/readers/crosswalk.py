@@ -7,7 +7,6 @@ the mapping itself is queryable with its provenance. Every code also gets ``skos
 """
 
 import csv
-import gzip
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,31 +114,23 @@ MONDO_MAPPINGS_HEADER = """# curie_map: the prefixes of kg/namespaces.py
 """
 
 
-def mondo_mappings(shared: Path, curies: Iterable[str], objects: Iterable[str] = (), header: str = MONDO_MAPPINGS_HEADER) -> bytes:
-    """The SSSOM text of every exact match in MONDO's mapping sets (in ``shared``) for the MONDO terms ``curies``.
+def mondo_mappings(sets: Iterable[tuple[Path, str]], curies: Iterable[str], objects: Iterable[str] = (),
+                   header: str = MONDO_MAPPINGS_HEADER) -> bytes:
+    """The SSSOM text of every exact match in MONDO's mapping sets (files with their sources) for the terms ``curies``.
 
     Also every exact match to one of the codes ``objects`` (as poems-kg names them). Each row names the set's versioned
-    PURL (``mapping_source``) and, in ``comment``, the file and commit it was read from (as the shared term tables
-    record it).
+    PURL (``mapping_source``) and, in ``comment``, the file and release it was read from.
     """
     wanted, codes = set(curies), set(objects)
-    commits: dict[str, str] = {}
-    with gzip.open(shared / "terms.tsv.gz", "rt", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle, delimiter="\t"):
-            if "/mappings/mondo_exactmatch_" in row["source"]:
-                commits.setdefault(row["source"].rsplit("/", 1)[1], row["source"])
     rows: list[list[str]] = []
-    for path in sorted(shared.glob("mondo_exactmatch_*.sssom.tsv.gz")):
-        with gzip.open(path, "rt", encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
+    for path, source in sorted(sets, key=lambda s: s[0].name):
+        lines = path.read_text(encoding="utf-8").splitlines()
         meta = dict(line[2:].split(": ", 1) for line in lines if line.startswith("# ") and ": " in line)
-        table = csv.DictReader((line for line in lines if not line.startswith("#")), delimiter="\t")
-        read_from = commits.get(path.name.removesuffix(".gz"), f"the shared table {path.name}")
-        for r in table:
+        for r in csv.DictReader((line for line in lines if not line.startswith("#")), delimiter="\t"):
             prefix, _, local = r["object_id"].partition(":")
             code = f"{MONDO_SET_PREFIXES.get(prefix, prefix)}:{local}"
             if (r["subject_id"] in wanted or code in codes) and r["predicate_id"] == "skos:exactMatch":
                 rows.append([r["subject_id"], r["subject_label"], r["predicate_id"], code, r.get("object_label") or "",
-                             r["mapping_justification"], meta["mapping_set_version"], f"Read from {read_from}"])
+                             r["mapping_justification"], meta["mapping_set_version"], f"Read from {source}"])
     body = "\n".join("\t".join(r) for r in [list(COLUMNS), *sorted(rows)])
     return (header + body + "\n").encode()

@@ -16,12 +16,13 @@ from kg.biolink import association, knowledge_source_iri, uncategorized
 from kg.direction import CERTAINTIES, DIRECTIONS, DISPUTES, FORMER_CERTAINTIES, SUPPORTS, Direction
 from kg.model import Claim, CurationError, OutOfScope, Source
 from kg.namespaces import CurieError, Namespaces
+from kg.settings import get_settings
 from kg.terms import ONTOLOGY_FILES, problem
 
 CLAIM_DEFAULTS = {"evidence": "ECO:0000303"}
 CLAIM_FIELDS = {
     "key", "subject", "subject_label", "predicate", "object", "object_label", "value", "direction", "negated",
-    "certainty", "frequency", "evidence", "quote", "occurrence", "note", "supersedes",
+    "certainty", "frequency", "evidence", "quote", "occurrence", "note", "supersedes", "status",
 }
 
 REQUIRED_CLAIM_FIELDS = ("key", "subject", "predicate", "quote", "note")
@@ -58,6 +59,10 @@ def load_source(directory: Path, ns: Namespaces, files: tuple[Path, ...] = ONTOL
     for name in SOURCE_FIELDS:
         if name not in meta:
             raise CurationError(meta_file, yaml_line(meta), f"missing field '{name}'")
+    limit = get_settings().max_source_bytes
+    if text_file.is_file() and (size := text_file.stat().st_size) > limit:
+        raise CurationError(text_file, 1, f"text.txt is {size:,} bytes, more than the {limit:,} a source may have "
+                            "(POEMS_KG_MAX_SOURCE_BYTES); split the document into sources, or raise the limit")
     raw = text_file.read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
     if digest != meta["sha256"]:
@@ -132,6 +137,9 @@ def parse_claim(entry: Mapping[str, Any], source: Source, ns: Namespaces, *, def
         if item.get(name) in (None, ""):
             raise CurationError(path, line, f"claim is missing required field '{name}'")
     key = str(item["key"])
+    if "status" in item:  # only `poems-kg draft` writes it
+        raise CurationError(path, line_of("status"), f"claim '{key}' is a draft (status: {item['status']}): review it "
+                            "against the source, then delete its status line (or the claim); nothing unreviewed is built")
     if ("object" in item) == ("value" in item):
         raise CurationError(path, line, f"claim '{key}' needs exactly one of 'object' (a CURIE) or 'value' (a literal)")
 
