@@ -71,6 +71,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, help="whole-file: processes that compile and validate (default: one per CPU).")
     parser.add_argument("--sample", type=int, default=1000, help="whole-file: claims the SHACL gate peer validates.")
     parser.add_argument("--mirror", type=Path, help="draft: read the pinned releases from this folder (default: the cache).")
+    parser.add_argument("--no-virtuoso", action="store_true", help="http: leave the Virtuoso peer out (it needs root to install).")
     parser.add_argument("--no-reason", action="store_true", help="whole-file: leave the reasoning stage out.")
     args = parser.parse_args()
     if args.suite == "reasoning":
@@ -78,7 +79,7 @@ def main() -> None:
     elif args.suite == "traffic":
         traffic(args.seconds, args.readers, args.writers)
     elif args.suite == "http":
-        http((args.sizes or "seed,100000").split(","), args.seconds, args.connections)
+        http((args.sizes or "seed,100000").split(","), args.seconds, args.connections, not args.no_virtuoso)
     elif args.suite == "reliability":
         reliability(args.seconds, args.count, args.kills)
     elif args.suite == "draft":

@@ -1,24 +1,29 @@
-"""HTTP load benchmark: poems-kg against a bare Oxigraph server holding the same quads, with a native load generator.
+"""HTTP load benchmark: poems-kg against a bare Oxigraph server and Virtuoso holding the same quads, with a native
+load generator.
 
 ``wrk`` (Debian package; installed with apt-get when missing) at a fixed number of connections for a fixed duration,
-loopback only, one target after the other in one run, at the seed and at a synthetic workload. Every ``/sparql``
-request is a different query (a numbered comment), so no answer cache stands in for the engine; the bare server runs
-the same queries at ``/query``. Every other request is compared with the server's DESCRIBE of the resource it is
-about: an entity's document, JSON, FHIR translation and CDS card with the entity's, a claim's with the claim's, the
-source document (its text included) with the source's.
-Before its load, each request is made once ("first ms"): the first answer of a data version, which poems-kg computes;
-under the load, answers of an unchanged version are served again.
+loopback only, one target after the other in one run, at the seed and at a synthetic workload (``bench.workload``: a
+few hub entities with thousands of claims, many with a handful). Requests about an entity rotate over 20 entities, hubs
+and tail alike, so that every answer is a real one; every ``/sparql`` request is a different query (a numbered
+comment), so no answer cache stands in for the engine, and the peers run the same queries. Every other request is
+compared with the bare server's DESCRIBE of the resources it is about (the same 20 entities, the claim, the source).
+Before the load, each path is requested once ("first ms", median and p95 over the entities): the first answer of a data
+version, which poems-kg computes; under the load, answers of an unchanged version are served again. Virtuoso (Debian
+package, installed when missing, read-only, ``MaxQueryExecutionTime``) is the peer with a query time limit.
 """
 
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -26,23 +31,27 @@ import httpx
 from pyoxigraph import Quad, Store
 
 from bench.sparql import _port as free_port
-from bench.workload import synthetic_quads
+from bench.virtuoso import virtuoso
+from bench.workload import shape, synthetic_quads
 from kg.namespaces import Namespaces
 from kg.settings import DEFAULT_BASE_IRI, get_settings
 from pipeline.build import build
 
 BIN = Path(sys.executable).parent
 NS = Namespaces(DEFAULT_BASE_IRI)
-LOOKUP = ("PREFIX biolink: <https://w3id.org/biolink/vocab/> SELECT ?claim ?p ?o WHERE {{ GRAPH ?g {{ ?a biolink:subject "
-          "<{entity}> ; biolink:predicate ?p ; biolink:object ?o }} ?claim <http://www.nanopub.org/nschema#hasAssertion> ?g }}")
+ENTITIES = 20  # entities each entity request rotates over; first answers are their median and p95
+LOOKUP = ("PREFIX biolink: <https://w3id.org/biolink/vocab/> SELECT ?claim ?p ?o WHERE {{ GRAPH ?g {{ {{ ?a biolink:subject "
+          "<{entity}> }} UNION {{ ?a biolink:object <{entity}> }} ?a biolink:predicate ?p ; biolink:object ?o }} "
+          "?claim <http://www.nanopub.org/nschema#hasAssertion> ?g }}")
 CDS_BODY = ('{"hook":"patient-view","hookInstance":"bench","context":{"userId":"Practitioner/1","patientId":"1"},'
             '"prefetch":{"conditions":{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Condition",'
             '"code":{"coding":[{"system":"http://snomed.info/sct","code":"79268002"}]}}}]}}}')
 SCRIPT = """
+paths = {{{paths}}}
 counter = 0
 request = function()
   counter = counter + 1
-  return wrk.format("{method}", "{path}" .. "{counter_prefix}" .. counter, {headers}, {body})
+  return wrk.format("{method}", paths[counter % #paths + 1]{suffix}, {headers}, {body})
 end
 """
 
@@ -55,24 +64,24 @@ def _wrk() -> str:
     return "wrk"
 
 
-def _lua(method: str, path: str, distinct: bool, headers: dict[str, str], body: str | None) -> str:
+def _lua(method: str, paths: list[str], distinct: bool, headers: dict[str, str], body: str | None) -> str:
+    """A wrk script cycling through ``paths``; ``distinct``: each request's query text numbered (a SPARQL comment)."""
     lua_headers = "{" + ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items()) + "}"
     lua_body = "nil" if body is None else '"' + body.replace('"', '\\"') + '"'
-    if distinct:  # a numbered SPARQL comment: a different query text every request
-        return SCRIPT.format(method=method, path=path, counter_prefix="%0A%23", headers=lua_headers, body=lua_body)
-    return f'request = function() return wrk.format("{method}", "{path}", {lua_headers}, {lua_body}) end\n'
+    return SCRIPT.format(paths=", ".join(f'"{p}"' for p in paths), method=method, headers=lua_headers, body=lua_body,
+                         suffix=' .. "%0A%23" .. counter' if distinct else "")
 
 
-def run(base: str, method: str, path: str, seconds: float, connections: int, distinct: bool = False,
+def run(base: str, method: str, paths: list[str], seconds: float, connections: int, distinct: bool = False,
         headers: dict[str, str] | None = None, body: str | None = None) -> tuple[float, float, float]:
-    """Requests/s, p50 ms and p99 ms of ``wrk`` on one request (non-2xx/3xx answers make it fail)."""
+    """Requests/s, p50 ms and p99 ms of ``wrk`` cycling through ``paths`` (non-2xx/3xx answers make it fail)."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
-        script.write(_lua(method, path, distinct, headers or {}, body))
+        script.write(_lua(method, paths, distinct, headers or {}, body))
         script.flush()
         out = subprocess.run([_wrk(), "-t2", f"-c{connections}", f"-d{round(seconds)}s", "--latency", "-s", script.name, base],
                              capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
     if "Non-2xx or 3xx responses" in out:
-        raise RuntimeError(f"{method} {path}: error answers\n{out}")
+        raise RuntimeError(f"{method} {paths[0]}: error answers\n{out}")
 
     def millis(label: str) -> float:
         value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
@@ -82,17 +91,16 @@ def run(base: str, method: str, path: str, seconds: float, connections: int, dis
     return rate, millis("50%"), millis("99%")
 
 
-def first(base: str, method: str, path: str, headers: dict[str, str], body: str | None) -> float:
-    """Milliseconds of one request before the load: the first answer of a data version (computed, not kept).
-
-    Sent as wrk sends the load (no compression asked), so that the load is served the answer this request computed.
+def first(base: str, method: str, path: str, headers: dict[str, str], body: str | None) -> tuple[float, httpx.Response]:
+    """Milliseconds of one request before the load, and its answer: the first answer of a data version (computed, not
+    kept). Sent as wrk sends the load (no compression asked), so that the load is served the answer this request computed.
     """
     start = time.perf_counter()
     response = httpx.request(method, base + path, headers={"Accept-Encoding": "identity", **headers}, content=body,
                              timeout=600)
     if response.status_code >= 400:
         raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:200]}")
-    return (time.perf_counter() - start) * 1000
+    return (time.perf_counter() - start) * 1000, response
 
 
 def _wait(url: str, process: subprocess.Popen[bytes], what: str) -> None:
@@ -123,92 +131,136 @@ def _serving(argv: list[str], url: str, what: str, env: dict[str, str] | None = 
             process.wait()
 
 
-Request = tuple[str, str, str | None, str]  # method, poems-kg path, body, the IRI its DESCRIBE reference is about
+@dataclass
+class Request:
+    """One kind of request: its method, the paths it cycles through, its body, and the row of its DESCRIBE reference."""
+
+    method: str
+    paths: list[str]
+    body: str | None
+    reference: str
 
 
-def _requests(entity: str, curie: str, claim: str, source: str, condition: str) -> dict[str, Request]:
-    """Request name -> (method, path, body, IRI described); the SPARQL one is the lookup of ``entity``."""
-    lookup = quote(LOOKUP.format(entity=entity), safe="")
-    name = source.rsplit("/", 1)[1]
-    return {
-        "sparql (distinct queries)": ("GET", f"/sparql?query={lookup}", None, entity),
-        "entity document .ttl": ("GET", f"/entity/{curie}.ttl" if not curie.startswith("poems:") else
-                                 f"/id/{curie.removeprefix('poems:')}.ttl", None, entity),
-        "claim document .trig": ("GET", f"/np/{claim.rsplit('/', 1)[1]}.trig", None, claim),
-        "source document .ttl": ("GET", f"/source/{name}.ttl", None, source),
-        "JSON entity": ("GET", f"/api/v1/entities/{curie}", None, entity),
-        "JSON etiology": ("GET", f"/api/v1/conditions/{condition}/etiology", None, entity),
-        "FHIR $translate": ("GET", "/fhir/ConceptMap/$translate?system=http://snomed.info/sct&sourceCode=79268002", None,
-                            entity),
-        "CDS Hooks patient-view": ("POST", "/cds-services/poems-kg-etiology", CDS_BODY, entity),
-    }
+@dataclass
+class Workload:
+    """The quads of a workload, the entities its requests are about (hubs first), a claim and the source."""
+
+    quads: list[Quad]
+    entities: list[str]  # CURIEs
+    claim: str
+    source: str
+
+    def requests(self) -> dict[str, Request]:
+        """Request name -> request."""
+        iris = [NS.expand(c) for c in self.entities]
+        documents = [f"/id/{c.removeprefix('poems:')}.ttl" if c.startswith("poems:") else f"/entity/{c}.ttl" for c in self.entities]
+        return {
+            "sparql lookup (distinct queries)": Request("GET", [f"/sparql?query={quote(LOOKUP.format(entity=i), safe='')}"
+                                                                for i in iris], None, "server /query"),
+            "entity document .ttl": Request("GET", documents, None, "server DESCRIBE entities"),
+            "JSON entity": Request("GET", [f"/api/v1/entities/{c}" for c in self.entities], None, "server DESCRIBE entities"),
+            "JSON etiology": Request("GET", [f"/api/v1/conditions/{c}/etiology" for c in self.entities], None,
+                                     "server DESCRIBE entities"),
+            "claim document .trig": Request("GET", [f"/np/{self.claim.rsplit('/', 1)[1]}.trig"], None, "server DESCRIBE claim"),
+            "source document .ttl": Request("GET", [f"/source/{self.source.rsplit('/', 1)[1]}.ttl"], None,
+                                            "server DESCRIBE source"),
+            "FHIR $translate": Request("GET", ["/fhir/ConceptMap/$translate?system=http://snomed.info/sct&sourceCode=79268002"],
+                                       None, "server DESCRIBE entities"),
+            "CDS Hooks patient-view": Request("POST", ["/cds-services/poems-kg-etiology"], CDS_BODY, "server DESCRIBE entities"),
+        }
+
+    def references(self) -> dict[str, list[str]]:
+        """DESCRIBE reference name -> the IRIs it describes."""
+        return {"server DESCRIBE entities": [NS.expand(c) for c in self.entities],
+                "server DESCRIBE claim": [self.claim], "server DESCRIBE source": [self.source]}
 
 
-def _reference(iri: str) -> str:
-    """The row name of the bare server's DESCRIBE of ``iri``."""
-    return f"server DESCRIBE {NS.compact(iri).rsplit('/', 1)[-1][:24]}"
-
-
-def _workload(size: str) -> tuple[list[Quad], dict[str, Request]]:
-    """The quads of a workload and its requests."""
+def _workload(size: str) -> Workload:
+    """The quads of a workload and what its requests are about."""
     if size == "seed":
         settings = get_settings()
         seed = build(settings.kg_dir, settings.base_iri)
-        poems = "http://purl.obolibrary.org/obo/MONDO_0017364"
-        return seed.quads, _requests(poems, "MONDO:0017364", seed.iris["pcd-causes-poems"],
-                                     NS.source + "poems-cause-summary", "MONDO:0017364")
+        named = Counter(NS.compact(c.subject) for c in seed.claims) + Counter(NS.compact(c.object) for c in seed.claims if c.object)
+        entities = [c for c, _ in named.most_common() if not c.startswith(("source:", "http"))][:ENTITIES]
+        return Workload(seed.quads, entities, seed.iris["pcd-causes-poems"], NS.source + "poems-cause-summary")
     n = int(size)
-
     quads = synthetic_quads(n, NS)
-    entity = NS.entity + "synthetic-condition-5"
+    causes, conditions = shape(n)
+    hubs = [f"poems:synthetic-cause-{i}" for i in range(4)] + [f"poems:synthetic-condition-{i}" for i in range(3)]
+    step_causes, step_conditions = causes // 7, conditions // 7
+    tail = [f"poems:synthetic-cause-{i * step_causes + 5}" for i in range(1, 7)] + \
+           [f"poems:synthetic-condition-{i * step_conditions + 3}" for i in range(1, 8)]
     claim = next(q.subject.value for q in quads if q.predicate.value.endswith("#hasAssertion"))  # type: ignore[union-attr]
-    return quads, _requests(entity, "poems:synthetic-condition-5", claim, NS.source + "synthetic",
-                            "poems:synthetic-condition-5")
+    return Workload(quads, (hubs + tail)[:ENTITIES], claim, NS.source + "synthetic")
 
 
-def http(sizes: list[str], seconds: float, connections: int) -> None:
-    """Print, per workload, requests/s, p50 and p99 of poems-kg and the bare server, and their ratio."""
+def _median_p95(values: list[float]) -> tuple[float, float]:
+    ordered = sorted(values)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def _peer_rows(name: str, base: str, query_path: str, workload: Workload, seconds: float, connections: int,
+               results: dict[str, tuple[float, float, float]]) -> None:
+    """The lookups and DESCRIBEs of one peer (``query_path``: its SPARQL path)."""
+    lookups = [p.replace("/sparql?", f"{query_path}?") for p in workload.requests()["sparql lookup (distinct queries)"].paths]
+    results[f"{name} /query"] = run(base, "GET", lookups, seconds, connections, distinct=True,
+                                    headers={"Accept": "application/sparql-results+json"})
+    for reference, iris in workload.references().items():
+        paths = [f"{query_path}?query={quote(f'DESCRIBE <{i}>', safe='')}" for i in iris]
+        results[reference.replace("server", name)] = run(base, "GET", paths, seconds, connections,
+                                                         headers={"Accept": "text/turtle"})
+
+
+def http(sizes: list[str], seconds: float, connections: int, virtuoso_peer: bool = True) -> None:
+    """Print, per workload, first answers, requests/s, p50 and p99 of poems-kg and its peers, and the ratios."""
     print(f"wrk -t2 -c{connections} -d{seconds:g}s, loopback; ratio = poems-kg / bare Oxigraph server "
-          "(/sparql to its /query, the others to its DESCRIBE of the resource they are about)")
+          "(/sparql to its /query, the others to its DESCRIBE of the resources they are about); Virtuoso beside it")
     for size in sizes:
-        quads, requests = _workload(size)
+        workload = _workload(size)
+        requests = workload.requests()
+        results: dict[str, tuple[float, float, float]] = {}
+        cold: dict[str, tuple[float, float, float]] = {}  # first ms median, p95, answer KB median
         with tempfile.TemporaryDirectory(prefix="poems-kg-http-") as folder:
             ours, theirs = Path(folder) / "poems-kg", Path(folder) / "oxigraph"
             for location in (ours, theirs):
                 store = Store(str(location))
-                store.bulk_extend(quads)
+                store.bulk_extend(workload.quads)
                 store.flush()
                 del store
             port, server_port = free_port(), free_port()
             env = os.environ | {"POEMS_KG_STORE_PATH": str(ours), "POEMS_KG_REASON_ON_START": "false"}
             server = f"http://127.0.0.1:{server_port}"
-            results: dict[str, tuple[float, float, float]] = {}
-            cold: dict[str, float] = {}
-            described = sorted({iri for name, (*_, iri) in requests.items() if not name.startswith("sparql")})
             with _serving([str(BIN / "oxigraph"), "serve-read-only", "--location", str(theirs), "--bind",
                            f"127.0.0.1:{server_port}", "--union-default-graph"], server + "/query?query=ASK%7B%7D", "oxigraph"):
-                for iri in described:
-                    describe = quote(f"DESCRIBE <{iri}>", safe="")
-                    results[_reference(iri)] = run(
-                        server, "GET", f"/query?query={describe}", seconds, connections, headers={"Accept": "text/turtle"})
-                _, path, _, _ = requests["sparql (distinct queries)"]
-                results["server /query"] = run(server, "GET", path.replace("/sparql?", "/query?"), seconds, connections,
-                                               distinct=True, headers={"Accept": "application/sparql-results+json"})
+                _peer_rows("server", server, "/query", workload, seconds, connections, results)
+            if virtuoso_peer:
+                with virtuoso(Path(folder) / "virtuoso", timeout_s=10, quads=workload.quads, buffers=60000) as url:
+                    base, _, path = url.rpartition("/")
+                    _peer_rows("Virtuoso", base, "/" + path, workload, seconds, connections, results)
             base = f"http://127.0.0.1:{port}"
             with _serving([str(BIN / "poems-kg"), "serve", "--port", str(port)], base + "/sparql", "poems-kg", env):
-                for name, (method, path, body, _) in requests.items():
+                for name, request in requests.items():
                     sparql = name.startswith("sparql")
-                    # the same headers for the first request and the load: the Accept header is part of an answer's key
+                    # the same headers for the first requests and the load: the Accept header is part of an answer's key
                     headers = {"Accept": "application/sparql-results+json"} if sparql else \
-                        {"Accept": "*/*", **({"Content-Type": "application/json"} if body else {})}
-                    cold[name] = first(base, method, path, headers, body)
-                    results[name] = run(base, method, path, seconds, connections, distinct=sparql, headers=headers,
-                                        body=body)
-        print(f"\nworkload: {size} ({len(quads):,} quads)")
-        print(f"{'request':>44} {'first ms':>9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7}")
+                        {"Accept": "*/*", **({"Content-Type": "application/json"} if request.body else {})}
+                    firsts = [first(base, request.method, p, headers, request.body) for p in request.paths]
+                    sizes_kb = [len(r.content) / 1024 for _, r in firsts]
+                    cold[name] = (*_median_p95([ms for ms, _ in firsts]), statistics.median(sizes_kb))
+                    if sparql:
+                        rows = sorted(len(r.json()["results"]["bindings"]) for _, r in firsts)
+                        print(f"  {size}: lookup rows per entity: min {rows[0]}, median {statistics.median(rows):g}, "
+                              f"max {rows[-1]} ({len(rows)} entities)")
+                    results[name] = run(base, request.method, request.paths, seconds, connections, distinct=sparql,
+                                        headers=headers, body=request.body)
+        print(f"\nworkload: {size} ({len(workload.quads):,} quads; entity requests rotate over {len(workload.entities)} "
+              f"entities: {', '.join(workload.entities[:3])}, ...)")
+        print(f"{'request':>36} {'first ms':>9} {'p95':>7} {'KB':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} "
+              f"{'/Virt.':>6}")
         for name, (rate, p50, p99) in results.items():
-            iri = requests[name][3] if name in requests else ""
-            reference = "server /query" if name.startswith("sparql") else _reference(iri)
-            ratio = "" if name.startswith("server") else f"{rate / results[reference][0]:.2f}"
-            once = f"{cold[name]:.0f}" if name in cold else ""
-            print(f"{name:>44} {once:>9} {rate:>9.0f} {p50:>8.1f} {p99:>8.1f} {ratio:>7}")
+            reference = requests[name].reference if name in requests else ""
+            ratio = f"{rate / results[reference][0]:.2f}" if reference else ""
+            peer = reference.replace("server", "Virtuoso")
+            versus = f"{rate / results[peer][0]:.2f}" if peer in results else ""
+            once, p95, kb = (f"{v:.0f}" if v >= 10 else f"{v:.1f}" for v in cold[name]) if name in cold else ("", "", "")
+            print(f"{name:>36} {once:>9} {p95:>7} {kb:>7} {rate:>9.0f} {p50:>8.1f} {p99:>8.1f} {ratio:>6} {versus:>6}")

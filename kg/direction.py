@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from kg.namespaces import BIOLINK, DEFAULT_BASE_IRI, SEPIO, Namespaces
 from kg.queries import QUERY_DIR
+from kg.sparql_text import without_lateral
 from kg.store import KGStore, select_rows
 
 OPPOSING_QUERY = (QUERY_DIR / "opposing-claims.rq").read_text(encoding="utf-8")
@@ -84,7 +85,7 @@ class Opposition:
 
 def opposing(store: KGStore, ns: Namespaces, focus: list[str] | None = None) -> list[Opposition]:
     """Every pair of current claims taking opposite directions on one statement (``focus``: about those entities)."""
-    text = ns.rebase(OPPOSING_QUERY)
+    text = ns.rebase(OPPOSING_QUERY) if store.lateral else without_lateral(ns.rebase(OPPOSING_QUERY))
     if focus is not None:
         text = text.replace("VALUES ?focus { UNDEF }", "VALUES ?focus { " + " ".join(f"<{iri}>" for iri in focus) + " }")
     return [Opposition(r["subject"], r["predicate"], r["object"], r["supporting"], r["disputing"],

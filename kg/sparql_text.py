@@ -38,6 +38,29 @@ def nesting_depth(sparql: str) -> int:
     return deepest
 
 
+LATERAL = re.compile(r"\bLATERAL\s*\{\s*(?=OPTIONAL\b)")
+
+
+def without_lateral(sparql: str) -> str:
+    """The SPARQL 1.1 form of a query whose ``LATERAL { OPTIONAL { X } }`` blocks become ``OPTIONAL { X }``.
+
+    The two mean the same when X's variables are bound, if at all, by the pattern before it, as in the named queries;
+    LATERAL (Oxigraph, Jena) has the engine look X up per row instead of joining it over the whole store. Comments,
+    IRIs and strings are skipped when matching braces.
+
+    >>> without_lateral('SELECT * { ?s ?p ?o LATERAL { OPTIONAL { ?s <x:y> "}" } } }  # LATERAL { OPTIONAL')
+    'SELECT * { ?s ?p ?o OPTIONAL { ?s <x:y> "}" } }  # LATERAL { OPTIONAL'
+    """
+    while match := LATERAL.search(plain := NOISE.sub(lambda m: " " * len(m[0]), sparql)):
+        depth, at = 1, match.end()
+        while depth:
+            depth += {"{": 1, "}": -1}.get(plain[at], 0)
+            at += 1
+        closing = at - 1  # the LATERAL block's own closing brace
+        sparql = sparql[:match.start()] + sparql[match.end():closing].rstrip() + sparql[closing + 1:]
+    return sparql
+
+
 SYNTAX_POSITION = re.compile(r"error at (\d+):(\d+): (.*)", re.S)
 
 

@@ -38,6 +38,8 @@ QueryResult = QuerySolutions | QueryBoolean | QueryTriples | list[Triple]  # a r
 class KGStore(Protocol):
     """What the API and CLI need from a store, whatever the backend."""
 
+    lateral: bool  # the engine runs SPARQL 1.2's LATERAL (the named queries use it; kg.sparql_text.without_lateral)
+
     def load(self, quads: Iterable[Quad]) -> None:
         """Add quads atomically: all or nothing."""
 
@@ -69,6 +71,8 @@ class OxigraphStore:
     read-only at once (reads go on), writable as soon as that succeeds (at the latest before the next write, which is
     refused again while the disk still fails).
     """
+
+    lateral = True
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
@@ -225,6 +229,8 @@ class RemoteStore:
     boolean, its system graphs stay out of counts and dumps, and long or blank-node insertions are split into
     statements it accepts (``diff_update``).
     """
+
+    lateral = False  # SPARQL 1.1: any conformant server
 
     def __init__(self, query_url: str, update_url: str | None = None, auth: tuple[str, str] | None = None,
                  timeout_s: float = 60.0, graph_store_url: str | None = None, dialect: str = "standard") -> None:

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from pyoxigraph import RdfFormat
 
 from api.app import create_app
+from bench.virtuoso import virtuoso
 from kg.settings import DEFAULT_BASE_IRI, PACKAGE_ROOT, Settings
 from kg.store import KGStore, OxigraphStore, RemoteStore, select_rows
 from kg.tokens import token_entry
@@ -71,53 +72,14 @@ def oxigraph_server_process(folder: Path, union_default_graph: bool = True) -> I
         process.wait(timeout=30)
 
 
-VIRTUOSO_INI = """[Database]
-DatabaseFile = {folder}/virtuoso.db
-ErrorLogFile = {folder}/virtuoso.log
-LockFile = {folder}/virtuoso.lck
-TransactionFile = {folder}/virtuoso.trx
-xa_persistent_file = {folder}/virtuoso.pxa
-TempStorage = TempDatabase
-[TempDatabase]
-DatabaseFile = {folder}/virtuoso-temp.db
-TransactionFile = {folder}/virtuoso-temp.trx
-[Parameters]
-ServerPort = {sql_port}
-DirsAllowed = ., {folder}
-NumberOfBuffers = 20000
-MaxDirtyBuffers = 15000
-[HTTPServer]
-ServerPort = {http_port}
-ServerRoot = {folder}
-ServerThreads = 8
-[SPARQL]
-ResultSetMaxRows = 1000000
-MaxQueryExecutionTime = 60
-"""
-
-
 @contextmanager
 def virtuoso_server_process(folder: Path) -> Iterator[str]:
-    """Virtuoso open source (Debian package virtuoso-opensource-7-bin) on free loopback ports; yields its SPARQL URL.
+    """Virtuoso open source on free loopback ports, SPARQL Update granted (``bench.virtuoso``); yields its SPARQL URL.
 
-    The second server of the remote backend, in the optional target ``make test-virtuoso``. SPARQL Update is granted
-    to its anonymous account, as a deployment behind poems-kg would grant it to poems-kg's account.
+    The second server of the remote backend, in the optional target ``make test-virtuoso``.
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    sql_port, http_port = free_port(), free_port()
-    (folder / "virtuoso.ini").write_text(VIRTUOSO_INI.format(folder=folder, sql_port=sql_port, http_port=http_port))
-    process = subprocess.Popen(["virtuoso-t", "-f", "-c", str(folder / "virtuoso.ini")], cwd=folder,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{http_port}/sparql"
-    try:
-        wait_until_up(process, url + "?query=ASK%7B%7D", "Virtuoso", 60)
-        subprocess.run(["isql-vt", str(sql_port), "dba", "dba",
-                        "exec=GRANT SPARQL_UPDATE TO \"SPARQL\"; DB.DBA.RDF_DEFAULT_USER_PERMS_SET('nobody', 7);"],
-                       check=True, capture_output=True, timeout=60)
+    with virtuoso(folder, writable=True) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=60)
 
 
 def emptied(remote: RemoteStore, seed: Build) -> RemoteStore:
