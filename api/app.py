@@ -163,7 +163,8 @@ def create_app(settings: Settings | None = None, store: KGStore | None = None) -
         app.state.settings = settings
         app.state.store = store if store is not None else open_store(settings)
         app.state.loaded_at = datetime.now(UTC).replace(microsecond=0)
-        app.state.version = 0  # moved on by every write (writes.after_write): the key of kept answers
+        app.state.version = 0  # moved on by every write (writes.after_write): the key of values kept for POST routes
+        app.state.refreshing = set()  # answers being computed again after a write (writes.after_write)
         app.state.sources, _ = load_all(settings.kg_dir, Namespaces(settings.base_iri))
         app.state.signer = configured_signer(settings.sign_key_file, settings.signer)  # signs what writes make
         app.state.pool = query_runner(app.state.store, settings)

@@ -1,24 +1,40 @@
 """After a write through the gate (``pipeline.gate``): what the server does so that the next answers see it."""
 
+import asyncio
 import datetime as dt
 import logging
 
 from fastapi import Request
 
 from api.dumps import forget_derived
+from kg.named_queries import run_query
+from kg.namespaces import Namespaces
+from kg.store import KGStore, select_rows
 
 LOG = logging.getLogger(__name__)
 
 
-async def after_write(request: Request) -> None:
-    """Make the next answers see the write: new Last-Modified, dumps, query-worker snapshot, and data version.
+async def after_write(request: Request, touched: set[str] | None = None) -> None:
+    """Make the next answers see the write: new Last-Modified, dumps, query-worker snapshot, data version, answers.
 
-    The version moves last, once the rest is ready, so that no answer kept before the write is served after it.
+    The kept answers that read what the write ``touched`` (``None``: anything) are dropped last, once the rest is ready,
+    so that no answer kept before the write is served after it, and computed again in the background.
     """
-    request.app.state.loaded_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    forget_derived(request.app.state)
+    state = request.app.state
+    state.loaded_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    forget_derived(state)
     try:
-        await request.app.state.pool.refresh(request.app.state.store)
+        await state.pool.refresh(state.store)
     except (RuntimeError, OSError) as exc:  # the write is committed; queries answer from the older snapshot meanwhile
         LOG.error("query workers not refreshed after a write: %s", exc)
-    request.app.state.version += 1
+    state.version += 1
+    dropped = state.answers.forget(touched)
+    task = asyncio.create_task(request.app.cached.refresh(dropped))
+    state.refreshing.add(task)  # held until done: a task nobody references may be collected
+    task.add_done_callback(state.refreshing.discard)
+
+
+def touched_by_claims(store: KGStore, ns: Namespaces, claims: list[str]) -> set[str]:
+    """What writing ``claims`` touched (a new claim, and the one it supersedes): them, their subjects, objects, sources."""
+    rows = select_rows(run_query(store, ns, "claim-statements", CLAIM=claims))
+    return set(claims) | {r[v] for r in rows for v in ("subject", "object", "source") if r.get(v)}

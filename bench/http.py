@@ -194,6 +194,11 @@ def _workload(size: str) -> Workload:
     return Workload(quads, (hubs + tail)[:ENTITIES], claim, NS.source + "synthetic")
 
 
+def _ratio(ours: float, theirs: float) -> str:
+    """``ours / theirs``; "inf" when the peer answered nothing within the run (its time limit, or too slow)."""
+    return f"{ours / theirs:.2f}" if theirs else "inf"
+
+
 def _median_p95(values: list[float]) -> tuple[float, float]:
     ordered = sorted(values)
     return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
@@ -259,8 +264,8 @@ def http(sizes: list[str], seconds: float, connections: int, virtuoso_peer: bool
               f"{'/Virt.':>6}")
         for name, (rate, p50, p99) in results.items():
             reference = requests[name].reference if name in requests else ""
-            ratio = f"{rate / results[reference][0]:.2f}" if reference else ""
+            ratio = _ratio(rate, results[reference][0]) if reference else ""
             peer = reference.replace("server", "Virtuoso")
-            versus = f"{rate / results[peer][0]:.2f}" if peer in results else ""
+            versus = _ratio(rate, results[peer][0]) if peer in results else ""
             once, p95, kb = (f"{v:.0f}" if v >= 10 else f"{v:.1f}" for v in cold[name]) if name in cold else ("", "", "")
             print(f"{name:>36} {once:>9} {p95:>7} {kb:>7} {rate:>9.0f} {p50:>8.1f} {p99:>8.1f} {ratio:>6} {versus:>6}")

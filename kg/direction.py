@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from kg.namespaces import BIOLINK, DEFAULT_BASE_IRI, SEPIO, Namespaces
 from kg.queries import QUERY_DIR
+from kg.reads import record
 from kg.sparql_text import without_lateral
 from kg.store import KGStore, select_rows
 
@@ -85,6 +86,7 @@ class Opposition:
 
 def opposing(store: KGStore, ns: Namespaces, focus: list[str] | None = None) -> list[Opposition]:
     """Every pair of current claims taking opposite directions on one statement (``focus``: about those entities)."""
+    record(focus)
     text = ns.rebase(OPPOSING_QUERY) if store.lateral else without_lateral(ns.rebase(OPPOSING_QUERY))
     if focus is not None:
         text = text.replace("VALUES ?focus { UNDEF }", "VALUES ?focus { " + " ".join(f"<{iri}>" for iri in focus) + " }")

@@ -183,7 +183,8 @@ async def _write(request: Request, body: ClaimIn, agent: Agent, store: KGStore, 
                                       request.app.state.signer)
     except gate.WriteRejected as exc:
         return JSONResponse({"detail": exc.message, "report": exc.report}, status_code=exc.status)
-    await writes.after_write(request)
+    touched = await run_in_threadpool(writes.touched_by_claims, store, ns, [iri, *([supersedes] if supersedes else [])])
+    await writes.after_write(request, touched)
     written = Written(iri=iri, key=body.key, supersedes=supersedes)
     return JSONResponse(written.model_dump(exclude_none=True), status_code=201,
                         headers={"Location": "/" + iri.removeprefix(ns.base)})

@@ -10,12 +10,11 @@ from pyoxigraph import Quad, QuerySolutions, QueryTriples, Triple
 
 from kg.compile import quad_order
 from kg.namespaces import Namespaces
+from kg.reads import record
 from kg.sparql_text import without_lateral
 from kg.store import KGStore, QueryResult
 
 QUERIES = {p.stem: p.read_text(encoding="utf-8") for p in Path(__file__).resolve().parent.glob("*.rq")}
-
-
 def run_query(store: KGStore, ns: Namespaces, name: str, *, literals: dict[str, str] | None = None,
               page: tuple[int, int] | None = None, **iris: str | list[str]) -> QueryResult:
     """Run a query file with its placeholders (``ENTITY``, ``CLAIM``, ...) bound to IRIs already checked safe.
@@ -24,6 +23,7 @@ def run_query(store: KGStore, ns: Namespaces, name: str, *, literals: dict[str, 
     string literals (escaped here); ``page`` = (limit, offset) binds ``PAGE_LIMIT`` and ``PAGE_OFFSET``, where the
     query file takes its slice.
     """
+    record([i for bound in iris.values() for i in ([bound] if isinstance(bound, str) else bound)])
     text = ns.rebase(QUERIES[name]) if store.lateral else without_lateral(ns.rebase(QUERIES[name]))
     if page is not None:
         text = text.replace("PAGE_LIMIT", str(int(page[0]))).replace("PAGE_OFFSET", str(int(page[1])))
