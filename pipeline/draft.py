@@ -169,7 +169,7 @@ class Drafter:
         """The draft claims of a source's text; sentences listed out of scope are left out."""
         doc = self.nlp(source.text)
         skip = [(p.start, p.start + len(p.quote)) for p in source.out_of_scope]
-        mentions = {e.start_char: Mention(e.text, e.start_char, e.end_char, tuple(self.terms[e.text.lower()]))
+        mentions = {e.start_char: Mention(e.text, e.start_char, e.end_char, self._candidates(e.text, e.label_))
                     for e in doc.ents}
         diseases = Counter(m.term.curie for m in mentions.values() if m.term.ontology == "MONDO")
         topic_curie = diseases.most_common(1)[0][0] if diseases else None
@@ -200,6 +200,11 @@ class Drafter:
                 if not any(_same(item, d) for d in out):
                     out.append(item)
         return out
+
+    def _candidates(self, text: str, curie: str) -> tuple[Candidate, ...]:
+        """The terms a matched phrase may name (its spaces as the text has them: a line break, two spaces)."""
+        found = self.terms.get(" ".join(text.lower().split()))
+        return tuple(found) if found else tuple(c for cs in self.terms.values() for c in cs if c.curie == curie)[:1]
 
 
 def _same(a: Draft, b: Draft) -> bool:

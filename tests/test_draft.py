@@ -123,3 +123,8 @@ def test_a_source_text_over_the_size_limit_is_refused_by_build_and_draft(tmp_pat
     finally:
         monkeypatch.delenv("POEMS_KG_MAX_SOURCE_BYTES")
         get_settings.cache_clear()
+
+
+def test_a_phrase_matched_across_a_line_break_keeps_its_candidates(drafter: Drafter) -> None:
+    assert drafter._candidates("Monoclonal\n gammopathy", "MONDO:0004960")[0].curie == "MONDO:0004960"
+    assert [c.curie for c in drafter._candidates("unheard-of phrase", "MONDO:0004960")] == ["MONDO:0004960"]
