@@ -31,7 +31,7 @@ import httpx
 from pyoxigraph import Quad, Store
 
 from bench.sparql import _port as free_port
-from bench.virtuoso import virtuoso
+from bench.virtuoso import virtuoso, wait_until_up
 from bench.workload import shape, synthetic_quads
 from kg.namespaces import Namespaces
 from kg.settings import DEFAULT_BASE_IRI, get_settings
@@ -103,24 +103,11 @@ def first(base: str, method: str, path: str, headers: dict[str, str], body: str 
     return (time.perf_counter() - start) * 1000, response
 
 
-def _wait(url: str, process: subprocess.Popen[bytes], what: str) -> None:
-    deadline = time.monotonic() + 600
-    while True:
-        try:
-            if httpx.get(url, timeout=5).is_success:
-                return
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not start")
-        time.sleep(0.2)
-
-
 @contextmanager
 def _serving(argv: list[str], url: str, what: str, env: dict[str, str] | None = None) -> Iterator[None]:
     process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait(url, process, what)
+        wait_until_up(url, process, what)
         yield
     finally:
         process.terminate()

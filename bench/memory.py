@@ -145,17 +145,18 @@ def attacks(folder: Path, size: str) -> None:
 
 def fixed_queries(folder: Path, size: str) -> None:
     """Each fixed request once, the main process's resident memory before and at its peak."""
-    _, requests = _workload(size)
+    # each request about the first of its entities: the largest (a hub)
+    requests = {name: (r.method, r.paths[0], r.body) for name, r in _workload(size).requests().items()}
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = os.environ | {"POEMS_KG_STORE_PATH": str(folder / "poems-kg"), "POEMS_KG_REASON_ON_START": "false",
                         "POEMS_KG_ANSWER_CACHE_ENTRIES": "0"}
-    pages = {"entity page .html": ("GET", requests["entity document .ttl"][1].replace(".ttl", ".html"), None, ""),
-             "source page .html": ("GET", requests["source document .ttl"][1].replace(".ttl", ".html"), None, "")}
+    pages = {"entity page .html": ("GET", requests["entity document .ttl"][1].replace(".ttl", ".html"), None),
+             "source page .html": ("GET", requests["source document .ttl"][1].replace(".ttl", ".html"), None)}
     print(f"{'fixed request':>30} {'status':>7} {'ms':>8} {'MiB at 0':>9} {'peak MiB':>9} {'+ MiB':>7}")
     with _serving([str(BIN / "poems-kg"), "serve", "--port", str(port)], base + "/sparql", "poems-kg", env):
         pid = listening(port)
-        for name, (method, path, body, _) in {**requests, **pages}.items():
+        for name, (method, path, body) in {**requests, **pages}.items():
             if name.startswith("sparql"):
                 continue
             headers = {"Content-Type": "application/json"} if body else {}
@@ -169,7 +170,7 @@ def fixed_queries(folder: Path, size: str) -> None:
 
 def workload_folder(folder: Path, size: str) -> None:
     """The quads of ``size`` in two on-disk stores, ``poems-kg`` and ``oxigraph``."""
-    quads, _ = _workload(size)
+    quads = _workload(size).quads
     for name in ("poems-kg", "oxigraph"):
         store = Store(str(folder / name))
         store.bulk_extend(quads)

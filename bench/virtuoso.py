@@ -67,7 +67,7 @@ def virtuoso(folder: Path, timeout_s: int = 60, writable: bool = False, quads: l
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{http_port}/sparql"
     try:
-        _wait(process, url + "?query=ASK%7B%7D")
+        wait_until_up(url + "?query=ASK%7B%7D", process, "Virtuoso", 120)
         sql = []
         if quads:  # the bulk loader: a file of N-Quads in an allowed folder
             (folder / "data.nq").write_bytes(serialize(quads, format=RdfFormat.N_QUADS) or b"")
@@ -83,8 +83,9 @@ def virtuoso(folder: Path, timeout_s: int = 60, writable: bool = False, quads: l
         process.wait(timeout=120)
 
 
-def _wait(process: subprocess.Popen[bytes], url: str) -> None:
-    deadline = time.monotonic() + 120
+def wait_until_up(url: str, process: subprocess.Popen[bytes], what: str, seconds: float = 600) -> None:
+    """Wait until ``url`` answers 2xx; fail when ``process`` ends or ``seconds`` pass first."""
+    deadline = time.monotonic() + seconds
     while True:
         try:
             if httpx.get(url, timeout=5).is_success:
@@ -92,5 +93,5 @@ def _wait(process: subprocess.Popen[bytes], url: str) -> None:
         except httpx.TransportError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError("Virtuoso did not start")
-        time.sleep(0.3)
+            raise RuntimeError(f"{what} did not start")
+        time.sleep(0.2)
