@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.board import Board
 from api.cache import AnswerCache, AnswerStore
 from api.dumps import forget_derived
 from api.fast_path import GZIP_MIN_BYTES, FastPath, too_large
@@ -154,15 +155,20 @@ def served(settings: Settings) -> FastAPI:
     return create_app(settings, store=open_store(settings))
 
 
-def create_app(settings: Settings | None = None, store: KGStore | None = None) -> FastAPI:
-    """Create the application; ``store`` overrides the configured one (tests, embedding)."""
+def create_app(settings: Settings | None = None, store: KGStore | None = None, board: Board | None = None) -> FastAPI:
+    """Create the application; ``store`` overrides the configured one (tests, embedding).
+
+    ``board``: where the application, the writer among several serving processes, publishes each data version
+    (``api.processes``); its version 0 is published before.
+    """
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.store = store if store is not None else open_store(settings)
-        app.state.loaded_at = datetime.now(UTC).replace(microsecond=0)
+        app.state.board = board
+        app.state.loaded_at = board.written(0) if board else datetime.now(UTC).replace(microsecond=0)
         app.state.version = 0  # moved on by every write (writes.after_write): the key of values kept for POST routes
         app.state.refreshing = set()  # answers being computed again after a write (writes.after_write)
         app.state.sources, _ = load_all(settings.kg_dir, Namespaces(settings.base_iri))

@@ -17,6 +17,8 @@ LOG = logging.getLogger(__name__)
 async def after_write(request: Request, touched: set[str] | None = None) -> None:
     """Make the next answers see the write: new Last-Modified, dumps, query-worker snapshot, data version, answers.
 
+    The new data version is published to the other serving processes (``api.board``), when there are any.
+
     The kept answers that read what the write ``touched`` (``None``: anything) are dropped last, once the rest is ready,
     so that no answer kept before the write is served after it, and computed again in the background.
     """
@@ -28,6 +30,8 @@ async def after_write(request: Request, touched: set[str] | None = None) -> None
     except (RuntimeError, OSError) as exc:  # the write is committed; queries answer from the older snapshot meanwhile
         LOG.error("query workers not refreshed after a write: %s", exc)
     state.version += 1
+    if state.board is not None:  # every serving process answers from the new version before the write is acknowledged
+        await asyncio.to_thread(state.board.publish, state.store, state.version, touched, state.loaded_at)
     dropped = state.answers.forget(touched)
     task = asyncio.create_task(request.app.cached.refresh(dropped))
     state.refreshing.add(task)  # held until done: a task nobody references may be collected

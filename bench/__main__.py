@@ -65,6 +65,8 @@ def main() -> None:
     parser.add_argument("--readers", type=int, default=16, help="traffic: concurrent reading clients.")
     parser.add_argument("--writers", type=int, default=2, help="traffic: concurrent writing clients (second phase).")
     parser.add_argument("--connections", type=int, default=16, help="http: concurrent connections of wrk.")
+    parser.add_argument("--processes", default="2", help="http: numbers of serving processes (beyond 1) to compare "
+                                                         "with one, comma-separated; '' for none.")
     parser.add_argument("--count", type=int, default=500, help="fuzz, reliability: generated inputs of each kind.")
     parser.add_argument("--kills", type=int, default=3, help="reliability: times the server is killed during writes.")
     parser.add_argument("--seed", type=int, default=1, help="fuzz: seed of the generator.")
@@ -79,7 +81,8 @@ def main() -> None:
     elif args.suite == "traffic":
         traffic(args.seconds, args.readers, args.writers)
     elif args.suite == "http":
-        http((args.sizes or "seed,100000").split(","), args.seconds, args.connections, not args.no_virtuoso)
+        http((args.sizes or "seed,100000").split(","), args.seconds, args.connections, not args.no_virtuoso,
+             tuple(int(n) for n in args.processes.split(",") if n))
     elif args.suite == "reliability":
         reliability(args.seconds, args.count, args.kills)
     elif args.suite == "draft":

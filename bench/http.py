@@ -12,8 +12,10 @@ version, which poems-kg computes; under the load, answers of an unchanged versio
 package, installed when missing, read-only, ``MaxQueryExecutionTime``) is the peer with a query time limit.
 """
 
+import contextlib
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -21,13 +23,15 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 import httpx
+import psutil
 from pyoxigraph import Quad, Store
 
 from bench.sparql import _port as free_port
@@ -203,8 +207,49 @@ def _peer_rows(name: str, base: str, query_path: str, workload: Workload, second
                                                          headers={"Accept": "text/turtle"})
 
 
-def http(sizes: list[str], seconds: float, connections: int, virtuoso_peer: bool = True) -> None:
-    """Print, per workload, first answers, requests/s, p50 and p99 of poems-kg and its peers, and the ratios."""
+def _headers(request: Request, sparql: bool) -> dict[str, str]:
+    """The same headers for the first requests and the load: the Accept header is part of an answer's key."""
+    if sparql:
+        return {"Accept": "application/sparql-results+json"}
+    return {"Accept": "*/*", **({"Content-Type": "application/json"} if request.body else {})}
+
+
+def tree(pid: int) -> Callable[[], list[int]]:
+    """The process ``pid`` and its children, found anew at each sample (workers are replaced)."""
+    return lambda: [pid, *(c.pid for c in psutil.Process(pid).children(recursive=True))]
+
+
+def listening(port: int) -> int:
+    """The pid of the process listening on ``port`` that started the others listening there (if any)."""
+    pids = listeners(port)
+    return next(pid for pid in pids if psutil.Process(pid).ppid() not in pids)
+
+
+def listeners(port: int) -> set[int]:
+    """The pids of every process listening on ``port``."""
+    return {c.pid for c in psutil.net_connections("tcp") if c.laddr and c.laddr.port == port and c.status == "LISTEN" and c.pid}
+
+
+def _cpu(pids: list[int]) -> float:
+    """CPU seconds (user and system) the processes ``pids`` have used."""
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            times = psutil.Process(pid).cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def _warm(base: str, request: Request, headers: dict[str, str]) -> None:
+    """Each path requested over 8 new connections at once, so that every serving process has computed its answer."""
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda path: first(base, request.method, path, headers, request.body), request.paths * 8))
+
+
+def http(sizes: list[str], seconds: float, connections: int, virtuoso_peer: bool = True,
+         processes: tuple[int, ...] = ()) -> None:
+    """Print, per workload, first answers, requests/s, p50 and p99 of poems-kg and its peers, and the ratios; then
+    requests/s with each number of serving ``processes`` against one."""
     print(f"wrk -t2 -c{connections} -d{seconds:g}s, loopback; ratio = poems-kg / bare Oxigraph server "
           "(/sparql to its /query, the others to its DESCRIBE of the resources they are about); Virtuoso beside it")
     for size in sizes:
@@ -212,6 +257,7 @@ def http(sizes: list[str], seconds: float, connections: int, virtuoso_peer: bool
         requests = workload.requests()
         results: dict[str, tuple[float, float, float]] = {}
         cold: dict[str, tuple[float, float, float]] = {}  # first ms median, p95, answer KB median
+        scaled: dict[tuple[str, int], tuple[float, float, float]] = {}  # processes: req/s, server CPU µs/req, cores busy
         with tempfile.TemporaryDirectory(prefix="poems-kg-http-") as folder:
             ours, theirs = Path(folder) / "poems-kg", Path(folder) / "oxigraph"
             for location in (ours, theirs):
@@ -233,9 +279,7 @@ def http(sizes: list[str], seconds: float, connections: int, virtuoso_peer: bool
             with _serving([str(BIN / "poems-kg"), "serve", "--port", str(port)], base + "/sparql", "poems-kg", env):
                 for name, request in requests.items():
                     sparql = name.startswith("sparql")
-                    # the same headers for the first requests and the load: the Accept header is part of an answer's key
-                    headers = {"Accept": "application/sparql-results+json"} if sparql else \
-                        {"Accept": "*/*", **({"Content-Type": "application/json"} if request.body else {})}
+                    headers = _headers(request, sparql)
                     firsts = [first(base, request.method, p, headers, request.body) for p in request.paths]
                     sizes_kb = [len(r.content) / 1024 for _, r in firsts]
                     cold[name] = (*_median_p95([ms for ms, _ in firsts]), statistics.median(sizes_kb))
@@ -245,6 +289,21 @@ def http(sizes: list[str], seconds: float, connections: int, virtuoso_peer: bool
                               f"max {rows[-1]} ({len(rows)} entities)")
                     results[name] = run(base, request.method, request.paths, seconds, connections, distinct=sparql,
                                         headers=headers, body=request.body)
+            for count in (1, *processes) if processes else ():  # one process again, measured the same way
+                with _serving([str(BIN / "poems-kg"), "serve", "--port", str(port), "--processes", str(count)],
+                              base + "/sparql", "poems-kg", env):
+                    serving = tree(listening(port))
+                    for name, request in requests.items():
+                        sparql = name.startswith("sparql")
+                        headers = _headers(request, sparql)
+                        _warm(base, request, headers)
+                        before = _cpu(serving()), resource.getrusage(resource.RUSAGE_CHILDREN)
+                        rate = run(base, request.method, request.paths, seconds, connections,
+                                   distinct=sparql, headers=headers, body=request.body)[0]
+                        wrk = resource.getrusage(resource.RUSAGE_CHILDREN)
+                        served = _cpu(serving()) - before[0]
+                        load = wrk.ru_utime + wrk.ru_stime - before[1].ru_utime - before[1].ru_stime
+                        scaled[(name, count)] = (rate, served / (rate * seconds) * 1e6, (served + load) / seconds)
         print(f"\nworkload: {size} ({len(workload.quads):,} quads; entity requests rotate over {len(workload.entities)} "
               f"entities: {', '.join(workload.entities[:3])}, ...)")
         print(f"{'request':>36} {'first ms':>9} {'p95':>7} {'KB':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} "
@@ -256,3 +315,11 @@ def http(sizes: list[str], seconds: float, connections: int, virtuoso_peer: bool
             versus = _ratio(rate, results[peer][0]) if peer in results else ""
             once, p95, kb = (f"{v:.0f}" if v >= 10 else f"{v:.1f}" for v in cold[name]) if name in cold else ("", "", "")
             print(f"{name:>36} {once:>9} {p95:>7} {kb:>7} {rate:>9.0f} {p50:>8.1f} {p99:>8.1f} {ratio:>6} {versus:>6}")
+        if processes:
+            print(f"\n{'request':>36} " + " ".join(f"{f'{n} proc. req/s':>14} {'ratio':>6} {'CPU µs/req':>10} {'cores':>5}"
+                                                   for n in (1, *processes))
+                  + f"   (ratio: to 1 process; CPU: the server's per request; cores: server and wrk busy, of {os.cpu_count()})")
+            for name in requests:
+                one = scaled[(name, 1)][0]
+                print(f"{name:>36} " + " ".join(f"{scaled[(name, n)][0]:>14.0f} {_ratio(scaled[(name, n)][0], one):>6} "
+                                                f"{scaled[(name, n)][1]:>10.0f} {scaled[(name, n)][2]:>5.2f}" for n in (1, *processes)))

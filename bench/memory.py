@@ -27,9 +27,9 @@ import httpx
 import psutil
 from pyoxigraph import Store
 
-from bench.http import BIN, _serving, _workload
+from bench.http import BIN, _serving, _workload, listening, tree
 from bench.sparql import _port as free_port
-from kg.limits import mib, query_processes
+from kg.limits import machine_memory, mib, service_total
 from kg.settings import Settings
 
 TOKEN = "memory-bench-secret"
@@ -80,16 +80,6 @@ def sampled(pids: Callable[[], list[int]], every_s: float) -> Iterator[list[floa
         figures[1] = max(figures[1], rss())
 
 
-def tree(pid: int) -> Callable[[], list[int]]:
-    """The process ``pid`` and its children, found anew at each sample (workers are replaced)."""
-    return lambda: [pid, *(c.pid for c in psutil.Process(pid).children(recursive=True))]
-
-
-def listening(port: int) -> int:
-    """The pid of the process listening on ``port``."""
-    return next(c.pid for c in psutil.net_connections("tcp") if c.laddr and c.laddr.port == port and c.status == "LISTEN")
-
-
 def _one(call: Callable[[], httpx.Response]) -> tuple[str, float]:
     started = time.perf_counter()
     try:
@@ -118,7 +108,7 @@ def _print(name: str, server: str, result: Attack, total: str) -> None:
 def attacks(folder: Path, size: str) -> None:
     """The three attacks on poems-kg and the two queries on the bare server, on the on-disk store ``folder``."""
     settings = Settings()
-    total = mib(settings.main_memory_bytes + query_processes(settings) * settings.query_memory_bytes)
+    total = mib(service_total(settings, machine_memory()))
     print(f"{'attack':>26} {'server':>14} {'answers':>40} {'med s':>6} {'MiB at 0':>8} {'peak MiB':>8} {'total':>8}")
     port = free_port()
     base = f"http://127.0.0.1:{port}"

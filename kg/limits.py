@@ -97,22 +97,23 @@ def machine_memory() -> int:
 
 
 def query_processes(settings: "Settings") -> int:
-    """How many processes may run client-shaped SPARQL at once: the query workers and one admin update."""
-    return (0 if settings.sparql_endpoint else settings.query_workers) + 1
+    """How many processes may run client-shaped SPARQL at once: each serving process's query workers, and one admin update."""
+    return (0 if settings.sparql_endpoint else settings.query_workers) * settings.serve_processes + 1
 
 
 def service_total(settings: "Settings", machine: int) -> int:
-    """The most memory the service may use: the main process's allowance and each query process's limit.
+    """The most memory the service may use: each serving process's allowance and each query process's limit.
 
     Refused with :class:`MemoryBudgetError`: a total over ``machine`` bytes (see :func:`machine_memory`).
     """
-    total = settings.main_memory_bytes + query_processes(settings) * settings.query_memory_bytes
+    total = settings.serve_processes * settings.main_memory_bytes + query_processes(settings) * settings.query_memory_bytes
     if total > machine:
         raise MemoryBudgetError(
             f"the memory settings add up to {mib(total)}, more than this machine has ({mib(machine)}): "
-            f"{mib(settings.main_memory_bytes)} for the main process (POEMS_KG_MAIN_MEMORY_BYTES) and "
-            f"{mib(settings.query_memory_bytes)} ({MEMORY_SETTING}) for each of {query_processes(settings)} query "
-            "processes (POEMS_KG_QUERY_WORKERS workers on the embedded store, and one admin update); lower one of them")
+            f"{mib(settings.main_memory_bytes)} for each of {settings.serve_processes} serving processes "
+            f"(POEMS_KG_MAIN_MEMORY_BYTES, POEMS_KG_SERVE_PROCESSES) and {mib(settings.query_memory_bytes)} "
+            f"({MEMORY_SETTING}) for each of {query_processes(settings)} query processes (POEMS_KG_QUERY_WORKERS "
+            "workers of each serving process on the embedded store, and one admin update); lower one of them")
     return total
 
 

@@ -36,12 +36,15 @@ class Settings(BaseSettings):
     sparql_user: str | None = None  # HTTP basic credentials for the server, if it needs them
     sparql_password: str | None = None
     query_timeout_s: float = 10.0  # a query running longer is stopped (its worker process is killed)
-    query_workers: int = 2  # worker processes answering SPARQL queries in parallel
+    query_workers: int = 2  # worker processes answering SPARQL queries in parallel (in each serving process)
+    # Processes answering HTTP on one socket (api/processes.py): one writes, the others answer reads from its checkpoints.
+    serve_processes: Annotated[int, Field(ge=1)] = 1
     # The most memory a query may use, code included (kg/limits.py): each worker process (and the process of an admin
     # update or of `poems-kg query`) is capped at it by the operating system; a query that needs more answers 503.
     query_memory_bytes: Annotated[int, Field(ge=256 << 20)] = 1 << 30
-    # The main process's allowance: the store when in memory, kept answers, the fixed queries of pages and JSON. The
-    # service's total, main_memory_bytes + query_workers * query_memory_bytes, must fit the machine, or serve refuses.
+    # Each serving process's allowance: the store when in memory, kept answers, the fixed queries of pages and JSON. The
+    # service's total, serve_processes * (main_memory_bytes + query_workers * query_memory_bytes) + query_memory_bytes
+    # (an admin update), must fit the machine, or serve refuses.
     main_memory_bytes: Annotated[int, Field(ge=64 << 20)] = 1 << 30
     max_result_bytes: int = 50_000_000
     max_query_bytes: int = 100_000

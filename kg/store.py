@@ -3,7 +3,9 @@
 import contextlib
 import copy
 import json
+import os
 import re
+import shutil
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -88,6 +90,9 @@ class OxigraphStore:
 
     def snapshot(self, target: Path) -> None:
         """Write a consistent copy to the new folder ``target`` (hard links when the store is on the same disk)."""
+        if self.path and self._read_only:  # a snapshot itself: no process writes its files, so they may be shared
+            linked_copy(self.path, target)
+            return
         if self.path:
             self._store.backup(str(target))
             return
@@ -168,6 +173,16 @@ class OxigraphStore:
 
     def __len__(self) -> int:
         return len(self._store)
+
+
+def linked_copy(folder: Path, target: Path) -> None:
+    """Copy the files of ``folder``, which no process writes, into the new folder ``target`` as hard links."""
+    target.mkdir()
+    for file in folder.iterdir():
+        try:
+            os.link(file, target / file.name)
+        except OSError:  # another file system, or one without hard links
+            shutil.copy2(file, target / file.name)
 
 
 class StoreError(OSError):

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from kg import isolated
 from kg.compile import prefixes_for, quad_order, write_dataset
-from kg.limits import MemoryBudgetError, check_main_process, machine_memory, mib, query_processes, resident_bytes, service_total
+from kg.limits import MemoryBudgetError, machine_memory, mib, query_processes, service_total
 from kg.model import CurationError, Source
 from kg.namespaces import Namespaces
 from kg.rdf_input import InputLimitError, bounded
@@ -539,27 +539,28 @@ def keygen(key: Path = typer.Argument(..., help="File to write the new RSA priva
 def serve(host: str | None = typer.Option(None, help="Interface (default from settings: 127.0.0.1)."),
           port: int | None = typer.Option(None, help="Port (default from settings: 8000)."),
           store: Path | None = typer.Option(None, help="On-disk store folder; default: in memory."),
+          processes: int | None = typer.Option(None, min=1, help="Serving processes on the one socket (default from "
+                                                                 "settings: 1); more answer reads on more cores."),
           kg_dir: Path | None = _kg_dir_option()) -> None:
     """Serve SPARQL and the web interfaces with uvicorn."""
-    import uvicorn
-
-    from api.app import served  # the one function of the web package the command line uses
+    from api.processes import FollowerError
+    from api.processes import serve as run  # the one function of the web package the command line uses
 
     settings = get_settings()
-    if store:
-        settings = settings.model_copy(update={"store_path": store})
-    if kg_dir:
-        settings = settings.model_copy(update={"kg_dir": kg_dir})
+    changed = {"store_path": store, "kg_dir": kg_dir, "serve_processes": processes}
+    settings = settings.model_copy(update={k: v for k, v in changed.items() if v is not None})
+
+    def started() -> None:
+        typer.echo(f"memory: at most {mib(total)} in all ({mib(settings.main_memory_bytes)} for each of "
+                   f"{settings.serve_processes} serving processes, {mib(settings.query_memory_bytes)} for each of "
+                   f"{query_processes(settings)} query processes)", err=True)
+
     try:
         total = service_total(settings, machine_memory())
-        application = served(settings)
-        check_main_process(settings, resident_bytes())
-    except (CurationError, ReasoningError, StoreError, SigningError, MemoryBudgetError) as exc:
+        run(settings, host or settings.host, port or settings.port, started)
+    except (CurationError, ReasoningError, StoreError, SigningError, MemoryBudgetError, FollowerError) as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
-    typer.echo(f"memory: at most {mib(total)} in all ({mib(settings.main_memory_bytes)} for the main process, "
-              f"{mib(settings.query_memory_bytes)} for each of {query_processes(settings)} query processes)", err=True)
-    uvicorn.run(application, host=host or settings.host, port=port or settings.port, access_log=settings.access_log)
 
 
 def main() -> None:

@@ -22,7 +22,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from bench.memory import listening, sampled, tree
+from bench.http import listening, tree
+from bench.memory import sampled
 from kg import isolated
 from kg.settings import Settings
 from kg.store import KGStore, RemoteStore, StoreError

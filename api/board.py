@@ -1,0 +1,91 @@
+"""What the writing process tells the processes that follow it: the data version, its checkpoint, what changed.
+
+Several processes serve one store (``api.processes``). Only one of them, the writer, opens the store: pyoxigraph
+states that a store opened read-only beside a process that writes it is undefined behaviour. What the engine does
+guarantee is ``Store.backup``: a consistent checkpoint in a new folder, made of hard links, that nobody writes
+afterwards, and that any number of processes may then open read-only. So after every write the writer publishes a
+checkpoint here, before the write is acknowledged:
+
+- ``v<N>/``: the checkpoint of data version N; ``v<N>.json``: when it was written and what it touched (the IRIs, or
+  ``null``: anything), so that a follower drops only the answers that read them;
+- ``version``: 8 bytes, shared by memory map: the newest published version. A follower reads it at every request
+  (a memory read) and, when it moved on, opens the newer checkpoint before it answers: a write is seen by every
+  process once it is acknowledged.
+
+A follower opens its own hard-linked copy of a checkpoint (``checkout``), so the writer may delete every checkpoint
+but the newest at once; a copy cut short by that deletion is made again from the newer one.
+"""
+
+import datetime as dt
+import json
+import mmap
+import shutil
+import struct
+import threading
+from pathlib import Path
+
+from kg.store import OxigraphStore, linked_copy
+
+KEPT_LOGS = 256  # what the last writes touched, for followers that are a few versions behind
+
+
+class Board:
+    """The published data versions in ``folder``: written by the writer (``publish``), read by followers."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        counter = folder / "version"
+        if not counter.exists():
+            counter.write_bytes(bytes(8))
+        with counter.open("r+b") as file:
+            self._version = mmap.mmap(file.fileno(), 8)
+        self._publishing = threading.Lock()
+
+    def version(self) -> int:
+        """The newest published data version."""
+        value: int = struct.unpack_from("<Q", self._version)[0]
+        return value
+
+    def publish(self, store: OxigraphStore, version: int, touched: set[str] | None, written: dt.datetime) -> None:
+        """Make ``version`` of ``store`` the one every process answers from (``touched``: what changed since the last)."""
+        with self._publishing:
+            log = self.folder / f"v{version}.json"
+            log.write_text(json.dumps({"written": written.isoformat(), "touched": sorted(touched) if touched is not None else None}))
+            if version < self.version():  # a later write already published a checkpoint that holds this one
+                return
+            store.snapshot(self.folder / f"v{version}")
+            struct.pack_into("<Q", self._version, 0, version)
+            for old in self.folder.glob("v*"):
+                number = old.name.removeprefix("v").removesuffix(".json")
+                if number.isdigit() and (int(number) < version if old.is_dir() else int(number) <= version - KEPT_LOGS):
+                    shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
+
+    def written(self, version: int) -> dt.datetime:
+        """When ``version`` was written (published)."""
+        return dt.datetime.fromisoformat(json.loads((self.folder / f"v{version}.json").read_text())["written"])
+
+    def changes(self, since: int, upto: int) -> tuple[set[str] | None, dt.datetime | None]:
+        """What the versions after ``since`` up to ``upto`` touched (``None``: anything), and when the last was written."""
+        touched: set[str] | None = set()
+        written = None
+        for version in range(since + 1, upto + 1):
+            try:
+                log = json.loads((self.folder / f"v{version}.json").read_text())
+            except (OSError, ValueError):  # too far back, or not yet written by a write that another one overtook
+                touched = None
+                continue
+            written = dt.datetime.fromisoformat(log["written"])
+            if touched is not None:
+                touched = None if log["touched"] is None else touched | set(log["touched"])
+        return touched, written
+
+    def checkout(self, into: Path) -> tuple[int, OxigraphStore]:
+        """The newest version, opened read-only from a copy of its checkpoint in the new folder ``into``."""
+        while True:
+            version = self.version()
+            shutil.rmtree(into, ignore_errors=True)
+            try:
+                linked_copy(self.folder / f"v{version}", into)
+            except FileNotFoundError:  # deleted meanwhile: a newer one is published
+                continue
+            return version, OxigraphStore.read_only(into)
