@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     # Signing: with both set, every nanopublication a build or a write makes is signed (`poems-kg keygen` makes a key).
     sign_key_file: Path | None = None  # RSA private key (PEM); read when signing, never served, logged or stored
     signer: str | None = None  # who signs: an ORCID (https://orcid.org/...) or an agent IRI
-    page_size: int = 1000  # claims listed per page of a source document (its text and metadata on page 1)
+    page_size: Annotated[int, Field(ge=1)] = 200  # claims per page of a source or entity document (its own triples on page 1)
     answer_cache_entries: int = 4096  # answers kept per data version (GET of pages, JSON, FHIR, dumps); 0: none
     answer_cache_bytes: int = 64_000_000  # and their total size in bytes
     cors_origins: list[str] = ["*"]

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pyld import jsonld
 from rdflib import RDFS, Dataset, Graph, Literal, URIRef
+from rdflib.compare import isomorphic
 
 from api.app import create_app
 from kg.namespaces import Namespaces
@@ -18,6 +19,7 @@ from pipeline.build import Build
 from tests.conftest import running_server
 
 BASE = "https://w3id.org/poems-kg/"
+OBO = "http://purl.obolibrary.org/obo/"
 POEMS = URIRef("http://purl.obolibrary.org/obo/MONDO_0017364")
 BIOLINK = "https://w3id.org/biolink/vocab/"
 P = "https://w3id.org/poems-kg/id/"
@@ -120,6 +122,34 @@ def test_a_source_quoted_by_many_claims_is_described_a_page_at_a_time(store: KGS
         assert "page 2 of 4" in html and 'href="?page=1"' in html and 'href="?page=3"' in html
         article = html[html.index('<article class="source-text">'):html.index("</article>")]
         assert 1 <= len(set(re.findall(r'href="(/np/[^"]+)"', article))) <= 10, "the page highlights its own claims"
+
+
+def test_an_entity_with_many_claims_is_described_a_page_at_a_time(store: KGStore, client: TestClient) -> None:
+    """A crawler that follows the Hydra links from the entity's IRI, as a linked-data client dereferences them, gets
+    every triple of the whole description once: the ontology's on page 1, each claim on exactly one page."""
+    hydra, assertion = "http://www.w3.org/ns/hydra/core#", URIRef("http://www.nanopub.org/nschema#hasAssertion")
+    whole = Graph().parse(data=client.get("/entity/MONDO:0017364.ttl").content, format="turtle")
+    claims = set(whole.subjects(assertion, None))
+    assert len(claims) > 20 and not list(whole.objects(None, URIRef(hydra + "next"))), "one page at the default size"
+    with TestClient(create_app(Settings(page_size=10, reason_on_start=False), store=store)) as small_pages:
+        url, seen, pages, union = "/entity/MONDO:0017364", set(), 0, Graph()
+        while url:
+            data = Graph().parse(data=small_pages.get(url, headers={"Accept": "text/turtle"}).content, format="turtle")
+            on_page = set(data.subjects(assertion, None))
+            assert 0 < len(on_page) <= 10 and not on_page & seen
+            assert ((URIRef(OBO + "MONDO_0017364"), RDFS.label, None) in data) == (pages == 0), "the ontology's triples on page 1"
+            seen, pages = seen | on_page, pages + 1
+            union += data.triples((None, None, None))
+            following = list(data.objects(None, URIRef(hydra + "next")))
+            url = following[0].replace(BASE, "/") if following else ""
+        assert seen == claims and pages == -(-len(claims) // 10)
+        paging = {t for t in union if str(t[1]).startswith(hydra) or str(t[0]).endswith(tuple(f"?page={n}" for n in range(1, 9)))}
+        rest = Graph()
+        rest += (t for t in union if t not in paging)
+        assert isomorphic(rest, whole), "the pages hold the whole description, no more"
+        beyond = small_pages.get("/entity/MONDO:0017364.ttl", params={"page": pages + 1})
+        assert beyond.status_code == 404 and f"{pages} page(s)" in beyond.json()["detail"]
+        assert small_pages.get("/entity/MONDO:0017364.html", params={"page": 2}).status_code == 404
 
 
 @pytest.mark.parametrize(("accept", "extension"), [

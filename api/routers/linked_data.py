@@ -50,6 +50,9 @@ EXTENSIONS = {"html": "text/html", "ttl": "text/turtle", "jsonld": "application/
               "rdf": "application/rdf+xml", "trig": "application/trig", "nq": "application/n-quads"}
 MEDIA_EXTENSIONS = {media: ext for ext, media in EXTENSIONS.items()}
 OLS_ONTOLOGIES = ("MONDO", "HP", "GO", "CL", "ECO", "RO", "ECTO", "SEPIO")
+PageParam = Annotated[int, Query(ge=1, le=1_000_000, description="Which page of the claims about the entity, "
+                                 "POEMS_KG_PAGE_SIZE a page, in its RDF documents (Hydra links between pages); its "
+                                 "HTML page lists them all")]
 
 
 @dataclass(frozen=True)
@@ -134,20 +137,41 @@ def _serialize(statements: list[Statement], media_type: str, formats: dict[str, 
     return compact(body, ns) if fmt == RdfFormat.JSON_LD else body
 
 
-def _entity(request: Request, store: KGStore, settings: Settings, iri: str, name: str, fixed: str | None) -> Response:
+def _entity_page(store: KGStore, settings: Settings, iri: str, page: int) -> list[Triple]:
+    """One page of an entity's RDF description.
+
+    On the first, what the ontology says of it; on each, ``page_size`` of the claims about it (in the order of their
+    IRIs), and Hydra links between the pages when there are several.
+    """
+    ns = Namespaces(settings.base_iri)
+    claims = sorted(r["claim"] for r in select_rows(run_query(store, ns, "entity-claim-list", ENTITY=iri)))
+    facts = run_construct(store, ns, "describe-entity", ENTITY=iri) if page == 1 else []
+    if not claims and not facts:
+        raise _not_found(f"the entity <{iri}>")
+    last = max(1, -(-len(claims) // settings.page_size))
+    if page > last:
+        raise HTTPException(404, f"the entity <{iri}> has {last} page(s) of claims ({len(claims)} claims, "
+                                 f"{settings.page_size} a page); there is no page {page}")
+    shown = claims[(page - 1) * settings.page_size:page * settings.page_size]
+    described = run_construct(store, ns, "describe-claims", CLAIM=shown) if shown else []
+    return [*facts, *described, *_pages(ns.base + page_path(iri, ns)[1:], page, last)]
+
+
+def _entity(request: Request, store: KGStore, settings: Settings, iri: str, name: str, fixed: str | None,
+            page: int) -> Response:
     ns = Namespaces(settings.base_iri)
     unknown = _not_found(f"the entity <{iri}>")
     if fixed is None:  # the IRI names a thing: send the client to the document about it
         if not bool(run_query(store, ns, "entity-exists", ENTITY=iri)):
             raise unknown
         media_type = _choose(request, TRIPLE_TYPES, fixed)
-        return RedirectResponse(f"{request.url.path}.{MEDIA_EXTENSIONS[media_type]}", status_code=303,
+        query = f"?{request.url.query}" if request.url.query else ""  # a page of the document (Hydra links) stays one
+        return RedirectResponse(f"{request.url.path}.{MEDIA_EXTENSIONS[media_type]}{query}", status_code=303,
                                 headers={"Vary": "Accept"})
     if fixed != "text/html":
-        triples = run_construct(store, ns, "describe-entity", ENTITY=iri)
-        if not triples:
-            raise unknown
-        return _respond(request, _serialize(triples, fixed, TRIPLE_TYPES, ns), fixed)
+        return _respond(request, _serialize(_entity_page(store, settings, iri, page), fixed, TRIPLE_TYPES, ns), fixed)
+    if page != 1:
+        raise HTTPException(404, f"the HTML page of <{iri}> lists all its claims on one page; there is no page {page}")
     claims = clinical.claims(store, ns, [iri])
     facts = select_rows(run_query(store, ns, "entity-facts", ENTITY=iri))
     if not claims and not facts:
@@ -207,16 +231,16 @@ def _sections(claims: list[clinical.ClaimOut], iri: str) -> dict[str, list[clini
 @router.get("/id/{name}", summary="An entity minted by poems-kg (303 to its description)",
             responses={**documents([*TRIPLE_TYPES]), **errors(303, 404, 406)})
 def entity(name: str, request: Request, store: Annotated[KGStore, Depends(get_store)],
-           settings: Annotated[Settings, Depends(app_settings)]) -> Response:
+           settings: Annotated[Settings, Depends(app_settings)], page: PageParam = 1) -> Response:
     """Dereference ``<base>id/<name>``: 303 to ``id/<name>.<ext>`` by ``Accept``; the document itself with an extension."""
     iri, stem, fixed = _resolve(name, TRIPLE_TYPES, Namespaces(settings.base_iri).entity, "name")
-    return _entity(request, store, settings, iri, stem, fixed)
+    return _entity(request, store, settings, iri, stem, fixed, page)
 
 
 @router.get("/entity/{curie}", summary="An external term (MONDO, HPO, HGNC, ...) as poems-kg knows it",
             responses={**documents([*TRIPLE_TYPES]), **errors(303, 404, 406)})
 def external_entity(curie: str, request: Request, store: Annotated[KGStore, Depends(get_store)],
-                    settings: Annotated[Settings, Depends(app_settings)]) -> Response:
+                    settings: Annotated[Settings, Depends(app_settings)], page: PageParam = 1) -> Response:
     """``/entity/MONDO:0017364``: what poems-kg says about a term whose own IRI lives elsewhere."""
     stem, fixed = _split(curie, TRIPLE_TYPES)
     ns = Namespaces(settings.base_iri)
@@ -226,7 +250,7 @@ def external_entity(curie: str, request: Request, store: Annotated[KGStore, Depe
         iri = ns.expand(stem)
     except CurieError as exc:
         raise HTTPException(404, str(exc)) from None
-    return _entity(request, store, settings, iri, stem, fixed)
+    return _entity(request, store, settings, iri, stem, fixed, page)
 
 
 @router.get("/np/{name}", summary="A claim: its whole nanopublication", responses={**documents([*QUAD_TYPES]), **errors(404, 406)})
@@ -271,7 +295,7 @@ def _provenance(quads: list[Quad]) -> dict[str, str]:
             responses={**documents([*TRIPLE_TYPES]), **errors(404, 406)})
 def source(name: str, request: Request, store: Annotated[KGStore, Depends(get_store)],
            settings: Annotated[Settings, Depends(app_settings)],
-           page: Annotated[int, Query(ge=1, description="which page of the claims quoting the source")] = 1) -> Response:
+           page: Annotated[int, Query(ge=1, le=1_000_000, description="which page of the claims quoting the source")] = 1) -> Response:
     """The source's metadata and text with the claims quoting it, ``page_size`` claims a page (Hydra links between pages)."""
     ns = Namespaces(settings.base_iri)
     iri, _, fixed = _resolve(name, TRIPLE_TYPES, ns.source, "source")
