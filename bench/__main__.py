@@ -94,7 +94,7 @@ def main() -> None:
     elif args.suite == "fuzz":
         fuzz(args.count, args.seed)
     elif args.suite == "writes":
-        writes([int(s) for s in (args.sizes or "1000,100000").split(",")], args.repeat)
+        writes([int(s) for s in (args.sizes or "1000,100000").split(",")], args.repeat, args.seconds)
     elif args.suite == "whole-file":
         whole_file(args.workers, args.sample, reason=not args.no_reason)
     elif args.suite == "load":

@@ -174,15 +174,19 @@ def _workload(size: str) -> Workload:
         named = Counter(NS.compact(c.subject) for c in seed.claims) + Counter(NS.compact(c.object) for c in seed.claims if c.object)
         entities = [c for c, _ in named.most_common() if not c.startswith(("source:", "http"))][:ENTITIES]
         return Workload(seed.quads, entities, seed.iris["pcd-causes-poems"], NS.source + "poems-cause-summary")
-    n = int(size)
-    quads = synthetic_quads(n, NS)
+    quads = synthetic_quads(int(size), NS)
+    claim = next(q.subject.value for q in quads if q.predicate.value.endswith("#hasAssertion"))  # type: ignore[union-attr]
+    return Workload(quads, synthetic_entities(int(size)), claim, NS.source + "synthetic")
+
+
+def synthetic_entities(n: int) -> list[str]:
+    """The entities of a synthetic workload of ``n`` claims that requests rotate over: 7 hubs, then the tail."""
     causes, conditions = shape(n)
     hubs = [f"poems:synthetic-cause-{i}" for i in range(4)] + [f"poems:synthetic-condition-{i}" for i in range(3)]
     step_causes, step_conditions = causes // 7, conditions // 7
     tail = [f"poems:synthetic-cause-{i * step_causes + 5}" for i in range(1, 7)] + \
            [f"poems:synthetic-condition-{i * step_conditions + 3}" for i in range(1, 8)]
-    claim = next(q.subject.value for q in quads if q.predicate.value.endswith("#hasAssertion"))  # type: ignore[union-attr]
-    return Workload(quads, (hubs + tail)[:ENTITIES], claim, NS.source + "synthetic")
+    return (hubs + tail)[:ENTITIES]
 
 
 def _ratio(ours: float, theirs: float) -> str:

@@ -1,22 +1,27 @@
-"""Write latency against store size: one claim write and one admin update, at each workload size, over HTTP.
+"""Write latency against store size: one claim write and one admin update, at each workload size, over HTTP; and
+reads under writes.
 
 Each size gets a fresh on-disk store (the seed plus a synthetic workload) and its own ``poems-kg serve``; a write is
 timed from request to answer, so it includes every check of the gate and the refresh that makes it visible. The
-ratio compares each size with the first: a write that does not grow with the store stays near 1.
+ratio compares each size with the first: a write that does not grow with the store stays near 1. Then ``wrk`` reads
+documents and JSON (16 connections; the workload's 20 entities, hubs and tail, and the entity every write is about),
+first alone, then while a client adds 5 claims a second: the read p99 with writes is what a write costs the readers.
 """
 
+import contextlib
 import hashlib
 import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import httpx
 from pyoxigraph import Store
 
-from bench.http import _serving, free_port
+from bench.http import _serving, first, free_port, run, synthetic_entities
 from bench.workload import synthetic_quads
 from kg.namespaces import Namespaces
 from kg.settings import get_settings
@@ -52,7 +57,42 @@ def _medians(base: str, repeat: int) -> tuple[float, float]:
     return statistics.median(claims), statistics.median(updates)
 
 
-def writes(sizes: list[int], repeat: int) -> None:
+def _writing(base: str, until: float, per_second: float, done: list[float]) -> None:
+    """Add claims about POEMS syndrome at ``per_second`` until ``until``; each write's seconds go to ``done``."""
+    with httpx.Client(base_url=base, timeout=600) as client:
+        number = 0
+        while (now := time.monotonic()) < until:
+            claim = {"source": "poems-cause-summary", "key": f"bench-read-write-{number}", "subject": "MONDO:0017364",
+                     "subject_label": "POEMS syndrome", "predicate": "biolink:has_attribute", "object": "MONDO:0021136",
+                     "quote": "rare", "note": f"Benchmark write {number} under reads."}
+            done.append(_timed(client.build_request("POST", "/api/v1/claims", json=claim, headers=AUTH), client, 201))
+            number += 1
+            time.sleep(max(0.0, now + 1 / per_second - time.monotonic()))
+
+
+def _reads_under_writes(base: str, size: int, seconds: float) -> None:
+    """wrk over the entity documents and JSON, alone and while 5 claims a second are written; print both."""
+    named = synthetic_entities(size)
+    paths = [*(f"/entity/{c}.ttl" for c in named), *(f"/api/v1/entities/{c}" for c in named), "/entity/MONDO:0017364.ttl",
+             "/api/v1/entities/MONDO:0017364/claims", "/api/v1/conditions/MONDO:0017364/etiology"]
+    known = []
+    for path in paths:  # warm: the first answers are the subject of bench http; at small sizes some entities have no claim
+        with contextlib.suppress(RuntimeError):
+            first(base, "GET", path, {"Accept": "*/*"}, None)
+            known.append(path)
+    paths = known
+    alone = run(base, "GET", paths, seconds, 16, headers={"Accept": "*/*"})
+    done: list[float] = []
+    writer = threading.Thread(target=_writing, args=(base, time.monotonic() + seconds, 5.0, done))
+    writer.start()
+    loaded = run(base, "GET", paths, seconds, 16, headers={"Accept": "*/*"})
+    writer.join()
+    print(f"{'':>9} reads ({len(paths)} paths, wrk -c16 {seconds:g} s): alone {alone[0]:,.0f} req/s, p50 {alone[1]:.1f} ms, "
+          f"p99 {alone[2]:.1f} ms; with {len(done) / seconds:.1f} claim writes/s (median {statistics.median(done):.3f} s): "
+          f"{loaded[0]:,.0f} req/s, p50 {loaded[1]:.1f} ms, p99 {loaded[2]:.1f} ms")
+
+
+def writes(sizes: list[int], repeat: int, seconds: float) -> None:
     """Print the median claim-write and admin-update times per size, and their ratio to the first size."""
     settings = get_settings()
     seed = build(settings.kg_dir, settings.base_iri).quads
@@ -73,5 +113,6 @@ def writes(sizes: list[int], repeat: int) -> None:
             with _serving([str(Path(sys.executable).parent / "poems-kg"), "serve", "--port", str(port)],
                           base + "/sparql", "poems-kg", env):
                 claim, update = _medians(base, repeat)
+                _reads_under_writes(base, n, seconds)
         first = first or (claim, update)
         print(f"{n:>9,} {size:>11,} {claim:>14.3f} {claim / first[0]:>6.1f} {update:>15.3f} {update / first[1]:>6.1f}")
