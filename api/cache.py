@@ -56,7 +56,7 @@ class AnswerStore:
     max_bytes: int
     entries: OrderedDict[Hashable, tuple[Any, int]] = field(default_factory=OrderedDict)
     size: int = 0
-    pending: dict[Hashable, asyncio.Event] = field(default_factory=dict)  # keys being computed now
+    pending: dict[Hashable, "Computing"] = field(default_factory=dict)  # keys being computed now
     writes: int = 0  # writes seen (``forget``)
     touched: list[tuple[int, frozenset[str] | None]] = field(default_factory=list)  # the latest writes' touched IRIs
 
@@ -79,19 +79,36 @@ class AnswerStore:
             _, (_, old) = self.entries.popitem(last=False)
             self.size -= old
 
-    def forget(self, touched: set[str] | None) -> list[Answer]:
-        """Drop the answers that read one of the ``touched`` IRIs (``None``: every answer); return those dropped."""
+    def stale(self, touched: set[str] | None) -> list[tuple[Hashable, Answer]]:
+        """Record a write that touched ``touched`` (``None``: anything); return the kept answers that read it.
+
+        They are left in place until computed again or dropped (``drop``); kept values of POST routes are dropped at once.
+        """
         self.writes += 1
         self.touched = [*self.touched[-255:], (self.writes, frozenset(touched) if touched is not None else None)]
-        dropped = [key for key, (value, _) in self.entries.items()
-                   if not isinstance(value, Answer) or _reads_any(value.reads, touched)]
-        answers = []
-        for key in dropped:
-            value, size = self.entries.pop(key)
-            self.size -= size
-            if isinstance(value, Answer):
-                answers.append(value)
-        return answers
+        stale, values = [], []
+        for key, (value, _) in self.entries.items():
+            if not isinstance(value, Answer):
+                values.append(key)
+            elif _reads_any(value.reads, touched):
+                stale.append((key, value))
+        for key in values:
+            self.size -= self.entries.pop(key)[1]
+        return stale
+
+    def drop(self, stale: list[tuple[Hashable, Answer]]) -> list[tuple[Hashable, Answer]]:
+        """Drop the ``stale`` answers still kept as they were (not computed again since); return those dropped."""
+        dropped = []
+        for key, answer in stale:
+            kept = self.entries.get(key)
+            if kept is not None and kept[0] is answer:
+                self.size -= self.entries.pop(key)[1]
+                dropped.append((key, answer))
+        return dropped
+
+    def forget(self, touched: set[str] | None) -> list[tuple[Hashable, Answer]]:
+        """Record a write and drop at once the answers that read what it touched; return those dropped."""
+        return self.drop(self.stale(touched))
 
     def still_current(self, since: int, reads: frozenset[str] | None) -> bool:
         """Whether no write since the ``since``-th touched what an answer read (it may be kept)."""
@@ -105,22 +122,37 @@ class AnswerStore:
         """What a request that misses ``key`` does, waiting first while another request computes it.
 
         "lead": compute it (then call ``done``); "kept": take what the first request kept meanwhile; "alone": compute
-        it too, all waiters at once, when the first request's answer was not kept (too large, or an error).
+        it too, all waiters at once, when the first request's answer could not be kept (too large, or an error). When
+        it was not kept because a write changed what it read meanwhile, one waiter computes it again while the others
+        wait for that one: under a stream of writes, a popular answer is computed once at a time, not by every waiter.
         """
         if self.max_entries < 1:  # nothing is kept: waiting for another request would only delay this one
             return "alone"
-        computing = self.pending.get(key)
-        if computing is None:
-            self.pending[key] = asyncio.Event()
-            return "lead"
-        await computing.wait()
-        return "kept" if key in self.entries else "alone"
+        while True:
+            computing = self.pending.get(key)
+            if computing is None:
+                self.pending[key] = Computing()
+                return "lead"
+            await computing.finished.wait()
+            if key in self.entries:
+                return "kept"
+            if not computing.again:
+                return "alone"
 
-    def done(self, key: Hashable) -> None:
-        """Wake the requests waiting for ``key``, whether or not it was kept."""
-        event = self.pending.pop(key, None)
-        if event is not None:
-            event.set()
+    def done(self, key: Hashable, again: bool = False) -> None:
+        """Wake the requests waiting for ``key``, whether or not it was kept (``again``: a write made it stale)."""
+        computing = self.pending.pop(key, None)
+        if computing is not None:
+            computing.again = again
+            computing.finished.set()
+
+
+@dataclass
+class Computing:
+    """An answer being computed: set once it is, with whether a write made it stale before it could be kept."""
+
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    again: bool = False
 
 
 def _reads_any(reads: frozenset[str] | None, touched: set[str] | frozenset[str] | None) -> bool:
@@ -146,6 +178,10 @@ def _varying(headers: dict[bytes, bytes]) -> tuple[Any, ...]:
     """The request headers an answer varies by (part of its key)."""
     return (headers.get(b"accept", b""), headers.get(b"host", b""), b"gzip" in headers.get(b"accept-encoding", b""),
             headers.get(b"origin"))
+
+
+async def _discard(message: Message) -> None:
+    """The send channel of a request nobody waits for (an answer computed again after a write)."""
 
 
 def _patient() -> Receive:
@@ -180,11 +216,12 @@ class AnswerCache:
             return
         turn = "kept" if self.store.get(key) is not None else await self.store.turn(key)
         if turn != "kept":
+            stale = False
             try:
-                await self._compute(key, scope, receive, send)
+                stale = await self._compute(key, scope, receive, send)
             finally:
                 if turn == "lead":
-                    self.store.done(key)
+                    self.store.done(key, again=stale)
             return
         kept_answer = cast(Answer, self.store.get(key))
         await send({"type": "http.response.start", "status": kept_answer.status,
@@ -203,15 +240,17 @@ class AnswerCache:
         await send({"type": "http.response.start", "status": 304, "headers": [*unchanged, (b"x-cache", b"hit")]})
         await send({"type": "http.response.body", "body": b""})
 
-    async def _compute(self, key: Hashable, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _compute(self, key: Hashable, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Answer the request, keeping the answer if it may be; whether a write made it stale while it was computed."""
         start: Message = {}
         chunks: list[bytes] = []
         reads: set[str] = set()
         since = self.store.writes
+        stale = False
         request = dict(scope)  # as it came, before the framework adds its routing to it
 
         async def keep(message: Message) -> None:
-            nonlocal start
+            nonlocal start, stale
             if message["type"] == "http.response.start":
                 start = message
                 message = {**message, "headers": [*message.get("headers", []), (b"x-cache", b"miss")]}
@@ -220,7 +259,8 @@ class AnswerCache:
                 if not message.get("more_body") and start.get("status") in (200, 303):
                     body = b"".join(chunks)
                     read = None if not reads or EVERYTHING in reads else frozenset(reads)
-                    if self.store.still_current(since, read):
+                    stale = not self.store.still_current(since, read)
+                    if not stale:
                         answer = Answer(start["status"], list(start.get("headers", [])), body, read, request)
                         self.store.put(key, answer, len(body))
             await send(message)
@@ -230,24 +270,35 @@ class AnswerCache:
             await self.app(scope, receive, keep)
         finally:
             READS.reset(token)
+        return stale
 
-    async def refresh(self, answers: list[Answer], limit: int = 256) -> None:
+    async def renew(self, stale: list[tuple[Hashable, Answer]], budget_s: float) -> None:
+        """Compute the ``stale`` answers again, side by side, waiting up to ``budget_s`` seconds; old ones served meanwhile.
+
+        Those not done by then go on, and are kept if they finish before another write touches what they read. Called
+        by a write before it is acknowledged: a reader meanwhile may get the answer from before the write, as it
+        could before the write began; each new answer replaces the old one, so the first reader after the write is
+        acknowledged finds it warm instead of waiting for it.
+        """
+        if not stale or budget_s <= 0:
+            return
+        await asyncio.wait([asyncio.create_task(self._again(key, answer)) for key, answer in stale[:64]], timeout=budget_s)
+
+    async def refresh(self, answers: list[tuple[Hashable, Answer]], limit: int = 256) -> None:
         """Compute dropped answers again, one at a time, so that their next readers find them kept."""
+        for key, answer in answers[:limit]:
+            if self.store.get(key) is None:
+                await self._again(key, answer)
 
-        async def discard(message: Message) -> None:
-            return None
-
-        for answer in answers[:limit]:
-            if answer.scope is None:
-                continue
-            scope = dict(answer.scope)
-            key = ("answer", scope["method"], scope["path"], scope["query_string"], *_varying(dict(scope["headers"])))
-            if self.store.get(key) is not None or await self.store.turn(key) != "lead":
-                continue
-            try:
-                await self._compute(key, scope, _patient(), discard)
-            finally:
-                self.store.done(key)
+    async def _again(self, key: Hashable, answer: Answer) -> None:
+        """Compute ``answer`` again under ``key`` from the request that first asked for it, keeping it if it may be."""
+        if answer.scope is None or await self.store.turn(key) != "lead":
+            return
+        stale = False
+        try:
+            stale = await self._compute(key, dict(answer.scope), _patient(), _discard)
+        finally:
+            self.store.done(key, again=stale)
 
     @staticmethod
     def _cacheable(scope: Scope) -> bool:

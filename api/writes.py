@@ -19,8 +19,9 @@ async def after_write(request: Request, touched: set[str] | None = None) -> None
 
     The new data version is published to the other serving processes (``api.board``), when there are any.
 
-    The kept answers that read what the write ``touched`` (``None``: anything) are dropped last, once the rest is ready,
-    so that no answer kept before the write is served after it, and computed again in the background.
+    The kept answers that read what the write ``touched`` (``None``: anything) are computed again last, once the rest is
+    ready, for up to ``answer_renew_ms`` while the old ones are still served; those left are dropped before the write is
+    acknowledged, so that no answer kept before the write is served after it, and computed again in the background.
     """
     state = request.app.state
     state.loaded_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -32,7 +33,9 @@ async def after_write(request: Request, touched: set[str] | None = None) -> None
     state.version += 1
     if state.board is not None:  # every serving process answers from the new version before the write is acknowledged
         await asyncio.to_thread(state.board.publish, state.store, state.version, touched, state.loaded_at)
-    dropped = state.answers.forget(touched)
+    stale = state.answers.stale(touched)
+    await request.app.cached.renew(stale, state.settings.answer_renew_ms / 1000)
+    dropped = state.answers.drop(stale)
     task = asyncio.create_task(request.app.cached.refresh(dropped))
     state.refreshing.add(task)  # held until done: a task nobody references may be collected
     task.add_done_callback(state.refreshing.discard)
