@@ -197,7 +197,7 @@ class QueryPool:
                     LOG.error("%s; retrying in 1 s", exc)
                     await asyncio.sleep(1)
                     continue
-                await self._release(fresh)  # reopened first if a write made a newer snapshot while it started
+                self._idle.put_nowait(fresh)  # reopened before its first query if a write made a newer snapshot
                 return
 
         task = asyncio.create_task(respawn())
@@ -206,22 +206,17 @@ class QueryPool:
         return ended
 
     async def refresh(self, store: OxigraphStore) -> None:
-        """After a write: answer from a new snapshot. Idle workers reopen now, busy ones before they answer again."""
+        """After a write: answer from a new snapshot. Each worker reopens it before it answers its next query."""
         async with self._refreshing:
-            self._generation += 1
-            self._snapshot = self._dir / f"snapshot-{self._generation}"
-            await asyncio.to_thread(store.snapshot, self._snapshot)
-            idle = []
-            while not self._idle.empty():
-                idle.append(self._idle.get_nowait())
-            for worker in idle:
-                await self._release(worker)
+            snapshot = self._dir / f"snapshot-{self._generation + 1}"
+            await asyncio.to_thread(store.snapshot, snapshot)
+            self._snapshot, self._generation = snapshot, self._generation + 1
 
-    def _reopen(self, worker: _Worker) -> None:
-        worker.conn.send(("reopen", str(self._snapshot)))
+    def _reopen(self, worker: _Worker, snapshot: Path, generation: int) -> None:
+        worker.conn.send(("reopen", str(snapshot)))
         if worker.conn.recv() != "ready":
             raise RuntimeError("a query worker could not open the new snapshot")
-        worker.generation = self._generation
+        worker.generation = generation
 
     def _prune(self) -> None:
         """Delete the snapshots no worker reads any more."""
@@ -230,18 +225,6 @@ class QueryPool:
             generation = folder.name.removeprefix("snapshot-")
             if generation.isdigit() and int(generation) not in in_use:
                 shutil.rmtree(folder, ignore_errors=True)
-
-    async def _release(self, worker: _Worker) -> None:
-        """Back to the idle queue, reopened on the current snapshot first when a write has made its own stale."""
-        if worker.generation != self._generation:
-            try:
-                await asyncio.to_thread(self._reopen, worker)
-            except (RuntimeError, EOFError, OSError) as exc:
-                LOG.error("%s; replacing it", exc)
-                self._replace(worker)
-                return
-            self._prune()
-        self._idle.put_nowait(worker)
 
     def pids(self) -> list[int]:
         """Process ids of the live workers (for monitoring and tests)."""
@@ -256,6 +239,14 @@ class QueryPool:
         except TimeoutError:
             raise QueryError(503, f"all query workers are busy; no worker was free within the time limit of "
                                   f"{self.timeout_s:g} s (setting POEMS_KG_QUERY_TIMEOUT_S)") from None
+        if worker.generation != self._generation:  # a write since it last answered: it reopens the newest snapshot first
+            try:
+                await asyncio.to_thread(self._reopen, worker, self._snapshot, self._generation)
+            except (RuntimeError, EOFError, OSError) as exc:
+                LOG.error("%s; replacing it", exc)
+                self._replace(worker)
+                raise QueryError(503, "the query worker could not open the newest data; try again") from None
+            self._prune()
         try:
             worker.conn.send(request)
             ready = await _readable(worker.conn, max(0.0, deadline - loop.time()))
@@ -273,7 +264,7 @@ class QueryPool:
         if reply is None:
             self._replace(worker)
             raise QueryError(503, time_exceeded(self.timeout_s))
-        await self._release(worker)
+        self._idle.put_nowait(worker)
         kind, first, second = reply
         if kind == "error":
             raise QueryError(first, second)
