@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 from pyoxigraph import Store
 
-from bench.http import _serving, first, free_port, run, synthetic_entities
+from bench.http import Request, _serving, _warm, free_port, run, synthetic_entities
 from bench.workload import synthetic_quads
 from kg.namespaces import Namespaces
 from kg.settings import get_settings
@@ -76,9 +76,9 @@ def _reads_under_writes(base: str, size: int, seconds: float) -> None:
     paths = [*(f"/entity/{c}.ttl" for c in named), *(f"/api/v1/entities/{c}" for c in named), "/entity/MONDO:0017364.ttl",
              "/api/v1/entities/MONDO:0017364/claims", "/api/v1/conditions/MONDO:0017364/etiology"]
     known = []
-    for path in paths:  # warm: the first answers are the subject of bench http; at small sizes some entities have no claim
-        with contextlib.suppress(RuntimeError):
-            first(base, "GET", path, {"Accept": "*/*"}, None)
+    for path in paths:  # warm, in every serving process: first answers are bench http's subject
+        with contextlib.suppress(RuntimeError):  # at small sizes some of the workload's entities have no claim
+            _warm(base, Request("GET", [path], None, ""), {"Accept": "*/*"})
             known.append(path)
     paths = known
     alone = run(base, "GET", paths, seconds, 16, headers={"Accept": "*/*"})
