@@ -8,14 +8,20 @@ checkpoint here, before the write is acknowledged:
 
 - ``v<N>/``: the checkpoint of data version N; ``v<N>.json``: when it was written and what it touched (the IRIs, or
   ``null``: anything), so that a follower drops only the answers that read them;
-- ``version``: 8 bytes, shared by memory map: the newest published version. A follower reads it at every request
-  (a memory read) and, when it moved on, opens the newer checkpoint before it answers: a write is seen by every
-  process once it is acknowledged.
+- ``version``: shared by memory map: the newest published version; the version each follower has switched to; and the
+  newest version the writer acknowledged before every follower had (it waits a bounded time for them).
+
+Each follower watches the version (a memory read every millisecond) and switches to a new one as soon as it is
+published: it opens the checkpoint, computes the kept answers the write changed again while the old ones are still
+served, then records that it switched. The writer acknowledges the write once every follower has, so a reader never
+waits for a switch; only if the writer stops waiting for a slow follower does that follower switch before it answers.
+A write is seen by every process once it is acknowledged.
 
 A follower opens its own hard-linked copy of a checkpoint (``checkout``), so the writer may delete every checkpoint
 but the newest at once; a copy cut short by that deletion is made again from the newer one.
 """
 
+import asyncio
 import datetime as dt
 import json
 import mmap
@@ -27,6 +33,7 @@ from pathlib import Path
 from kg.store import OxigraphStore, linked_copy
 
 KEPT_LOGS = 256  # what the last writes touched, for followers that are a few versions behind
+MAX_FOLLOWERS = 63  # slots of the shared counters: 0 the version, 1 the one acknowledged without all followers, then each
 
 
 class Board:
@@ -36,15 +43,35 @@ class Board:
         self.folder = folder
         counter = folder / "version"
         if not counter.exists():
-            counter.write_bytes(bytes(8))
+            counter.write_bytes(bytes(8 * (2 + MAX_FOLLOWERS)))
         with counter.open("r+b") as file:
-            self._version = mmap.mmap(file.fileno(), 8)
+            self._counters = mmap.mmap(file.fileno(), 8 * (2 + MAX_FOLLOWERS))
         self._publishing = threading.Lock()
+
+    def _get(self, slot: int) -> int:
+        value: int = struct.unpack_from("<Q", self._counters, 8 * slot)[0]
+        return value
 
     def version(self) -> int:
         """The newest published data version."""
-        value: int = struct.unpack_from("<Q", self._version)[0]
-        return value
+        return self._get(0)
+
+    def forced(self) -> int:
+        """The newest version acknowledged before every follower had switched to it (one behind it switches first)."""
+        return self._get(1)
+
+    def switched(self, follower: int, version: int) -> None:
+        """Record that ``follower`` (1, 2, ...) answers from ``version`` now."""
+        struct.pack_into("<Q", self._counters, 8 * (1 + follower), version)
+
+    async def wait_for_followers(self, version: int, followers: int, timeout_s: float) -> None:
+        """Wait until each of ``followers`` has switched to ``version``; past ``timeout_s``, force the late ones to."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while any(self._get(1 + f) < version for f in range(1, followers + 1)):
+            if asyncio.get_running_loop().time() > deadline:
+                struct.pack_into("<Q", self._counters, 8, max(version, self.forced()))
+                return
+            await asyncio.sleep(0.001)
 
     def publish(self, store: OxigraphStore, version: int, touched: set[str] | None, written: dt.datetime) -> None:
         """Make ``version`` of ``store`` the one every process answers from (``touched``: what changed since the last)."""
@@ -54,7 +81,7 @@ class Board:
             if version < self.version():  # a later write already published a checkpoint that holds this one
                 return
             store.snapshot(self.folder / f"v{version}")
-            struct.pack_into("<Q", self._version, 0, version)
+            struct.pack_into("<Q", self._counters, 0, version)
             for old in self.folder.glob("v*"):
                 number = old.name.removeprefix("v").removesuffix(".json")
                 if number.isdigit() and (int(number) < version if old.is_dir() else int(number) <= version - KEPT_LOGS):

@@ -4,11 +4,11 @@
 bound to the port with ``SO_REUSEPORT``, over which the kernel spreads the connections evenly (one shared socket would
 let the process that wakes first take a whole burst): the writer, this process, which opens the store and makes every
 write, and N - 1 followers, fresh interpreters that answer reads from the writer's published checkpoints
-(``api.board``). A follower passes a request
-that may write (any method but GET, HEAD and OPTIONS, with credentials: every write needs a bearer token) to the
-writer over a private Unix socket; the writer acknowledges a write only once its new version is published, and a
-follower opens the newest version before it answers any request. So a write is visible from every process once it
-is acknowledged. A follower that ends is started again; the followers end with the writer.
+(``api.board``). A follower passes a request that may write (any method but GET, HEAD and OPTIONS, with credentials:
+every write needs a bearer token) to the writer over a private Unix socket. The writer acknowledges a write only once
+every follower has switched to its version (or, past a bounded wait, once a late follower is bound to switch before
+it answers again), so a write is visible from every process once it is acknowledged. A follower that ends is started
+again; the followers end with the writer.
 """
 
 import asyncio
@@ -50,13 +50,15 @@ class FollowerError(RuntimeError):
 class Follower:
     """ASGI layer of a follower: writes go to the writer; every other request is answered from the newest version."""
 
-    def __init__(self, settings: Settings, board: Board, folder: Path, started: Callable[[], None]) -> None:
-        self.board, self.folder, self.max_body_bytes, self.started = board, folder, settings.max_body_bytes, started
+    def __init__(self, settings: Settings, board: Board, number: int, folder: Path, started: Callable[[], None]) -> None:
+        self.board, self.number, self.folder, self.started = board, number, folder, started
+        self.max_body_bytes, self.renew_s = settings.max_body_bytes, settings.answer_renew_ms / 1000
         self.checkouts = 0
-        self.version, store = board.checkout(self._next_folder())
-        self.written = board.written(self.version)
+        self.settled, store = board.checkout(self._next_folder())  # the version it answers from, once switched whole
+        self.written = board.written(self.settled)
         self.app = create_app(settings, store=store)
         self._catching_up = asyncio.Lock()
+        self._watching: asyncio.Task[None] | None = None
         self.writer = httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(uds=str(board.folder / WRITER_SOCKET)),
                                         base_url="http://writer", timeout=None)
 
@@ -72,7 +74,7 @@ class Follower:
         if scope["type"] == "http" and scope["method"] not in SAFE and any(n == b"authorization" for n, _ in scope["headers"]):
             await self._forward(scope, receive, send)
             return
-        if self.board.version() != self.version:
+        if self.board.forced() > self.settled:  # acknowledged before this process switched to it: switch first
             await self._catch_up()
         await self.app(scope, receive, send)
 
@@ -80,34 +82,55 @@ class Follower:
         """``send`` of the lifespan: once the application has started, its data version is the one checked out."""
         async def started(message: Message) -> None:
             if message["type"] == "lifespan.startup.complete":
-                self.app.state.version, self.app.state.loaded_at = self.version, self.written
+                self.app.state.version, self.app.state.loaded_at = self.settled, self.written
+                self.board.switched(self.number, self.settled)
+                self._watching = asyncio.create_task(self._watch())
                 self.started()
             elif message["type"] == "lifespan.shutdown.complete":
+                if self._watching is not None:
+                    self._watching.cancel()
                 await self.writer.aclose()
             await send(message)
         return started
 
+    async def _watch(self) -> None:
+        """Switch to each version as soon as it is published (the writer waits for it before acknowledging a write)."""
+        while True:
+            await asyncio.sleep(0.001)
+            if self.board.version() != self.settled:
+                try:
+                    await self._catch_up()
+                except OSError as exc:  # the checkpoint could not be read; the next request that must switch says so
+                    LOG.error("serving process %d could not switch to the newest data: %s", self.number, exc)
+                    await asyncio.sleep(1)
+
     async def _catch_up(self) -> None:
-        """Open the newest published version; drop the kept answers that read what the writes since touched."""
+        """Switch to the newest published version.
+
+        Open it, compute again the kept answers the writes since changed (the old ones are served meanwhile: the writer
+        has not acknowledged the writes), drop those not done in time, then record the switch on the board.
+        """
         async with self._catching_up:
-            if self.board.version() == self.version:
+            if self.board.version() == self.settled:
                 return
             state = self.app.state
             version, store = await asyncio.to_thread(self.board.checkout, self._next_folder())
-            touched, written = self.board.changes(self.version, version)
-            folder = store.path
-            assert folder is not None, "a checkout is on disk"
+            touched, written = self.board.changes(self.settled, version)
             state.store = store
             await state.pool.refresh(store)
-            self.version, self.written = version, written or dt.datetime.now(dt.UTC).replace(microsecond=0)
-            state.version, state.loaded_at = self.version, self.written
             forget_derived(state)
-            dropped = state.answers.forget(touched)
+            self.written = written or dt.datetime.now(dt.UTC).replace(microsecond=0)
+            state.version, state.loaded_at = version, self.written
+            stale = state.answers.stale(touched)
+            await self.app.cached.renew(stale, self.renew_s)  # type: ignore[attr-defined]
+            dropped = state.answers.drop(stale)
+            self.settled = version
+            self.board.switched(self.number, version)
             task = asyncio.create_task(self.app.cached.refresh(dropped))  # type: ignore[attr-defined]
             state.refreshing.add(task)
             task.add_done_callback(state.refreshing.discard)
             for old in self.folder.glob("checkout-*"):  # all but this one and the one before, which requests may still read
-                if old != folder and old.name != f"checkout-{self.checkouts - 1}":
+                if old != store.path and old.name != f"checkout-{self.checkouts - 1}":
                     shutil.rmtree(old, ignore_errors=True)
 
     async def _forward(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -132,7 +155,7 @@ class Follower:
             await _send(send, 503, [(b"content-type", b"application/json")],
                         httpx.Response(503, json={"detail": f"the writing process did not answer: {exc}"}).content)
             return
-        if self.board.version() != self.version:  # the write's own version, before the client is told of it
+        if self.board.version() != self.settled:  # the write's own version, before the client is told of it
             await self._catch_up()
         kept = [(n, v) for n, v in answer.headers.raw if n.lower() not in HOP_BY_HOP and n.lower() != b"content-length"]
         await _send(send, answer.status_code, kept, answer.content)
@@ -261,7 +284,7 @@ def _follow(fd: int, folder: Path, number: int) -> None:
         sys.stdout.flush()
         os.dup2(2, 1)  # nobody reads its standard output any more
 
-    server = uvicorn.Server(_config(Follower(settings, Board(folder), own, started), settings))
+    server = uvicorn.Server(_config(Follower(settings, Board(folder), number, own, started), settings))
 
     def writer_gone() -> None:
         sys.stdin.read()

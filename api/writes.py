@@ -12,6 +12,7 @@ from kg.namespaces import Namespaces
 from kg.store import KGStore, select_rows
 
 LOG = logging.getLogger(__name__)
+FOLLOWER_WAIT_S = 2.0  # how long, beyond renewing its answers, a write waits for each serving process to switch to it
 
 
 async def after_write(request: Request, touched: set[str] | None = None) -> None:
@@ -31,11 +32,14 @@ async def after_write(request: Request, touched: set[str] | None = None) -> None
     except (RuntimeError, OSError) as exc:  # the write is committed; queries answer from the older snapshot meanwhile
         LOG.error("query workers not refreshed after a write: %s", exc)
     state.version += 1
-    if state.board is not None:  # every serving process answers from the new version before the write is acknowledged
+    renew_s = state.settings.answer_renew_ms / 1000
+    if state.board is not None:  # the other serving processes switch to the new version while this one renews answers
         await asyncio.to_thread(state.board.publish, state.store, state.version, touched, state.loaded_at)
     stale = state.answers.stale(touched)
-    await request.app.cached.renew(stale, state.settings.answer_renew_ms / 1000)
+    await request.app.cached.renew(stale, renew_s)
     dropped = state.answers.drop(stale)
+    if state.board is not None:  # every serving process answers from the new version before the write is acknowledged
+        await state.board.wait_for_followers(state.version, state.settings.serve_processes - 1, renew_s + FOLLOWER_WAIT_S)
     task = asyncio.create_task(request.app.cached.refresh(dropped))
     state.refreshing.add(task)  # held until done: a task nobody references may be collected
     task.add_done_callback(state.refreshing.discard)

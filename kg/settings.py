@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     query_timeout_s: float = 10.0  # a query running longer is stopped (its worker process is killed)
     query_workers: int = 2  # worker processes answering SPARQL queries in parallel (in each serving process)
     # Processes answering HTTP on one socket (api/processes.py): one writes, the others answer reads from its checkpoints.
-    serve_processes: Annotated[int, Field(ge=1)] = 1
+    serve_processes: Annotated[int, Field(ge=1, le=64)] = 1
     # The most memory a query may use, code included (kg/limits.py): each worker process (and the process of an admin
     # update or of `poems-kg query`) is capped at it by the operating system; a query that needs more answers 503.
     query_memory_bytes: Annotated[int, Field(ge=256 << 20)] = 1 << 30

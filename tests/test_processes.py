@@ -4,6 +4,7 @@ acknowledged write, a process that ends is replaced, and the service's memory to
 A real ``poems-kg serve --processes 2`` is needed: the processes, their sockets and their memory are the subject.
 """
 
+import asyncio
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ import httpx
 import psutil
 import pytest
 
+from api.board import Board
 from bench.http import listeners, listening, tree
 from bench.memory import sampled
 from tests.conftest import TEST_TOKENS, TOKEN_ENTRIES, running_server
@@ -138,3 +140,20 @@ def test_serve_counts_every_process_in_the_memory_total_and_refuses_none(tmp_pat
     script = Path(sys.executable).parent / "poems-kg"
     none = subprocess.run([str(script), "serve", "--processes", "0"], capture_output=True, text=True, timeout=60)
     assert none.returncode == 2 and "--processes" in none.stderr and "greater than or equal to 1" in none.stderr
+
+
+def test_a_write_waits_for_every_follower_and_binds_a_late_one_to_switch_first(tmp_path: Path) -> None:
+    """The writer acknowledges once each follower has switched to the write's version; a follower that has not
+    within the wait is recorded as bound to switch before it answers again (``forced``)."""
+    board = Board(tmp_path)
+    board.switched(1, 3)
+    board.switched(2, 3)
+    started = time.monotonic()
+    asyncio.run(board.wait_for_followers(3, 2, timeout_s=5))
+    assert time.monotonic() - started < 1 and board.forced() == 0, "both had switched: no wait, nothing forced"
+    board.switched(1, 4)  # follower 2 stays at 3
+    started = time.monotonic()
+    asyncio.run(board.wait_for_followers(4, 2, timeout_s=0.2))
+    assert time.monotonic() - started >= 0.2 and board.forced() == 4
+    asyncio.run(board.wait_for_followers(3, 2, timeout_s=0))
+    assert board.forced() == 4, "never moved back"
