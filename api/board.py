@@ -113,6 +113,8 @@ class Board:
             shutil.rmtree(into, ignore_errors=True)
             try:
                 linked_copy(self.folder / f"v{version}", into)
-            except FileNotFoundError:  # deleted meanwhile: a newer one is published
+            except FileNotFoundError:  # deleted meanwhile, once a newer one was published
+                if self.version() == version:
+                    raise
                 continue
             return version, OxigraphStore.read_only(into)

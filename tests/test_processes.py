@@ -84,7 +84,7 @@ def test_a_write_through_either_process_is_seen_by_both_once_acknowledged(server
     for number in range(6):  # each write on a new connection: some through the follower, which passes it on
         claim = {"source": "poems-cause-summary", "key": f"processes-{number}", "subject": "MONDO:0017364",
                  "predicate": "biolink:associated_with", "object": "HP:0002715",
-                 "quote": "POEMS syndrome is a rare paraneoplastic disorder", "note": "Written with two serving processes."}
+                 "quote": "POEMS syndrome is a rare paraneoplastic disorder", "note": f"Write {number} with two serving processes."}
         with httpx.Client(timeout=60) as client:
             written = client.post(server + "/api/v1/claims", json=claim, headers=WRITER)
         assert written.status_code == 201, written.text
