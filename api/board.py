@@ -11,8 +11,8 @@ checkpoint here, before the write is acknowledged:
 - ``version``: shared by memory map: the newest published version; the version each follower has switched to; and the
   newest version the writer acknowledged before every follower had (it waits a bounded time for them).
 
-Each follower watches the version (a memory read every millisecond) and switches to a new one as soon as it is
-published: it opens the checkpoint, computes the kept answers the write changed again while the old ones are still
+Each follower is told of a new version by a datagram on its own Unix socket (and reads the version every 100 ms
+besides) and switches to it at once: it opens the checkpoint, computes the kept answers the write changed again while the old ones are still
 served, then records that it switched. The writer acknowledges the write once every follower has, so a reader never
 waits for a switch; only if the writer stops waiting for a slow follower does that follower switch before it answers.
 A write is seen by every process once it is acknowledged.
@@ -22,10 +22,12 @@ but the newest at once; a copy cut short by that deletion is made again from the
 """
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import mmap
 import shutil
+import socket
 import struct
 import threading
 from pathlib import Path
@@ -39,8 +41,9 @@ MAX_FOLLOWERS = 63  # slots of the shared counters: 0 the version, 1 the one ack
 class Board:
     """The published data versions in ``folder``: written by the writer (``publish``), read by followers."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
+    def __init__(self, folder: Path, followers: int = 0) -> None:
+        """The board in ``folder``; the writer's names how many ``followers`` it waits for."""
+        self.folder, self.followers = folder, followers
         counter = folder / "version"
         if not counter.exists():
             counter.write_bytes(bytes(8 * (2 + MAX_FOLLOWERS)))
@@ -64,10 +67,27 @@ class Board:
         """Record that ``follower`` (1, 2, ...) answers from ``version`` now."""
         struct.pack_into("<Q", self._counters, 8 * (1 + follower), version)
 
-    async def wait_for_followers(self, version: int, followers: int, timeout_s: float) -> None:
-        """Wait until each of ``followers`` has switched to ``version``; past ``timeout_s``, force the late ones to."""
+    def listen(self, follower: int) -> socket.socket:
+        """The socket on which ``follower`` is told of new versions (a datagram each)."""
+        path = self.folder / f"follower-{follower}.sock"
+        path.unlink(missing_ok=True)
+        listening = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        listening.bind(str(path))
+        listening.setblocking(False)
+        return listening
+
+    async def wait_for_followers(self, version: int, timeout_s: float) -> None:
+        """Tell every follower of ``version`` and wait until each has switched to it.
+
+        Past ``timeout_s``, the late ones are forced to switch before they answer again.
+        """
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
+            notify.setblocking(False)
+            for follower in range(1, self.followers + 1):
+                with contextlib.suppress(OSError):  # not listening yet (starting again): it reads the version at start
+                    notify.sendto(b"v", str(self.folder / f"follower-{follower}.sock"))
         deadline = asyncio.get_running_loop().time() + timeout_s
-        while any(self._get(1 + f) < version for f in range(1, followers + 1)):
+        while any(self._get(1 + f) < version for f in range(1, self.followers + 1)):
             if asyncio.get_running_loop().time() > deadline:
                 struct.pack_into("<Q", self._counters, 8, max(version, self.forced()))
                 return

@@ -94,15 +94,18 @@ class Follower:
         return started
 
     async def _watch(self) -> None:
-        """Switch to each version as soon as it is published (the writer waits for it before acknowledging a write)."""
-        while True:
-            await asyncio.sleep(0.001)
-            if self.board.version() != self.settled:
-                try:
-                    await self._catch_up()
-                except OSError as exc:  # the checkpoint could not be read; the next request that must switch says so
-                    LOG.error("serving process %d could not switch to the newest data: %s", self.number, exc)
-                    await asyncio.sleep(1)
+        """Switch to each version once told of it (the writer waits for that before acknowledging a write)."""
+        told, loop = self.board.listen(self.number), asyncio.get_running_loop()
+        with told:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(loop.sock_recv(told, 64), 0.1)
+                if self.board.version() != self.settled:
+                    try:
+                        await self._catch_up()
+                    except OSError as exc:  # the checkpoint could not be read; a request that must switch says so
+                        LOG.error("serving process %d could not switch to the newest data: %s", self.number, exc)
+                        await asyncio.sleep(1)
 
     async def _catch_up(self) -> None:
         """Switch to the newest published version.
@@ -198,7 +201,7 @@ def serve(settings: Settings, host: str, port: int, started: Callable[[], None])
             settings = settings.model_copy(update={"store_path": folder / "store"})
         store = open_store(settings)
         assert isinstance(store, OxigraphStore), "several serving processes share the embedded store"
-        board = Board(folder)
+        board = Board(folder, followers=settings.serve_processes - 1)
         board.publish(store, 0, None, dt.datetime.now(dt.UTC).replace(microsecond=0))
         check_main_process(settings, resident_bytes())
         listening = _listening(host, port)

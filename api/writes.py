@@ -39,7 +39,7 @@ async def after_write(request: Request, touched: set[str] | None = None) -> None
     await request.app.cached.renew(stale, renew_s)
     dropped = state.answers.drop(stale)
     if state.board is not None:  # every serving process answers from the new version before the write is acknowledged
-        await state.board.wait_for_followers(state.version, state.settings.serve_processes - 1, renew_s + FOLLOWER_WAIT_S)
+        await state.board.wait_for_followers(state.version, renew_s + FOLLOWER_WAIT_S)
     task = asyncio.create_task(request.app.cached.refresh(dropped))
     state.refreshing.add(task)  # held until done: a task nobody references may be collected
     task.add_done_callback(state.refreshing.discard)

@@ -145,15 +145,15 @@ def test_serve_counts_every_process_in_the_memory_total_and_refuses_none(tmp_pat
 def test_a_write_waits_for_every_follower_and_binds_a_late_one_to_switch_first(tmp_path: Path) -> None:
     """The writer acknowledges once each follower has switched to the write's version; a follower that has not
     within the wait is recorded as bound to switch before it answers again (``forced``)."""
-    board = Board(tmp_path)
+    board = Board(tmp_path, followers=2)
     board.switched(1, 3)
     board.switched(2, 3)
     started = time.monotonic()
-    asyncio.run(board.wait_for_followers(3, 2, timeout_s=5))
+    asyncio.run(board.wait_for_followers(3, timeout_s=5))
     assert time.monotonic() - started < 1 and board.forced() == 0, "both had switched: no wait, nothing forced"
     board.switched(1, 4)  # follower 2 stays at 3
     started = time.monotonic()
-    asyncio.run(board.wait_for_followers(4, 2, timeout_s=0.2))
+    asyncio.run(board.wait_for_followers(4, timeout_s=0.2))
     assert time.monotonic() - started >= 0.2 and board.forced() == 4
-    asyncio.run(board.wait_for_followers(3, 2, timeout_s=0))
+    asyncio.run(board.wait_for_followers(3, timeout_s=0))
     assert board.forced() == 4, "never moved back"
