@@ -57,7 +57,7 @@ class AnswerStore:
     entries: OrderedDict[Hashable, tuple[Any, int]] = field(default_factory=OrderedDict)
     size: int = 0
     pending: dict[Hashable, "Computing"] = field(default_factory=dict)  # keys being computed now
-    writes: int = 0  # writes seen (``forget``)
+    writes: int = 0  # writes seen (``stale``)
     touched: list[tuple[int, frozenset[str] | None]] = field(default_factory=list)  # the latest writes' touched IRIs
 
     def get(self, key: Hashable) -> Any | None:
@@ -105,10 +105,6 @@ class AnswerStore:
                 self.size -= self.entries.pop(key)[1]
                 dropped.append((key, answer))
         return dropped
-
-    def forget(self, touched: set[str] | None) -> list[tuple[Hashable, Answer]]:
-        """Record a write and drop at once the answers that read what it touched; return those dropped."""
-        return self.drop(self.stale(touched))
 
     def still_current(self, since: int, reads: frozenset[str] | None) -> bool:
         """Whether no write since the ``since``-th touched what an answer read (it may be kept)."""

@@ -33,6 +33,7 @@ from api.app import create_app, open_store, served
 from api.board import Board
 from api.dumps import forget_derived
 from api.fast_path import too_large
+from api.writes import renew_answers
 from kg.limits import MemoryBudgetError, check_main_process, resident_bytes
 from kg.settings import Settings
 from kg.store import OxigraphStore
@@ -52,7 +53,7 @@ class Follower:
 
     def __init__(self, settings: Settings, board: Board, number: int, folder: Path, started: Callable[[], None]) -> None:
         self.board, self.number, self.folder, self.started = board, number, folder, started
-        self.max_body_bytes, self.renew_s = settings.max_body_bytes, settings.answer_renew_ms / 1000
+        self.max_body_bytes = settings.max_body_bytes
         self.checkouts = 0
         self.settled, store = board.checkout(self._next_folder())  # the version it answers from, once switched whole
         self.written = board.written(self.settled)
@@ -124,14 +125,9 @@ class Follower:
             forget_derived(state)
             self.written = written or dt.datetime.now(dt.UTC).replace(microsecond=0)
             state.version, state.loaded_at = version, self.written
-            stale = state.answers.stale(touched)
-            await self.app.cached.renew(stale, self.renew_s)  # type: ignore[attr-defined]
-            dropped = state.answers.drop(stale)
+            await renew_answers(self.app, touched)
             self.settled = version
             self.board.switched(self.number, version)
-            task = asyncio.create_task(self.app.cached.refresh(dropped))  # type: ignore[attr-defined]
-            state.refreshing.add(task)
-            task.add_done_callback(state.refreshing.discard)
             for old in self.folder.glob("checkout-*"):  # all but this one and the one before, which requests may still read
                 if old != store.path and old.name != f"checkout-{self.checkouts - 1}":
                     shutil.rmtree(old, ignore_errors=True)

@@ -4,7 +4,7 @@ import asyncio
 import datetime as dt
 import logging
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 
 from api.dumps import forget_derived
 from kg.named_queries import run_query
@@ -32,15 +32,24 @@ async def after_write(request: Request, touched: set[str] | None = None) -> None
     except (RuntimeError, OSError) as exc:  # the write is committed; queries answer from the older snapshot meanwhile
         LOG.error("query workers not refreshed after a write: %s", exc)
     state.version += 1
-    renew_s = state.settings.answer_renew_ms / 1000
     if state.board is not None:  # the other serving processes switch to the new version while this one renews answers
         await asyncio.to_thread(state.board.publish, state.store, state.version, touched, state.loaded_at)
-    stale = state.answers.stale(touched)
-    await request.app.cached.renew(stale, renew_s)
-    dropped = state.answers.drop(stale)
+    await renew_answers(request.app, touched)
     if state.board is not None:  # every serving process answers from the new version before the write is acknowledged
-        await state.board.wait_for_followers(state.version, renew_s + FOLLOWER_WAIT_S)
-    task = asyncio.create_task(request.app.cached.refresh(dropped))
+        await state.board.wait_for_followers(state.version, state.settings.answer_renew_ms / 1000 + FOLLOWER_WAIT_S)
+
+
+async def renew_answers(app: FastAPI, touched: set[str] | None) -> None:
+    """Compute again the kept answers that read what changed (``touched``; ``None``: anything).
+
+    For up to ``answer_renew_ms``, while the old ones are still served; those not done by then are dropped and computed
+    again in the background. After a write here, and in a serving process that switches to a newer version
+    (``api.processes``).
+    """
+    state = app.state
+    stale = state.answers.stale(touched)
+    await app.cached.renew(stale, state.settings.answer_renew_ms / 1000)  # type: ignore[attr-defined]
+    task = asyncio.create_task(app.cached.refresh(state.answers.drop(stale)))  # type: ignore[attr-defined]
     state.refreshing.add(task)  # held until done: a task nobody references may be collected
     task.add_done_callback(state.refreshing.discard)
 

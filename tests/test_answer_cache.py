@@ -213,7 +213,7 @@ def test_under_a_stream_of_writes_a_popular_answer_is_computed_once_at_a_time() 
         await asyncio.sleep(0.01)
         if writes_left:  # a claim about it commits meanwhile
             writes_left -= 1
-            answers.forget({"https://example.org/a"})
+            answers.drop(answers.stale({"https://example.org/a"}))
         running -= 1
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"the answer"})
@@ -326,12 +326,12 @@ def test_a_write_computes_the_answers_it_changed_before_it_is_acknowledged(writa
 def test_an_answer_computed_across_a_write_that_touched_it_is_not_kept() -> None:
     answers = AnswerStore(10, 10_000)
     since = answers.writes
-    answers.forget({"https://example.org/a"})
+    answers.drop(answers.stale({"https://example.org/a"}))
     assert not answers.still_current(since, frozenset({"https://example.org/a", "https://example.org/b"}))
     assert answers.still_current(since, frozenset({"https://example.org/c"}))
     assert not answers.still_current(since, None), "an answer that read the whole store"
-    answers.forget(None)
+    answers.drop(answers.stale(None))
     assert not answers.still_current(since, frozenset({"https://example.org/c"})), "an admin write touches everything"
     answers.put("kept", Answer(200, [], b"x", frozenset({"https://example.org/c"})), 1)
     answers.put("whole", Answer(200, [], b"y", None), 1)
-    assert [a.body for _, a in answers.forget({"https://example.org/c"})] == [b"x", b"y"] and not answers.entries
+    assert [a.body for _, a in answers.drop(answers.stale({"https://example.org/c"}))] == [b"x", b"y"] and not answers.entries
