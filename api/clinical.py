@@ -5,11 +5,12 @@ named queries in ``kg/named_queries``. Nothing here is specific to one condition
 chosen by direction and predicate, so a new source or claim changes the answers without a code change.
 """
 
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from kg.direction import HYPOTHESIS, INSUFFICIENT, SUPPORTS, by_iri, certainty_keyword, opposing
+from kg.direction import DISPUTES, HYPOTHESIS, INSUFFICIENT, SUPPORTS, by_iri, certainty_keyword, opposing
 from kg.named_queries import run_query
 from kg.namespaces import BIOLINK, SKOS, Namespaces
 from kg.sentences import sentence
@@ -20,6 +21,12 @@ CertaintyName = Literal["established", "consensus"]
 
 EXACT = ("skos:exactMatch", "skos:closeMatch")  # matches that identify the same condition (a broader code does not)
 CAUSAL = (BIOLINK + "causes", BIOLINK + "contributes_to")
+ETIOLOGY_SECTIONS = ("mechanism", "inheritance", "etiology_status", "risk_factors", "features", "disputed", "hypotheses",
+                     "insufficient_evidence")
+EtiologySection = Literal["mechanism", "inheritance", "etiology_status", "risk_factors", "features", "disputed", "hypotheses",
+                          "insufficient_evidence"]
+ETIOLOGY_LIMIT = 100  # claims listed in full in each section of a summary; the rest page by page (SECTION_PATH)
+SECTION_PATH = "/api/v1/conditions/{curie}/etiology/{section}"
 
 
 class Coding(BaseModel):
@@ -137,6 +144,9 @@ class Etiology(BaseModel):
                                                               "not established, and not denied")
     no_evidence: list[ClaimOut] = Field(deprecated=True, description="Deprecated: the same list as insufficient_evidence")
     disagreements: list[Disagreement] = Field(description="Statements one source supports and another disputes")
+    limit: int = Field(description="The most claims each section lists in full")
+    totals: dict[str, int] = Field(description="How many claims each section has (a section lists at most `limit`)")
+    more: dict[str, str] = Field(description="For each section with more claims than it lists: the path of its next page")
 
 
 class UnknownEntityError(LookupError):
@@ -197,10 +207,53 @@ def entity(store: KGStore, ns: Namespaces, iri: str) -> Entity:
                   codings=list(codings.values()))
 
 
-def claims(store: KGStore, ns: Namespaces, iris: list[str]) -> list[ClaimOut]:
-    """Every claim about any of ``iris`` (as subject or object), each once."""
+@dataclass(frozen=True)
+class Head:
+    """What sorting, filtering and sectioning a claim needs: its statement with labels, direction and certainty."""
+
+    iri: str
+    subject: EntityRef
+    predicate: EntityRef
+    object: EntityRef
+    direction: DirectionName
+    negated: bool
+    certainty: CertaintyName | None
+    about_etiology: bool  # the object is a state of knowledge of a cause
+
+
+def heads(store: KGStore, ns: Namespaces, iris: list[str]) -> list[Head]:
+    """The current claims about any of ``iris`` (as subject or object), each once, by predicate, direction and labels.
+
+    Claims that a newer claim supersedes are left out: the correction stands in their place.
+    """
+    rows = select_rows(run_query(store, ns, "claim-heads", ENTITY=iris)) if iris else []
+    terms = sorted({r[k] for r in rows for k in ("subject", "predicate", "object")})
+    labels: dict[str, str] = {}
+    etiology_status: set[str] = set()
+    for r in select_rows(run_query(store, ns, "term-labels", TERM=terms)) if terms else []:
+        if "label" in r and r["label"] < labels.get(r["term"], "\U0010ffff"):
+            labels[r["term"]] = r["label"]
+        if boolean(r["etiologyStatus"]):
+            etiology_status.add(r["term"])
+
+    def label(term: str) -> tuple[bool, str]:  # sorts as in SPARQL's ORDER BY: a term without a label first
+        return term in labels, labels.get(term, "")
+
+    refs = {term: ref(term, labels.get(term), ns) for term in terms}
+    out: dict[str, Head] = {}
+    for r in sorted(rows, key=lambda r: (label(r["predicate"]), r["direction"], label(r["object"]), label(r["subject"]),
+                                         r["claim"])):
+        out.setdefault(r["claim"], Head(
+            iri=r["claim"], subject=refs[r["subject"]], predicate=refs[r["predicate"]], object=refs[r["object"]],
+            direction=by_iri(r["direction"], ns).keyword, negated=boolean(r["negated"]),  # type: ignore[arg-type]
+            certainty=certainty_keyword(r.get("certainty")), about_etiology=r["object"] in etiology_status))  # type: ignore[arg-type]
+    return list(out.values())
+
+
+def details(store: KGStore, ns: Namespaces, iris: list[str]) -> list[ClaimOut]:
+    """The claims ``iris`` in full, in that order (current or superseded: whatever the IRIs name)."""
     out: dict[str, ClaimOut] = {}
-    for r in select_rows(run_query(store, ns, "entity-claims", ENTITY=iris)):
+    for r in select_rows(run_query(store, ns, "claim-details", CLAIM=iris)) if iris else []:
         if r["claim"] in out:
             continue
         out[r["claim"]] = ClaimOut(
@@ -220,7 +273,12 @@ def claims(store: KGStore, ns: Namespaces, iris: list[str]) -> list[ClaimOut]:
                               r.get("objectLabel") or ns.compact(r["object"]), ns, r.get("predicateLabel")),
             quote=r["quote"], source=r["source"], source_title=r.get("sourceTitle"),
             start=int(r["start"]), end=int(r["end"]), about_etiology=boolean(r["etiologyStatus"]))
-    return list(out.values())
+    return [out[i] for i in iris if i in out]
+
+
+def claims(store: KGStore, ns: Namespaces, iris: list[str]) -> list[ClaimOut]:
+    """Every current claim about any of ``iris`` (as subject or object), each once, in full."""
+    return details(store, ns, [h.iri for h in heads(store, ns, iris)])
 
 
 def source_titles(store: KGStore, ns: Namespaces, sources: set[str]) -> dict[str, str]:
@@ -241,28 +299,60 @@ def disagreements(store: KGStore, ns: Namespaces, focus: list[str] | None = None
                                         source_title=titles.get(o.disputing_source))) for o in found]
 
 
-def etiology(store: KGStore, ns: Namespaces, iri: str) -> Etiology:
-    """The etiology summary of a condition, from the claims about it, its causes and what they lead to."""
-    condition = entity(store, ns, iri)
+def _about_etiology(store: KGStore, ns: Namespaces, iri: str) -> tuple[list[str], list[Head]]:
+    """The entities a condition's etiology is about (it, its causes, what they lead to) and the claims about its etiology.
+
+    Claims about what its causes lead to are about its etiology; other causes of those are not.
+    """
     rows = select_rows(run_query(store, ns, "etiology-focus", ENTITY=iri))
     focus = {r["focus"] for r in rows}
     upstream = {r["focus"] for r in rows if int(r["upstream"]) == 1}
-    sections: dict[str, list[ClaimOut]] = {k: [] for k in ("mechanism", "inheritance", "etiology_status", "risk_factors",
-                                                            "features", "disputed", "hypotheses", "insufficient_evidence", "other")}
-
-    def about(subject: str, obj: str) -> bool:  # not: other causes of what the causes lead to
-        return subject in focus or obj in upstream
-
-    for claim in claims(store, ns, sorted(focus)):
-        if about(claim.subject.iri, claim.object.iri):
-            sections[section(claim, iri)].append(claim)
-    del sections["other"]  # supported claims that answer none of the summary's questions (classification, ...)
-    return Etiology(condition=EntityRef(curie=condition.curie, iri=iri, label=condition.label), **sections,
-                    no_evidence=sections["insufficient_evidence"],
-                    disagreements=[d for d in disagreements(store, ns, sorted(focus)) if about(d.subject.iri, d.object.iri)])
+    return sorted(focus), [h for h in heads(store, ns, sorted(focus)) if h.subject.iri in focus or h.object.iri in upstream]
 
 
-def section(claim: ClaimOut, condition: str) -> str:
+def _sections(claims: list[Head], condition: str) -> dict[str, list[Head]]:
+    """The claims of each section of an etiology summary, in order."""
+    out: dict[str, list[Head]] = {k: [] for k in (*ETIOLOGY_SECTIONS, "other")}
+    for claim in claims:
+        out[section(claim, condition)].append(claim)
+    del out["other"]  # supported claims that answer none of the summary's questions (classification, ...)
+    return out
+
+
+def _opposed(claims: list[Head]) -> bool:
+    """Whether a statement has both a claim supporting it and one disputing it: only then can sources disagree."""
+    sides: dict[tuple[str, str, str], set[str]] = {}
+    for c in claims:
+        sides.setdefault((c.subject.iri, c.predicate.iri, c.object.iri), set()).add(c.direction)
+    return any({SUPPORTS.keyword, DISPUTES.keyword} <= found for found in sides.values())
+
+
+def etiology(store: KGStore, ns: Namespaces, iri: str, limit: int = ETIOLOGY_LIMIT) -> Etiology:
+    """The etiology summary of a condition: each section's first ``limit`` claims in full, and how many it has."""
+    condition = entity(store, ns, iri)
+    focus, about = _about_etiology(store, ns, iri)
+    heads_of = _sections(about, iri)
+    shown = {c.iri: c for c in details(store, ns, [h.iri for hs in heads_of.values() for h in hs[:limit]])}
+    sections = {k: [shown[h.iri] for h in hs[:limit] if h.iri in shown] for k, hs in heads_of.items()}
+    curie = condition.curie
+    found = disagreements(store, ns, focus) if _opposed(about) else []
+    statements = {(h.subject.iri, h.predicate.iri, h.object.iri) for h in about}
+    return Etiology(condition=EntityRef(curie=curie, iri=iri, label=condition.label), **sections,
+                    no_evidence=sections["insufficient_evidence"], limit=limit,
+                    totals={k: len(hs) for k, hs in heads_of.items()},
+                    more={k: SECTION_PATH.format(curie=curie, section=k) + f"?offset={limit}&limit={limit}"
+                          for k, hs in heads_of.items() if len(hs) > limit},
+                    disagreements=[d for d in found if (d.subject.iri, d.predicate.iri, d.object.iri) in statements])
+
+
+def etiology_section(store: KGStore, ns: Namespaces, iri: str, name: str, offset: int, limit: int) -> ClaimPage:
+    """One page of one section of a condition's etiology summary."""
+    claims = _sections(_about_etiology(store, ns, iri)[1], iri)[name]
+    return ClaimPage(total=len(claims), offset=offset, limit=limit,
+                     items=details(store, ns, [h.iri for h in claims[offset:offset + limit]]))
+
+
+def section(claim: Head | ClaimOut, condition: str) -> str:
     """The question a claim about the condition answers (a section of its etiology summary and of its page).
 
     By direction first, then by predicate. What the condition itself causes or makes more likely is its consequence,

@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 # External namespaces the claims may use, with the shape a local identifier must have.
 EXTERNAL_PREFIXES: dict[str, tuple[str, str]] = {
@@ -197,9 +198,14 @@ class Namespaces:
         """Every code system URI poems-kg resolves, with its display name."""
         return {uri: name for uri, name, _ in FHIR_SYSTEMS.values()} | {self.ontology: "poems-kg"}
 
+    @cached_property
+    def _longest_first(self) -> list[tuple[str, str]]:
+        """The prefixes with their namespaces, longest namespace first (the most specific prefix wins)."""
+        return sorted(self.prefixes().items(), key=lambda kv: -len(kv[1]))
+
     def compact(self, iri: str) -> str:
         """The CURIE of an IRI when a prefix covers it, else the IRI itself."""
-        for prefix, namespace in sorted(self.prefixes().items(), key=lambda kv: -len(kv[1])):
+        for prefix, namespace in self._longest_first:
             if iri.startswith(namespace):
                 return f"{prefix}:{iri[len(namespace):]}"
         return iri

@@ -465,7 +465,7 @@ def select_rows(result: QueryResult) -> list[dict[str, str]]:
     """SELECT results as plain dicts of variable name to lexical value."""
     assert isinstance(result, QuerySolutions), "expected a SELECT query"
     names = [v.value for v in result.variables]
-    return [{n: row[n].value for n in names if row[n] is not None} for row in result]
+    return [{n: term.value for n, term in zip(names, row, strict=True) if term is not None} for row in result]  # by position: faster
 
 
 __all__ = ["KGStore", "OxigraphStore", "QueryResult", "QueryResultsFormat", "RemoteStore", "RemoteStoreError", "select_rows"]

@@ -9,8 +9,9 @@ import jsonschema
 import pytest
 from fastapi.testclient import TestClient
 
+from api import clinical
 from api.app import create_app
-from api.routers.cds import HEADINGS
+from api.routers.cds import HEADINGS, MORE, _cards
 from kg.direction import CERTAINTIES, DIRECTIONS
 from kg.model import Source
 from kg.settings import Settings
@@ -74,6 +75,7 @@ LINE = re.compile(r'^- "(?P<quote>.+)" \((?P<framing>.+)\)$')
 SUMMARY = re.compile(r'^(Inheritance|Mechanism|Per the source|Cause): "(?P<quote>.+?)…?"$')
 
 
+REST = re.compile("^" + re.escape(MORE).replace(r"\{n\}", r"\d+").replace(r"\{path\}", r"/api/v1/\S+") + "$")
 FEATURE = re.compile(r"^- (?P<label>.+) \((?P<term>HP:\d{7})\): (?P<often>.+) \((?P<frequency>HP:\d{7})\)$")
 
 
@@ -93,7 +95,7 @@ def assert_only_the_sources_words(card: dict[str, Any], seed: Build) -> None:
     else:
         assert card["summary"] == HEADINGS["disagreements"], card["summary"]
     for line in card["detail"].splitlines():
-        if line in HEADINGS.values():
+        if line in HEADINGS.values() or REST.match(line):
             continue
         if feature := FEATURE.match(line):
             assert [feature["term"], feature["frequency"]] in [[r[3], r[7]] for r in rows], line
@@ -135,6 +137,19 @@ def test_patient_with_poems_syndrome_gets_valid_cards(client: TestClient, seed: 
     for card in cards[:4]:
         assert card["source"] == {"label": "What is the underlying cause of POEMS syndrome?",
                                   "url": "https://w3id.org/poems-kg/source/poems-cause-summary"}
+
+
+def test_cards_of_a_long_summary_say_how_many_claims_they_leave_out(seed: Build, api_store: KGStore) -> None:
+    """A section longer than the summary lists (51 features here, 10 listed) ends with how many more and where."""
+    poems = "http://purl.obolibrary.org/obo/MONDO_0017364"
+    summary = clinical.etiology(api_store, seed.ns, poems, limit=10)
+    cards = _cards(summary, {seed.ns.source + s.id: s.title for s in seed.sources.values()})
+    features = next(c for c in cards if c["summary"].startswith("Features: "))
+    assert features["summary"].startswith("Features: 10 listed of those annotated in "), "not: 10 annotated"
+    assert features["detail"].splitlines()[-1] == \
+        "- 41 more not listed here: /api/v1/conditions/MONDO:0017364/etiology/features?offset=10&limit=10"
+    for card in cards:
+        assert_only_the_sources_words(card, seed)
 
 
 def test_card_sentence_check_catches_words_the_source_does_not_say(seed: Build) -> None:

@@ -11,6 +11,7 @@ from fhir.resources.codesystem import CodeSystem
 from fhir.resources.conceptmap import ConceptMap
 from fhir.resources.parameters import Parameters
 
+from api import clinical
 from api.app import create_app
 from kg.model import CurationError
 from kg.namespaces import DEFAULT_BASE_IRI
@@ -156,6 +157,26 @@ def test_etiology_summary_keeps_every_direction(client: TestClient) -> None:
                                    for c in section if "object" in c}, "rarity is not etiology"
     assert {c["object"]["curie"] for c in summary["etiology_status"]} == {"poems:idiopathic-etiology", "poems:unknown-trigger"}
     assert summary["disagreements"] == []
+
+
+def test_etiology_lists_each_section_up_to_its_limit_and_pages_the_rest(client: TestClient) -> None:
+    whole = client.get(f"/api/v1/conditions/{POEMS}/etiology", params={"limit": "500"}).json()
+    sections = list(clinical.ETIOLOGY_SECTIONS)
+    assert whole["more"] == {} and whole["totals"] == {k: len(whole[k]) for k in sections}
+    assert whole["totals"]["features"] == 51
+    short = client.get(f"/api/v1/conditions/{POEMS}/etiology", params={"limit": "10"}).json()
+    assert short["totals"] == whole["totals"] and short["disagreements"] == whole["disagreements"]
+    assert all(short[k] == whole[k][:10] for k in sections), "the first claims of each section, in the same order"
+    assert set(short["more"]) == {k for k in sections if whole["totals"][k] > 10} == {"features"}
+    listed, path = short["features"], short["more"]["features"]
+    while path:  # the next pages, until the total
+        page = client.get(path).json()
+        listed += page["items"]
+        following = page["offset"] + page["limit"]
+        path = path.split("?")[0] + f"?offset={following}&limit=10" if following < page["total"] else ""
+    assert [c["iri"] for c in listed] == [c["iri"] for c in whole["features"]], "each feature once, in order"
+    rejected = client.get(f"/api/v1/conditions/{POEMS}/etiology/causes")
+    assert rejected.status_code == 422 and "mechanism" in str(rejected.json()["detail"])
 
 
 def test_claims_filter_by_direction_and_the_deprecated_certainty_values(client: TestClient) -> None:

@@ -222,7 +222,7 @@ def test_queries_written_with_lateral_give_the_same_rows_without_it(kg_copy: Pat
     source = "<https://w3id.org/poems-kg/source/poems-cause-summary>"
     texts = {name: q for name, q in QUERIES.items() if "LATERAL" in q}
     texts |= {p.stem: p.read_text() for p in QUERY_DIR.glob("*.rq") if "LATERAL" in p.read_text()}
-    assert {"entity-claims", "source-claims", "opposing-claims", "claim-statements"} <= set(texts)
+    assert {"claim-details", "claim-heads", "source-claims", "opposing-claims", "claim-statements"} <= set(texts)
     claim = "<" + str(next(iter(store.query("SELECT ?c WHERE { ?c <http://www.nanopub.org/nschema#hasAssertion> ?g } LIMIT 1")))[0].value) + ">"  # type: ignore[arg-type, index]
     for name, text in texts.items():
         text = text.replace("CLAIM", claim).replace("ENTITY", poems).replace("SOURCE", source).replace("PAGE_LIMIT", "1000").replace("PAGE_OFFSET", "0")

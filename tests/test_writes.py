@@ -71,6 +71,13 @@ def test_supersede_adds_a_correction_and_keeps_the_old_claim(write_client: TestC
     assert write_client.get("/" + old.split("/poems-kg/", 1)[1], headers={"Accept": "application/trig"}).status_code == 200
     again = write_client.post(f"/api/v1/claims/{name}/supersede", json=claim(key="third"), headers=WRITER)
     assert again.status_code == 409 and "already superseded" in again.json()["detail"]
+    listed = {c["iri"]: c for c in write_client.get(f"/api/v1/entities/{POEMS}/claims", params={"limit": 500}).json()["items"]}
+    assert new in listed and old not in listed, "the correction stands in place of the claim it corrects"
+    assert listed[new]["certainty"] == "consensus"
+    page = write_client.get(f"/entity/{POEMS}", headers={"Accept": "text/html"}).text
+    assert new.rsplit("/", 1)[1] in page and old.rsplit("/", 1)[1] not in page
+    old_page = write_client.get("/" + old.split("/poems-kg/", 1)[1], headers={"Accept": "text/html"})
+    assert old_page.status_code == 200 and new.rsplit("/", 1)[1] in old_page.text, "the old claim's page names its correction"
 
 
 @pytest.mark.parametrize(("body", "headers", "status", "message"), [

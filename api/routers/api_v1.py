@@ -97,22 +97,37 @@ def entity_claims(curie: CurieParam, store: Annotated[KGStore, Depends(get_store
             raise HTTPException(422, f"certainty={certainty} means direction={FORMER_CERTAINTIES[certainty]}, "
                                      f"which conflicts with direction={direction}")
         direction, certainty = FORMER_CERTAINTIES[certainty], None  # type: ignore[assignment]
-    found = [c for c in clinical.claims(store, ns, [iri])
+    found = [c.iri for c in clinical.heads(store, ns, [iri])
              if (predicate_iri is None or c.predicate.iri == predicate_iri) and (direction is None or c.direction == direction)
              and (negated is None or c.negated == negated) and (certainty is None or c.certainty == certainty)]
-    return clinical.ClaimPage(total=len(found), offset=offset, limit=limit, items=found[offset:offset + limit])
+    return clinical.ClaimPage(total=len(found), offset=offset, limit=limit,
+                              items=clinical.details(store, ns, found[offset:offset + limit]))
 
 
 @router.get("/conditions/{curie}/etiology", response_model=clinical.Etiology, responses=ERRORS)
 def etiology(curie: CurieParam, store: Annotated[KGStore, Depends(get_store)],
-             settings: Annotated[Settings, Depends(app_settings)]) -> clinical.Etiology:
+             settings: Annotated[Settings, Depends(app_settings)],
+             limit: Annotated[int, Query(ge=1, le=500, description="The most claims each section lists in full")]
+             = clinical.ETIOLOGY_LIMIT) -> clinical.Etiology:
     """What the sources say about the cause of a condition, in one call.
 
     Mechanism, inheritance, etiology status, risk factors, what a source disputes, hypotheses under investigation, what
-    a source says the evidence is insufficient for, and where sources disagree. Every claim keeps its direction.
+    a source says the evidence is insufficient for, and where sources disagree. Every claim keeps its direction. Each
+    section lists up to ``limit`` claims; ``totals`` says how many it has, and ``more`` gives the next page of each
+    section that has more (``/etiology/{section}``).
     """
     ns = _ns(settings)
-    return clinical.etiology(store, ns, _resolve(store, ns, curie))
+    return clinical.etiology(store, ns, _resolve(store, ns, curie), limit)
+
+
+@router.get(clinical.SECTION_PATH.removeprefix("/api/v1"), response_model=clinical.ClaimPage, responses=ERRORS)
+def etiology_section(curie: CurieParam, section: clinical.EtiologySection, store: Annotated[KGStore, Depends(get_store)],
+                     settings: Annotated[Settings, Depends(app_settings)],
+                     limit: Annotated[int, Query(ge=1, le=500)] = clinical.ETIOLOGY_LIMIT,
+                     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> clinical.ClaimPage:
+    """One section of a condition's etiology summary, a page at a time, in the summary's order."""
+    ns = _ns(settings)
+    return clinical.etiology_section(store, ns, _resolve(store, ns, curie), section, offset, limit)
 
 
 @router.get("/disagreements", response_model=list[clinical.Disagreement], responses=ERRORS)

@@ -39,6 +39,7 @@ HEADINGS = {
     "disagreements": "Sources disagree:",
     "features": "Features annotated in the source, most frequent first (term, then frequency, as the source gives them):",
 }
+MORE = "- {n} more not listed here: {path}"  # the end of a section that lists fewer claims than it has
 IGNORED_VERIFICATION = {"refuted", "entered-in-error"}
 
 
@@ -153,6 +154,11 @@ def _feature(claim: clinical.ClaimOut) -> str:
     return f"- {term}: {frequency}"
 
 
+def _rest(e: clinical.Etiology, *sections: str) -> list[str]:
+    """For each of ``sections`` that lists fewer claims than it has, the line that says how many more and where."""
+    return [MORE.format(n=e.totals[s] - len(getattr(e, s)), path=e.more[s]) for s in sections if s in e.more]
+
+
 def _card(summary: str, lines: list[str], sources: list[str], titles: dict[str, str]) -> dict[str, Any]:
     source, others = sources[0], sorted(set(sources[1:]) - {sources[0]})
     detail = "\n".join(dict.fromkeys([*lines, *(f"Also from: {titles.get(s, s)} <{s}>" for s in others)]))
@@ -169,11 +175,10 @@ def _cards(e: clinical.Etiology, titles: dict[str, str]) -> list[dict[str, Any]]
     if not (e.mechanism or e.inheritance):
         return []
     cards = []
-    for heading, intro, claims in (("Inheritance", HEADINGS["inheritance"], e.inheritance),
-                                   ("Mechanism", HEADINGS["mechanism"], e.mechanism),
-                                   ("Per the source", HEADINGS["disputed"], e.disputed)):
+    for heading, key, claims in (("Inheritance", "inheritance", e.inheritance), ("Mechanism", "mechanism", e.mechanism),
+                                 ("Per the source", "disputed", e.disputed)):
         if claims:
-            lines = [intro, *map(_line, claims)]
+            lines = [HEADINGS[key], *map(_line, claims), *_rest(e, key)]
             cards.append(_card(_summary(heading, claims, e.condition.iri), lines, [c.source for c in claims], titles))
     unknown = e.etiology_status + e.hypotheses + e.insufficient_evidence
     if unknown:
@@ -182,11 +187,14 @@ def _cards(e: clinical.Etiology, titles: dict[str, str]) -> list[dict[str, Any]]
             lines += [HEADINGS["hypotheses"], *map(_line, e.hypotheses)]
         if e.insufficient_evidence:
             lines += [HEADINGS["insufficient_evidence"], *map(_line, e.insufficient_evidence)]
+        lines += _rest(e, "etiology_status", "hypotheses", "insufficient_evidence")
         cards.append(_card(_summary("Cause", e.etiology_status or unknown, e.condition.iri), lines, [c.source for c in unknown], titles))
+    complete = "features" not in e.more  # else the counts of a source's features are of those listed only
     for source, features in _by_source(e.features).items():
         title = titles.get(source, source)
-        lines = [HEADINGS["features"], *map(_feature, features)]
-        cards.append(_card(f"Features: {len(features)} annotated in {title}"[:SUMMARY_MAX], lines, [source], titles))
+        lines = [HEADINGS["features"], *map(_feature, features), *_rest(e, "features")]
+        count = f"{len(features)} annotated in" if complete else f"{len(features)} listed of those annotated in"
+        cards.append(_card(f"Features: {count} {title}"[:SUMMARY_MAX], lines, [source], titles))
     if e.disagreements:
         lines = [HEADINGS["disagreements"]]
         for d in e.disagreements:

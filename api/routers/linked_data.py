@@ -267,8 +267,7 @@ def claim(name: str, request: Request, store: Annotated[KGStore, Depends(get_sto
         statements = quads if QUAD_TYPES[media_type] in (RdfFormat.TRIG, RdfFormat.N_QUADS, RdfFormat.JSON_LD) else \
             [Quad(q.subject, q.predicate, q.object) for q in quads]
         return _respond(request, _serialize(statements, media_type, QUAD_TYPES, ns), media_type)
-    subject = next(str(q.object.value) for q in quads if q.predicate.value == BIOLINK + "subject")  # type: ignore[union-attr]
-    summary = next(c for c in clinical.claims(store, ns, [subject]) if c.iri == iri)
+    summary = clinical.details(store, ns, [iri])[0]
     status = select_rows(run_query(store, ns, "claim-status", CLAIM=iri))
     graphs = [(part, _serialize([Triple(q.subject, q.predicate, q.object) for q in quads
                                  if q.graph_name == NamedNode(f"{iri}#{part}")], "text/turtle", TRIPLE_TYPES, ns).decode())
