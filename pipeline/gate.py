@@ -138,7 +138,20 @@ def add_claim(store: KGStore, ns: Namespaces, sources: dict[str, Source | TableS
 
 
 Mutation = Callable[[OxigraphStore], None]
-Scope = list[NamedNode]
+# What a change reads and writes, when the caller knows it: whole named graphs (a Graph Store request), or the quads an
+# update of data only names (INSERT DATA, DELETE DATA): whether the store holds them is all its effect depends on.
+Scope = list[NamedNode] | frozenset[Quad]
+
+
+def data_update(update: str) -> Mutation:
+    """The change an update of data only makes, applied as it is to the copy of the quads it names.
+
+    It has no pattern to evaluate, so it runs here: its work is bounded by its length (``max_query_bytes``).
+    """
+    def mutate(trial: OxigraphStore) -> None:
+        trial.update(update)
+
+    return mutate
 
 
 def sparql_update(update: str, settings: Settings) -> Mutation:
@@ -155,8 +168,20 @@ def sparql_update(update: str, settings: Settings) -> Mutation:
 def _quads(store: KGStore, scope: Scope | None) -> set[Quad]:
     if scope is None:
         return set(parse(store.dump(RdfFormat.N_QUADS), format=RdfFormat.N_QUADS))
+    if isinstance(scope, frozenset):
+        return _present(store, scope)
     return {Quad(r["s"], r["p"], r["o"], graph) for graph in scope  # type: ignore[arg-type]
             for r in store.query(f"SELECT ?s ?p ?o WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} }}")}  # type: ignore[union-attr]
+
+
+def _present(store: KGStore, quads: frozenset[Quad]) -> set[Quad]:
+    """Those of ``quads`` the store holds, as it holds them (one lookup of each; a blank node is always new)."""
+    rows = " ".join(f"({q.subject} {q.predicate} {q.object} {q.graph_name})" for q in quads
+                    if not isinstance(q.subject, BlankNode) and not isinstance(q.object, BlankNode))
+    if not rows:
+        return set()
+    found = store.query(f"SELECT ?s ?p ?o ?g WHERE {{ VALUES (?s ?p ?o ?g) {{ {rows} }} GRAPH ?g {{ ?s ?p ?o }} }}")
+    return {Quad(r["s"], r["p"], r["o"], r["g"]) for r in found}  # type: ignore[arg-type, index, union-attr]
 
 
 def change(store: KGStore, ns: Namespaces, agent: Agent, action: str, mutate: Mutation,
@@ -165,9 +190,9 @@ def change(store: KGStore, ns: Namespaces, agent: Agent, action: str, mutate: Mu
 
     ``mutate`` runs on a trial copy; the difference is checked (every nanopublication it touches must still conform
     to the shapes, and it must not create a contradiction) and then committed as one ``DELETE DATA``/``INSERT DATA``
-    update, with its record. ``scope``: the named graphs the change reads and writes, when the caller knows them (a
-    Graph Store request; an update of data only): then only they are copied and only the touched nanopublications
-    are checked beside the store, so the write does not grow with the store; without it, the whole store is copied.
+    update, with its record. ``scope``: what the change reads and writes, when the caller knows it (``Scope``): then
+    only that is copied and only the touched nanopublications are checked beside the store, so the write does not
+    grow with the store (an update of data only: not with its graphs either); without it, the whole store is copied.
     Returns ``(quads added, quads removed)``.
     """
     with WRITE_LOCK:

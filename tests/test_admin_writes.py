@@ -163,3 +163,28 @@ def test_a_data_update_that_makes_a_source_contradict_itself_is_refused(write_cl
     assert "contradict itself" in response.json()["detail"]
     assert {r["disputing"] for r in response.json()["report"]} == {claim}
     assert contents(writable_store) == before
+
+
+def test_a_data_update_changes_what_the_store_holds_as_its_engine_compares_terms(write_client: TestClient,
+                                                                                 writable_store: KGStore) -> None:
+    """An update of data only is tried on the quads it names as the store holds them: inserting a held quad adds
+    nothing, deleting one written in another lexical form removes it, and an insert undone in the same request
+    changes nothing."""
+    def update(text: str) -> dict[str, int]:
+        response = write_client.post("/sparql", content=text, headers=UPDATE)
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    node, count = "<https://w3id.org/poems-kg/id/data-update-fixture>", "<https://w3id.org/poems-kg/id/count>"
+    comment = "<http://www.w3.org/2000/01/rdf-schema#comment>"
+    held = f'GRAPH <{NOTES}> {{ {node} {count} "01"^^<http://www.w3.org/2001/XMLSchema#integer> ; {comment} "a"@en }}'
+    assert update(f"INSERT DATA {{ {held} }}") == {"added": 2, "removed": 0}
+    assert update(f"INSERT DATA {{ {held} }}") == {"added": 0, "removed": 0}
+    before = contents(writable_store)
+    undone = f'GRAPH <{NOTES}> {{ {node} {comment} "b" }}'
+    assert update(f"INSERT DATA {{ {undone} }} ; DELETE DATA {{ {undone} }}") == {"added": 0, "removed": 0}
+    assert update(f'DELETE DATA {{ GRAPH <{NOTES}> {{ {node} {comment} "never written" }} }}') == {"added": 0, "removed": 0}
+    assert contents(writable_store) - before == set() and before - contents(writable_store) == set()
+    assert update(f'DELETE DATA {{ GRAPH <{NOTES}> {{ {node} {count} 1 }} }}') == {"added": 0, "removed": 1}
+    left = select_rows(writable_store.query(f"SELECT ?p ?o WHERE {{ GRAPH <{NOTES}> {{ {node} ?p ?o }} }}"))
+    assert left == [{"p": comment[1:-1], "o": "a"}]

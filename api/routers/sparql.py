@@ -16,7 +16,7 @@ from api.dumps import store_size
 from api.negotiation import FORMAT_ALIASES, GRAPH_TYPES, RESULT_TYPES, NotAcceptableError, charset, negotiate
 from api.query_pool import QueryError, QueryPool, QueryRequest, RemoteRunner
 from api.responses import documents, errors
-from api.sparql_guard import data_graphs, uses_load, uses_service
+from api.sparql_guard import data_quads, uses_load, uses_service
 from kg import limits
 from kg.namespaces import Namespaces
 from kg.queries import example_queries
@@ -103,13 +103,14 @@ async def _update(request: Request, update: str, settings: Settings) -> Response
         OxigraphStore().update(update)  # the syntax, checked on an empty store before anything is copied
     except SyntaxError as exc:
         raise _error(400, f"the update is not valid SPARQL 1.1 Update: {syntax_error(str(exc), update)}") from None
-    graphs = data_graphs(update)
-    scope = None if graphs is None else [NamedNode(g) for g in graphs]
+    named = data_quads(update)
+    scope = None if named is None else frozenset(named)
+    mutate = gate.sparql_update(update, settings) if named is None else gate.data_update(update)
     if scope is None and (refusal := limits.copy_too_large(await run_in_threadpool(len, store), settings.query_memory_bytes)):
         raise _error(413, refusal)
     try:
         added, removed = await run_in_threadpool(gate.change, store, Namespaces(settings.base_iri), agent,
-                                                 "sparql-update", gate.sparql_update(update, settings), scope)
+                                                 "sparql-update", mutate, scope)
     except gate.WriteRejected as exc:
         return JSONResponse({"detail": exc.message, "report": exc.report}, status_code=exc.status)
     await writes.after_write(request)
