@@ -27,6 +27,7 @@ from api.dumps import forget_derived
 from api.fast_path import GZIP_MIN_BYTES, FastPath, too_large
 from api.query_pool import QueryPool, RemoteRunner
 from api.routers import api_v1, cds, fhir, graph_store, linked_data, sparql, trapi, void
+from api.source_spans import SourceSpans
 from kg import __version__
 from kg.namespaces import Namespaces
 from kg.settings import Settings, get_settings
@@ -171,6 +172,7 @@ def create_app(settings: Settings | None = None, store: KGStore | None = None, b
         app.state.loaded_at = board.written(0) if board else datetime.now(UTC).replace(microsecond=0)
         app.state.version = 0  # moved on by every write (writes.after_write): the key of values kept for POST routes
         app.state.refreshing = set()  # answers being computed again after a write (writes.after_write)
+        app.state.spans = SourceSpans()  # the order of each source's quotes, for the pages of its document
         app.state.sources, _ = load_all(settings.kg_dir, Namespaces(settings.base_iri))
         app.state.signer = configured_signer(settings.sign_key_file, settings.signer)  # signs what writes make
         app.state.pool = query_runner(app.state.store, settings)

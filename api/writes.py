@@ -47,6 +47,7 @@ async def renew_answers(app: FastAPI, touched: set[str] | None) -> None:
     (``api.processes``).
     """
     state = app.state
+    state.spans.forget(touched)
     stale = state.answers.stale(touched)
     await app.cached.renew(stale, state.settings.answer_renew_ms / 1000)  # type: ignore[attr-defined]
     task = asyncio.create_task(app.cached.refresh(state.answers.drop(stale)))  # type: ignore[attr-defined]

@@ -14,9 +14,9 @@ from rdflib.compare import isomorphic
 from api.app import create_app
 from kg.namespaces import Namespaces
 from kg.settings import Settings
-from kg.store import KGStore
+from kg.store import KGStore, select_rows
 from pipeline.build import Build
-from tests.conftest import running_server
+from tests.conftest import TOKEN_ENTRIES, running_server
 
 BASE = "https://w3id.org/poems-kg/"
 OBO = "http://purl.obolibrary.org/obo/"
@@ -122,6 +122,40 @@ def test_a_source_quoted_by_many_claims_is_described_a_page_at_a_time(store: KGS
         assert "page 2 of 4" in html and 'href="?page=1"' in html and 'href="?page=3"' in html
         article = html[html.index('<article class="source-text">'):html.index("</article>")]
         assert 1 <= len(set(re.findall(r'href="(/np/[^"]+)"', article))) <= 10, "the page highlights its own claims"
+
+
+def test_a_claim_written_into_a_source_takes_its_place_in_the_pages_of_the_source(writable_store: KGStore) -> None:
+    """The order of a source's quotes is kept between requests (api.source_spans) and forgotten by a write into it:
+    after the write, the pages hold every claim once, the new one included, in the order of the quoted spans."""
+    source, hydra = BASE + "source/poems-cause-summary", "http://www.w3.org/ns/hydra/core#"
+
+    def pages(client: TestClient) -> list[list[str]]:
+        url, out = "/source/poems-cause-summary.ttl", []
+        while url:
+            data = parse(client.get(url).content, "ttl")
+            out.append(sorted(str(t) for t in data.subjects(URIRef("http://www.w3.org/ns/oa#hasSource"), URIRef(source))))
+            following = list(data.objects(None, URIRef(hydra + "next")))
+            url = following[0].replace(BASE, "/").replace("?page=", ".ttl?page=") if following else ""
+        return out
+
+    def in_span_order() -> list[list[str]]:
+        rows = select_rows(writable_store.query(
+            f"SELECT ?t ?start ?end WHERE {{ ?t <http://www.w3.org/ns/oa#hasSource> <{source}> ; "
+            "<http://www.w3.org/ns/oa#hasSelector> ?s . ?s <http://www.w3.org/ns/oa#start> ?start ; <http://www.w3.org/ns/oa#end> ?end }"))
+        order = [r["t"] for r in sorted(rows, key=lambda r: (int(r["start"]), int(r["end"]), r["t"]))]
+        return [sorted(order[i:i + 10]) for i in range(0, len(order), 10)]
+
+    settings = Settings(page_size=10, tokens=TOKEN_ENTRIES, reason_on_start=False)
+    with TestClient(create_app(settings, store=writable_store)) as client:
+        before = pages(client)
+        assert before == in_span_order() and sum(map(len, before)) == 36
+        claim = {"source": "poems-cause-summary", "key": "pages-fixture", "subject": "MONDO:0017364",
+                 "predicate": "biolink:has_attribute", "object": "MONDO:0021136", "quote": "rare", "note": "Fixture."}
+        written = client.post("/api/v1/claims", json=claim, headers={"Authorization": "Bearer w-secret"})
+        assert written.status_code == 201, written.text
+        after = pages(client)
+        assert after == in_span_order() and sum(map(len, after)) == 37
+        assert written.json()["iri"] + "#quote" in {t for page in after for t in page}
 
 
 def test_an_entity_with_many_claims_is_described_a_page_at_a_time(store: KGStore, client: TestClient) -> None:

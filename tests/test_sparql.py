@@ -224,8 +224,10 @@ def test_queries_written_with_lateral_give_the_same_rows_without_it(kg_copy: Pat
     texts |= {p.stem: p.read_text() for p in QUERY_DIR.glob("*.rq") if "LATERAL" in p.read_text()}
     assert {"claim-details", "claim-heads", "source-claims", "opposing-claims", "claim-statements"} <= set(texts)
     claim = "<" + str(next(iter(store.query("SELECT ?c WHERE { ?c <http://www.nanopub.org/nschema#hasAssertion> ?g } LIMIT 1")))[0].value) + ">"  # type: ignore[arg-type, index]
+    target = str(next(iter(store.query(f"SELECT ?t WHERE {{ {claim} <http://www.nanopub.org/nschema#hasAssertion> ?g . "  # type: ignore[arg-type]
+                                        "?g <http://www.w3.org/ns/prov#wasDerivedFrom> ?t }")))[0])  # type: ignore[index]
     for name, text in texts.items():
-        text = text.replace("CLAIM", claim).replace("ENTITY", poems).replace("SOURCE", source).replace("PAGE_LIMIT", "1000").replace("PAGE_OFFSET", "0")
+        text = text.replace("CLAIM", claim).replace("TARGET", target).replace("ENTITY", poems).replace("SOURCE", source)
         plain = without_lateral(text)
         assert "LATERAL" not in plain.split("#")[0] and plain.count("{") == plain.count("}") == text.count("{") - text.count("LATERAL {")
         rows = sorted(map(str, store.query(text)))  # type: ignore[arg-type]

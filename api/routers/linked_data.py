@@ -301,13 +301,14 @@ def source(name: str, request: Request, store: Annotated[KGStore, Depends(get_st
     described = run_construct(store, ns, "describe-source", SOURCE=iri)
     if not described:
         raise _not_found(f"the source <{iri}>")
-    total = int(select_rows(run_query(store, ns, "source-claim-count", SOURCE=iri))[0]["claims"])
-    last = max(1, -(-total // settings.page_size))
+    targets = request.app.state.spans.targets(store, ns, iri)
+    total, size = len(targets), settings.page_size
+    last = max(1, -(-total // size))
     if page > last:
         raise HTTPException(404, f"the source <{iri}> has {last} page(s) of claims ({total} claims, "
-                                 f"{settings.page_size} a page); there is no page {page}")
-    rows = select_rows(run_query(store, ns, "source-claims", page=(settings.page_size, (page - 1) * settings.page_size),
-                                 SOURCE=iri))
+                                 f"{size} a page); there is no page {page}")
+    shown = targets[(page - 1) * size:page * size]
+    rows = select_rows(run_query(store, ns, "source-claims", TARGET=shown)) if shown else []
     media_type = _choose(request, TRIPLE_TYPES, fixed)
     if media_type != "text/html":
         triples = [*(described if page == 1 else []), *_claim_links(rows, iri), *_pages(iri, page, last)]

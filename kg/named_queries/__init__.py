@@ -16,17 +16,14 @@ from kg.store import KGStore, QueryResult
 
 QUERIES = {p.stem: p.read_text(encoding="utf-8") for p in Path(__file__).resolve().parent.glob("*.rq")}
 def run_query(store: KGStore, ns: Namespaces, name: str, *, literals: dict[str, str] | None = None,
-              page: tuple[int, int] | None = None, **iris: str | list[str]) -> QueryResult:
+              **iris: str | list[str]) -> QueryResult:
     """Run a query file with its placeholders (``ENTITY``, ``CLAIM``, ...) bound to IRIs already checked safe.
 
     A list binds a placeholder that sits in a ``VALUES`` block to several IRIs; ``literals`` binds placeholders to
-    string literals (escaped here); ``page`` = (limit, offset) binds ``PAGE_LIMIT`` and ``PAGE_OFFSET``, where the
-    query file takes its slice.
+    string literals (escaped here).
     """
     record([i for bound in iris.values() for i in ([bound] if isinstance(bound, str) else bound)])
     text = ns.rebase(QUERIES[name]) if store.lateral else without_lateral(ns.rebase(QUERIES[name]))
-    if page is not None:
-        text = text.replace("PAGE_LIMIT", str(int(page[0]))).replace("PAGE_OFFSET", str(int(page[1])))
     for placeholder, literal in (literals or {}).items():
         text = text.replace(placeholder, json.dumps(literal))
     for placeholder, bound in iris.items():
@@ -39,7 +36,7 @@ def run_construct(store: KGStore, ns: Namespaces, name: str, **iris: str | list[
 
     pyoxigraph's result iterators may only be dropped by the thread that made them, so none leaves this function.
     """
-    result = run_query(store, ns, name, literals=None, page=None, **iris)
+    result = run_query(store, ns, name, literals=None, **iris)
     assert isinstance(result, QueryTriples | list), f"{name} is not a CONSTRUCT or DESCRIBE query"
     return list(result)
 
