@@ -221,12 +221,14 @@ class Head:
     about_etiology: bool  # the object is a state of knowledge of a cause
 
 
-def heads(store: KGStore, ns: Namespaces, iris: list[str]) -> list[Head]:
-    """The current claims about any of ``iris`` (as subject or object), each once, by predicate, direction and labels.
+def heads(store: KGStore, ns: Namespaces, iris: list[str], objects: list[str] | None = None) -> list[Head]:
+    """The current claims about any of ``iris``, each once, by predicate, direction and labels.
 
-    Claims that a newer claim supersedes are left out: the correction stands in their place.
+    About: as subject or object; with ``objects``, as subject, or with an object of ``objects``. Claims that a newer
+    claim supersedes are left out: the correction stands in their place.
     """
-    rows = select_rows(run_query(store, ns, "claim-heads", ENTITY=iris)) if iris else []
+    objects = iris if objects is None else objects
+    rows = select_rows(run_query(store, ns, "claim-heads", SUBJECT=iris, OBJECT=objects)) if iris or objects else []
     terms = sorted({r[k] for r in rows for k in ("subject", "predicate", "object")})
     labels: dict[str, str] = {}
     etiology_status: set[str] = set()
@@ -307,7 +309,7 @@ def _about_etiology(store: KGStore, ns: Namespaces, iri: str) -> tuple[list[str]
     rows = select_rows(run_query(store, ns, "etiology-focus", ENTITY=iri))
     focus = {r["focus"] for r in rows}
     upstream = {r["focus"] for r in rows if int(r["upstream"]) == 1}
-    return sorted(focus), [h for h in heads(store, ns, sorted(focus)) if h.subject.iri in focus or h.object.iri in upstream]
+    return sorted(focus), heads(store, ns, sorted(focus), sorted(upstream))
 
 
 def _sections(claims: list[Head], condition: str) -> dict[str, list[Head]]:
