@@ -18,10 +18,10 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, parse
 
 from kg import isolated
 from kg.compile import curation_quads, nanopublication, quad_order
-from kg.direction import Opposition, contradictions
+from kg.direction import DISPUTES, SUPPORTS, Opposition, contradictions, direction_iri
 from kg.model import Claim, CurationError, Source, TableSource
 from kg.named_queries import run_query, stored_claim_quads
-from kg.namespaces import BIOLINK, PROV, RDF, RDFS, XSD, Namespaces
+from kg.namespaces import BIOLINK, OA, PROV, RDF, RDFS, XSD, Namespaces
 from kg.settings import Settings
 from kg.store import KGStore, OxigraphStore, select_rows
 from kg.tokens import Agent
@@ -64,19 +64,28 @@ def _superseded_key(store: KGStore, ns: Namespaces, old: str) -> str:
 
 
 def _statement_trial(store: KGStore, ns: Namespaces, nanopubs: dict[str, list[Quad]]) -> OxigraphStore:
-    """The given nanopublications beside every other current claim on the same statements (nanopublications only)."""
-    quads = [q for group in nanopubs.values() for q in group]
-    parts = {(q.subject, q.predicate.value.removeprefix(BIOLINK)): q.object.value for q in quads
-             if q.predicate.value in (BIOLINK + "subject", BIOLINK + "predicate", BIOLINK + "object")
-             and isinstance(q.object, NamedNode)}
+    """The given nanopublications beside every current claim that could contradict one of them.
+
+    Those of the same source on the same statement in the opposite direction (supports, disputes); claims of other
+    sources, or in the same direction, add nothing to check, however many quote the statement.
+    """
+    supports, disputes = direction_iri(SUPPORTS, ns), direction_iri(DISPUTES, ns)
+    opposite = {supports: disputes, disputes: supports}
+    roles = {BIOLINK + "subject": "subject", BIOLINK + "predicate": "predicate", BIOLINK + "object": "object",
+             ns.entity + "direction": "direction"}
     others: set[str] = set()
-    for (node, role), value in parts.items():
-        if role == "subject" and (node, "predicate") in parts and (node, "object") in parts:
-            others |= {row["claim"] for row in select_rows(run_query(
-                store, ns, "same-statement", SUBJECT=value, PREDICATE=parts[node, "predicate"],
-                OBJECT=parts[node, "object"]))}
+    for group in nanopubs.values():
+        sources = {q.object.value for q in group if q.predicate.value == OA + "hasSource"}  # type: ignore[union-attr]
+        parts = {(q.subject, roles[q.predicate.value]): q.object.value for q in group
+                 if q.predicate.value in roles and isinstance(q.object, NamedNode)}
+        for node in {node for node, role in parts if role == "direction" and parts[node, role] in opposite}:
+            if all((node, role) in parts for role in ("subject", "predicate", "object")):
+                others |= {row["claim"] for source in sorted(sources) for row in select_rows(run_query(
+                    store, ns, "same-statement", SUBJECT=parts[node, "subject"], PREDICATE=parts[node, "predicate"],
+                    OBJECT=parts[node, "object"], DIRECTION=opposite[parts[node, "direction"]], SOURCE=source))}
     trial = OxigraphStore()
-    trial.load([*quads, *(q for iri in sorted(others - set(nanopubs)) for q in stored_claim_quads(store, ns, iri))])
+    trial.load([*(q for group in nanopubs.values() for q in group),
+                *(q for iri in sorted(others - set(nanopubs)) for q in stored_claim_quads(store, ns, iri))])
     return trial
 
 
