@@ -42,6 +42,10 @@ LOG = logging.getLogger(__name__)
 SAFE = ("GET", "HEAD", "OPTIONS")
 HOP_BY_HOP = (b"connection", b"keep-alive", b"transfer-encoding", b"upgrade", b"te", b"trailer", b"proxy-authorization")
 WRITER_SOCKET = "writer.sock"
+# How long a thread computing an answer (the gate, a page) holds the interpreter before the event loop may take it back
+# to send kept answers: Python's default is 5 ms. With 1 ms, reads at 100,000 claims while claims are written went from
+# 4,296 to 8,249 a second and their p99 from 803 to 420 ms (bench writes, one process).
+SWITCH_INTERVAL_S = 0.001
 
 
 class FollowerError(RuntimeError):
@@ -185,6 +189,7 @@ def serve(settings: Settings, host: str, port: int, started: Callable[[], None])
 
     ``started`` is called once the store is open and checked, before the first request is accepted.
     """
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     if settings.serve_processes == 1:
         application = served(settings)
         check_main_process(settings, resident_bytes())
@@ -269,6 +274,7 @@ class _Followers:
 def _follow(fd: int, folder: Path, number: int) -> None:
     """A follower's life: read its settings, check out the newest version, serve until the writer closes stdin."""
     settings = Settings.model_validate_json(sys.stdin.readline())
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     own = folder / f"follower-{number}"
     shutil.rmtree(own, ignore_errors=True)
     own.mkdir()
