@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from kg.direction import DISPUTES, HYPOTHESIS, INSUFFICIENT, SUPPORTS, by_iri, certainty_keyword, opposing
+from kg.direction import DIRECTIONS, DISPUTES, HYPOTHESIS, INSUFFICIENT, SUPPORTS, by_iri, certainty_keyword, direction_iri, opposing
 from kg.named_queries import run_query
 from kg.namespaces import BIOLINK, SKOS, Namespaces
 from kg.sentences import sentence
@@ -279,8 +279,16 @@ def details(store: KGStore, ns: Namespaces, iris: list[str]) -> list[ClaimOut]:
 
 
 def claims(store: KGStore, ns: Namespaces, iris: list[str]) -> list[ClaimOut]:
-    """Every current claim about any of ``iris`` (as subject or object), each once, in full."""
-    return details(store, ns, [h.iri for h in heads(store, ns, iris)])
+    """Every current claim about any of ``iris`` (as subject or object), each once, in full.
+
+    In the order of ``heads``, claims of one statement as their sources read (by title, then where the quote starts).
+    """
+    def label(term: EntityRef) -> tuple[bool, str]:  # as in heads
+        return term.label is not None, term.label or ""
+
+    return sorted(details(store, ns, [h.iri for h in heads(store, ns, iris)]), key=lambda c: (
+        label(c.predicate), direction_iri(DIRECTIONS[c.direction], ns), label(c.object), label(c.subject),
+        (c.source_title is not None, c.source_title or ""), c.start))
 
 
 def source_titles(store: KGStore, ns: Namespaces, sources: set[str]) -> dict[str, str]:

@@ -13,7 +13,7 @@ from kg.store import OxigraphStore, select_rows
 
 POEMS = "MONDO:0017364"
 PATH_VALUES = {"curie": POEMS, "source_id": "poems-cause-summary", "/id/{name}": "idiopathic-etiology",
-               "/source/{name}": "poems-cause-summary", "/dumps/{name}": "dataset.nq.gz"}
+               "/source/{name}": "poems-cause-summary", "/dumps/{name}": "dataset.nq.gz", "section": "features"}
 VARYING = {"date", "content-length", "x-cache"}  # the answer's date and whether it was kept; a length may follow a date
 
 
