@@ -22,7 +22,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.board import Board
-from api.cache import AnswerCache, AnswerStore
+from api.cache import PARTS_ENTRIES, AnswerCache, AnswerStore
 from api.dumps import forget_derived
 from api.fast_path import GZIP_MIN_BYTES, FastPath, too_large
 from api.query_pool import QueryPool, RemoteRunner
@@ -173,6 +173,7 @@ def create_app(settings: Settings | None = None, store: KGStore | None = None, b
         app.state.version = 0  # moved on by every write (writes.after_write): the key of values kept for POST routes
         app.state.refreshing = set()  # answers being computed again after a write (writes.after_write)
         app.state.spans = SourceSpans()  # the order of each source's quotes, for the pages of its document
+        app.state.parts = AnswerStore(PARTS_ENTRIES, settings.claim_parts_bytes)  # each claim's, for lists of claims
         app.state.sources, _ = load_all(settings.kg_dir, Namespaces(settings.base_iri))
         app.state.signer = configured_signer(settings.sign_key_file, settings.signer)  # signs what writes make
         app.state.pool = query_runner(app.state.store, settings)

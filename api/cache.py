@@ -16,10 +16,14 @@ add (compression, CORS headers) is part of the kept answer, and the request head
 ``Origin``) are part of the key. A conditional GET whose ``If-None-Match`` names the ETag of the kept answer gets
 ``304`` here; one that does not is passed on uncached, and the route answers it.
 The same store also keeps what a POST route computes from the data alone (``kept``), such as a CDS card of a code; its
-keys carry the data version (``app.state.version``), which every write moves on.
+keys carry the data version (``app.state.version``), which every write moves on, and a write drops them all. A store of
+its own (``app.state.parts``, setting ``claim_parts_bytes``) keeps what each claim contributes to lists of claims
+(``claim_parts``: its details, its RDF description), which changes only when a write touches the claim: a write adds a
+claim to a hub's lists, and the lists are computed again from the parts kept, the new claim's looked up alone.
 """
 
 import asyncio
+import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
@@ -27,8 +31,9 @@ from typing import Any, Literal, TypeVar, cast
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kg.reads import EVERYTHING, READS
+from kg.reads import EVERYTHING, READS, record
 
+PARTS_ENTRIES = 1 << 20  # a claim's part is over 1 KB: the byte limit bounds their number first
 UNCACHED = ("/sparql", "/rdf-graphs", "/docs", "/openapi.json")
 SKIP_HEADERS = (b"authorization", b"cookie")
 CONDITIONAL = (b"if-none-match", b"if-modified-since")
@@ -49,8 +54,20 @@ class Answer:
 
 
 @dataclass
+class Kept:
+    """A value computed from the data, not a response: kept until a write touches what it read (``None``: any write)."""
+
+    value: Any
+    reads: frozenset[str] | None = None
+
+
+@dataclass
 class AnswerStore:
-    """A least-recently-used map from keys to values of a known size, bounded in entries and bytes."""
+    """A least-recently-used map from keys to answers and kept values of a known size, bounded in entries and bytes.
+
+    Answers are kept and served on the event loop; kept values are also read and written by the routes' threads, so
+    the map changes under a lock.
+    """
 
     max_entries: int
     max_bytes: int
@@ -59,60 +76,66 @@ class AnswerStore:
     pending: dict[Hashable, "Computing"] = field(default_factory=dict)  # keys being computed now
     writes: int = 0  # writes seen (``stale``)
     touched: list[tuple[int, frozenset[str] | None]] = field(default_factory=list)  # the latest writes' touched IRIs
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def get(self, key: Hashable) -> Any | None:
-        """The value kept for ``key``, marked as recently used."""
-        kept = self.entries.get(key)
-        if kept is None:
-            return None
-        self.entries.move_to_end(key)
+        """The answer or kept value for ``key``, marked as recently used."""
+        with self.lock:
+            kept = self.entries.get(key)
+            if kept is None:
+                return None
+            self.entries.move_to_end(key)
         return kept[0]
 
-    def put(self, key: Hashable, value: object, size: int) -> None:
+    def put(self, key: Hashable, value: Answer | Kept, size: int) -> None:
         """Keep a value of ``size`` bytes, evicting the least recently used ones beyond the limits."""
         if size > self.max_bytes // 4 or self.max_entries < 1:
             return
-        replaced = self.entries.pop(key, None)
-        self.size += size - (replaced[1] if replaced else 0)
-        self.entries[key] = (value, size)
-        while len(self.entries) > self.max_entries or self.size > self.max_bytes:
-            _, (_, old) = self.entries.popitem(last=False)
-            self.size -= old
+        with self.lock:
+            replaced = self.entries.pop(key, None)
+            self.size += size - (replaced[1] if replaced else 0)
+            self.entries[key] = (value, size)
+            while len(self.entries) > self.max_entries or self.size > self.max_bytes:
+                _, (_, old) = self.entries.popitem(last=False)
+                self.size -= old
 
     def stale(self, touched: set[str] | None) -> list[tuple[Hashable, Answer]]:
         """Record a write that touched ``touched`` (``None``: anything); return the kept answers that read it.
 
-        They are left in place until computed again or dropped (``drop``); kept values of POST routes are dropped at once.
+        They are left in place until computed again or dropped (``drop``); kept values that read it are dropped at once.
         """
-        self.writes += 1
-        self.touched = [*self.touched[-255:], (self.writes, frozenset(touched) if touched is not None else None)]
-        stale, values = [], []
-        for key, (value, _) in self.entries.items():
-            if not isinstance(value, Answer):
-                values.append(key)
-            elif _reads_any(value.reads, touched):
-                stale.append((key, value))
-        for key in values:
-            self.size -= self.entries.pop(key)[1]
+        with self.lock:
+            self.writes += 1
+            self.touched = [*self.touched[-255:], (self.writes, frozenset(touched) if touched is not None else None)]
+            stale, values = [], []
+            for key, (value, _) in self.entries.items():
+                if isinstance(value, Answer) and _reads_any(value.reads, touched):
+                    stale.append((key, value))
+                elif _reads_any(value.reads, touched):
+                    values.append(key)
+            for key in values:
+                self.size -= self.entries.pop(key)[1]
         return stale
 
     def drop(self, stale: list[tuple[Hashable, Answer]]) -> list[tuple[Hashable, Answer]]:
         """Drop the ``stale`` answers still kept as they were (not computed again since); return those dropped."""
         dropped = []
-        for key, answer in stale:
-            kept = self.entries.get(key)
-            if kept is not None and kept[0] is answer:
-                self.size -= self.entries.pop(key)[1]
-                dropped.append((key, answer))
+        with self.lock:
+            for key, answer in stale:
+                kept = self.entries.get(key)
+                if kept is not None and kept[0] is answer:
+                    self.size -= self.entries.pop(key)[1]
+                    dropped.append((key, answer))
         return dropped
 
     def still_current(self, since: int, reads: frozenset[str] | None) -> bool:
         """Whether no write since the ``since``-th touched what an answer read (it may be kept)."""
-        if since == self.writes:
-            return True
-        if not self.touched or self.touched[0][0] > since + 1:  # writes too far back to tell
-            return False
-        return not any(_reads_any(reads, touched) for n, touched in self.touched if n > since)
+        with self.lock:
+            if since == self.writes:
+                return True
+            if not self.touched or self.touched[0][0] > since + 1:  # writes too far back to tell
+                return False
+            return not any(_reads_any(reads, touched) for n, touched in self.touched if n > since)
 
     async def turn(self, key: Hashable) -> Turn:
         """What a request that misses ``key`` does, waiting first while another request computes it.
@@ -160,14 +183,37 @@ async def kept(store: AnswerStore, key: Hashable, compute: Callable[[], Awaitabl
     """The value of ``key`` from ``store``, computed once by ``compute`` when missing (keys include the data version)."""
     turn = "kept" if store.get(key) is not None else await store.turn(key)
     if turn == "kept":
-        return cast(T, store.get(key))
+        return cast(T, cast(Kept, store.get(key)).value)
     try:
         value: T = await compute()
-        store.put(key, value, size(value))
+        store.put(key, Kept(value), size(value))
         return value
     finally:
         if turn == "lead":
             store.done(key)
+
+
+def claim_parts(store: AnswerStore | None, kind: str, claims: list[str],
+          compute: Callable[[list[str]], dict[str, bytes]]) -> dict[str, bytes]:
+    """What each of ``claims`` contributes to an answer (``kind``: its details, its description), as bytes.
+
+    Those kept in ``store`` come from there (recorded as read, as a query about them would be); ``compute`` looks up
+    the others, all at once, and they are kept until a write touches their claim. A claim's part reads the claim's
+    own graphs and the labels of the terms it names, which only admin writes change (they touch everything).
+    """
+    if store is None:
+        return compute(claims)
+    found = {c: cast(Kept, kept).value for c in claims if (kept := store.get((kind, c))) is not None}
+    record(list(found))
+    missing = [c for c in claims if c not in found]
+    if missing:
+        since = store.writes
+        computed = compute(missing)
+        for claim, part in computed.items():
+            if store.still_current(since, reads := frozenset([claim])):
+                store.put((kind, claim), Kept(part, reads), len(part))
+        found.update(computed)
+    return found
 
 
 def _varying(headers: dict[bytes, bytes]) -> tuple[Any, ...]:

@@ -5,11 +5,13 @@ named queries in ``kg/named_queries``. Nothing here is specific to one condition
 chosen by direction and predicate, so a new source or claim changes the answers without a code change.
 """
 
+import pickle
 from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from api.cache import AnswerStore, claim_parts
 from kg.direction import DIRECTIONS, DISPUTES, HYPOTHESIS, INSUFFICIENT, SUPPORTS, by_iri, certainty_keyword, direction_iri, opposing
 from kg.named_queries import run_query
 from kg.namespaces import BIOLINK, SKOS, Namespaces
@@ -252,8 +254,18 @@ def heads(store: KGStore, ns: Namespaces, iris: list[str], objects: list[str] | 
     return list(out.values())
 
 
-def details(store: KGStore, ns: Namespaces, iris: list[str]) -> list[ClaimOut]:
-    """The claims ``iris`` in full, in that order (current or superseded: whatever the IRIs name)."""
+def details(store: KGStore, ns: Namespaces, iris: list[str], kept: AnswerStore | None = None) -> list[ClaimOut]:
+    """The claims ``iris`` in full, in that order (current or superseded: whatever the IRIs name).
+
+    ``kept``: where the details of each claim are kept between answers (``api.cache.claim_parts``).
+    """
+    found = claim_parts(kept, "details", iris, lambda missing: {
+        claim.iri: pickle.dumps(claim) for claim in _details(store, ns, missing)})  # with its fields left out of JSON
+    return [pickle.loads(found[i]) for i in iris if i in found]
+
+
+def _details(store: KGStore, ns: Namespaces, iris: list[str]) -> list[ClaimOut]:
+    """The claims ``iris`` in full, each once, as the store has them."""
     out: dict[str, ClaimOut] = {}
     for r in select_rows(run_query(store, ns, "claim-details", CLAIM=iris)) if iris else []:
         if r["claim"] in out:
@@ -275,18 +287,18 @@ def details(store: KGStore, ns: Namespaces, iris: list[str]) -> list[ClaimOut]:
                               r.get("objectLabel") or ns.compact(r["object"]), ns, r.get("predicateLabel")),
             quote=r["quote"], source=r["source"], source_title=r.get("sourceTitle"),
             start=int(r["start"]), end=int(r["end"]), about_etiology=boolean(r["etiologyStatus"]))
-    return [out[i] for i in iris if i in out]
+    return list(out.values())
 
 
-def claims(store: KGStore, ns: Namespaces, iris: list[str]) -> list[ClaimOut]:
-    """Every current claim about any of ``iris`` (as subject or object), each once, in full.
+def claims(store: KGStore, ns: Namespaces, iris: list[str], kept: AnswerStore | None = None) -> list[ClaimOut]:
+    """Every current claim about any of ``iris`` (as subject or object), each once, in full (``kept``: as ``details``).
 
     In the order of ``heads``, claims of one statement as their sources read (by title, then where the quote starts).
     """
     def label(term: EntityRef) -> tuple[bool, str]:  # as in heads
         return term.label is not None, term.label or ""
 
-    return sorted(details(store, ns, [h.iri for h in heads(store, ns, iris)]), key=lambda c: (
+    return sorted(details(store, ns, [h.iri for h in heads(store, ns, iris)], kept), key=lambda c: (
         label(c.predicate), direction_iri(DIRECTIONS[c.direction], ns), label(c.object), label(c.subject),
         (c.source_title is not None, c.source_title or ""), c.start))
 
@@ -337,12 +349,16 @@ def _opposed(claims: list[Head]) -> bool:
     return any({SUPPORTS.keyword, DISPUTES.keyword} <= found for found in sides.values())
 
 
-def etiology(store: KGStore, ns: Namespaces, iri: str, limit: int = ETIOLOGY_LIMIT) -> Etiology:
-    """The etiology summary of a condition: each section's first ``limit`` claims in full, and how many it has."""
+def etiology(store: KGStore, ns: Namespaces, iri: str, limit: int = ETIOLOGY_LIMIT,
+             kept: AnswerStore | None = None) -> Etiology:
+    """The etiology summary of a condition: each section's first ``limit`` claims in full, and how many it has.
+
+    ``kept``: as ``details``.
+    """
     condition = entity(store, ns, iri)
     focus, about = _about_etiology(store, ns, iri)
     heads_of = _sections(about, iri)
-    shown = {c.iri: c for c in details(store, ns, [h.iri for hs in heads_of.values() for h in hs[:limit]])}
+    shown = {c.iri: c for c in details(store, ns, [h.iri for hs in heads_of.values() for h in hs[:limit]], kept)}
     sections = {k: [shown[h.iri] for h in hs[:limit] if h.iri in shown] for k, hs in heads_of.items()}
     curie = condition.curie
     found = disagreements(store, ns, focus) if _opposed(about) else []
@@ -355,11 +371,12 @@ def etiology(store: KGStore, ns: Namespaces, iri: str, limit: int = ETIOLOGY_LIM
                     disagreements=[d for d in found if (d.subject.iri, d.predicate.iri, d.object.iri) in statements])
 
 
-def etiology_section(store: KGStore, ns: Namespaces, iri: str, name: str, offset: int, limit: int) -> ClaimPage:
-    """One page of one section of a condition's etiology summary."""
+def etiology_section(store: KGStore, ns: Namespaces, iri: str, name: str, offset: int, limit: int,
+                     kept: AnswerStore | None = None) -> ClaimPage:
+    """One page of one section of a condition's etiology summary (``kept``: as ``details``)."""
     claims = _sections(_about_etiology(store, ns, iri)[1], iri)[name]
     return ClaimPage(total=len(claims), offset=offset, limit=limit,
-                     items=details(store, ns, [h.iri for h in claims[offset:offset + limit]]))
+                     items=details(store, ns, [h.iri for h in claims[offset:offset + limit]], kept))
 
 
 def section(claim: Head | ClaimOut, condition: str) -> str:

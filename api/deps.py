@@ -1,7 +1,8 @@
-"""Dependencies injected into routes: settings and the store."""
+"""Dependencies injected into routes: settings, the store, and what is kept between answers."""
 
 from fastapi import Request
 
+from api.cache import AnswerStore
 from api.query_pool import QueryPool, RemoteRunner
 from kg.settings import Settings
 from kg.store import KGStore
@@ -23,3 +24,9 @@ async def get_pool(request: Request) -> QueryPool | RemoteRunner:
     """What answers SPARQL queries: worker processes (embedded store) or the remote server."""
     pool: QueryPool | RemoteRunner = request.app.state.pool
     return pool
+
+
+async def kept_parts(request: Request) -> AnswerStore:
+    """Where what each claim contributes to lists of claims is kept between answers (``api.cache.claim_parts``)."""
+    parts: AnswerStore = request.app.state.parts
+    return parts

@@ -48,6 +48,7 @@ async def renew_answers(app: FastAPI, touched: set[str] | None) -> None:
     """
     state = app.state
     state.spans.forget(touched)
+    state.parts.stale(touched)  # the claims' parts that read it: dropped at once
     stale = state.answers.stale(touched)
     await app.cached.renew(stale, state.settings.answer_renew_ms / 1000)  # type: ignore[attr-defined]
     task = asyncio.create_task(app.cached.refresh(state.answers.drop(stale)))  # type: ignore[attr-defined]

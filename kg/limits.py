@@ -119,9 +119,10 @@ def service_total(settings: "Settings", machine: int) -> int:
 
 def check_main_process(settings: "Settings", resident: int) -> None:
     """Refuse a main process whose ``resident`` memory after loading the store, with its kept answers, exceeds its allowance."""
-    if resident + settings.answer_cache_bytes > settings.main_memory_bytes:
+    if resident + settings.answer_cache_bytes + settings.claim_parts_bytes > settings.main_memory_bytes:
         raise MemoryBudgetError(
             f"the main process holds {mib(resident)} after loading the store, and may keep "
-            f"{mib(settings.answer_cache_bytes)} of answers (POEMS_KG_ANSWER_CACHE_BYTES): more than its allowance of "
+            f"{mib(settings.answer_cache_bytes)} of answers (POEMS_KG_ANSWER_CACHE_BYTES) and "
+            f"{mib(settings.claim_parts_bytes)} of claims' parts (POEMS_KG_CLAIM_PARTS_BYTES): more than its allowance of "
             f"{mib(settings.main_memory_bytes)} (POEMS_KG_MAIN_MEMORY_BYTES); raise the allowance, or keep the store on "
             "disk (POEMS_KG_STORE_PATH)")

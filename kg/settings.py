@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     page_size: Annotated[int, Field(ge=1)] = 200  # claims per page of a source or entity document (its own triples on page 1)
     answer_cache_entries: int = 4096  # answers kept per data version (GET of pages, JSON, FHIR, dumps); 0: none
     answer_cache_bytes: int = 64_000_000  # and their total size in bytes
+    # What each claim contributes to lists of claims (its details, its RDF description), kept between answers so that
+    # a write re-lists a hub from them (api.cache.claim_parts): their total size in bytes; 0: none
+    claim_parts_bytes: int = 64_000_000
     answer_renew_ms: Annotated[int, Field(ge=0)] = 250  # a write computes again the kept answers it changed for so long
     cors_origins: list[str] = ["*"]
     access_log: bool = False  # one log line per request; off, kept answers are served 2.5 times as fast (README)

@@ -23,6 +23,7 @@ from tests.conftest import TOKEN_ENTRIES
 WRITER = {"Authorization": "Bearer w-secret"}
 ADMIN = {"Authorization": "Bearer a-secret"}
 ONTOLOGY = "https://w3id.org/poems-kg/graph/ontology"
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 POEMS = "http://purl.obolibrary.org/obo/MONDO_0017364"
 PAGES = ["/entity/MONDO:0017364.html", "/entity/MONDO:0017364.ttl", "/api/v1/entities/MONDO:0017364/claims?limit=500",
          "/api/v1/conditions/MONDO:0017364/etiology", "/void"]
@@ -316,7 +317,8 @@ def test_a_write_computes_the_answers_it_changed_before_it_is_acknowledged(writa
             client.get(path, headers=plain)
         name = _claim_write(client).rsplit("/", 1)[1]
         kept_now = {key[2] + ("?" + key[3].decode() if key[3] else "")
-                    for key, (answer, _) in client.app.state.answers.entries.items() if name.encode() in answer.body}
+                    for key, (answer, _) in client.app.state.answers.entries.items()
+                    if isinstance(answer, Answer) and name.encode() in answer.body}
         assert kept_now == set(touched), "kept, with the write, when the write was acknowledged"
         for path in touched:
             answer = client.get(path, headers=plain)
@@ -335,3 +337,49 @@ def test_an_answer_computed_across_a_write_that_touched_it_is_not_kept() -> None
     answers.put("kept", Answer(200, [], b"x", frozenset({"https://example.org/c"})), 1)
     answers.put("whole", Answer(200, [], b"y", None), 1)
     assert [a.body for _, a in answers.drop(answers.stale({"https://example.org/c"}))] == [b"x", b"y"] and not answers.entries
+
+
+CLAIM_LISTS = ["/entity/MONDO:0017364.ttl", "/entity/MONDO:0017364.html", "/api/v1/entities/MONDO:0017364/claims?limit=500",
+               "/api/v1/conditions/MONDO:0017364/etiology", "/api/v1/conditions/MONDO:0017364/etiology/features?limit=7"]
+
+
+def test_claim_lists_built_from_kept_claims_equal_lists_read_from_the_store(writable_store: KGStore) -> None:
+    """What each claim contributes to a list (its details, its RDF description) is kept between answers, so that a
+    write re-lists a hub from the parts kept and the new claim's alone. After a claim write, a correction, and an
+    admin update that renames the subject of many claims, each list equals the one a server keeping nothing reads from
+    the store: no part from before the write that changed it is used."""
+    settings = Settings(tokens=TOKEN_ENTRIES, reason_on_start=False)
+    label = writable_store.query(f"SELECT ?l WHERE {{ GRAPH <{ONTOLOGY}> {{ <{POEMS}> <{RDFS_LABEL}> ?l }} }}")
+    old = next(iter(label))["l"]  # type: ignore[index, call-overload]
+    rename = (f"DELETE DATA {{ GRAPH <{ONTOLOGY}> {{ <{POEMS}> <{RDFS_LABEL}> {old} }} }} ;\n"
+              f'INSERT DATA {{ GRAPH <{ONTOLOGY}> {{ <{POEMS}> <{RDFS_LABEL}> "POEMS syndrome, renamed"@en }} }}')
+    keeping_nothing = settings.model_copy(update={"answer_cache_entries": 0, "claim_parts_bytes": 0})
+    with TestClient(create_app(settings, store=writable_store)) as client, \
+            TestClient(create_app(keeping_nothing, store=writable_store)) as plain:
+
+        def lists_agree(variant: str) -> None:  # a query string of its own: computed now, from the parts kept
+            for path in CLAIM_LISTS:
+                kept_list = client.get(f"{path}{'&' if '?' in path else '?'}v={variant}")
+                assert kept_list.headers["x-cache"] == "miss" and kept_list.content == plain.get(path).content, path
+
+        lists_agree("warm")
+        parts = {key[1] for key in client.app.state.parts.entries}
+        assert len(parts) > 40, "each listed claim's parts are kept"
+        new = _claim_write(client).rsplit("/", 1)[1]
+        lists_agree("claim")
+        response = client.post(f"/api/v1/claims/{new}/supersede", headers=WRITER,
+                               json={**CLAIM, "key": "fixture-parts-correction", "certainty": "consensus"})
+        assert response.status_code == 201
+        correction = response.headers["location"].rsplit("/", 1)[1]
+        lists_agree("correction")
+        before = dict(client.app.state.parts.entries)
+        assert client.post("/sparql", content=rename,
+                           headers={**ADMIN, "Content-Type": "application/sparql-update"}).status_code == 200
+        lists_agree("renamed")
+        after = client.app.state.parts.entries
+        assert not any(after[key][0] is part for key, (part, _) in before.items() if key in after), \
+            "an admin write drops every kept part (those kept now were computed after it)"
+        claims = client.get("/api/v1/entities/MONDO:0017364/claims?limit=500").json()["items"]
+        listed = {c["iri"].rsplit("/", 1)[1] for c in claims}
+        assert correction in listed and new not in listed, "the correction stands in place of the claim it corrects"
+        assert "POEMS syndrome, renamed" in {c["subject"]["label"] for c in claims}

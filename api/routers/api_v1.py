@@ -9,7 +9,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api import clinical, writes
 from api.auth import Agent, require
-from api.deps import app_settings, get_store
+from api.cache import AnswerStore
+from api.deps import app_settings, get_store, kept_parts
 from api.routers.linked_data import SAFE_NAME
 from kg.direction import FORMER_CERTAINTIES
 from kg.namespaces import CurieError, Namespaces
@@ -73,7 +74,7 @@ def lookup(system: Annotated[str, Query(description="Code system URI, as in a FH
 
 @router.get("/entities/{curie}/claims", response_model=clinical.ClaimPage, responses=ERRORS)
 def entity_claims(curie: CurieParam, store: Annotated[KGStore, Depends(get_store)],
-                  settings: Annotated[Settings, Depends(app_settings)],
+                  settings: Annotated[Settings, Depends(app_settings)], kept: Annotated[AnswerStore, Depends(kept_parts)],
                   predicate: Annotated[str | None, Query(description="Only claims with this predicate (CURIE)",
                                                          examples=["biolink:has_mode_of_inheritance"], max_length=200)] = None,
                   direction: Annotated[clinical.DirectionName | None, Query(description="Only claims of this direction")] = None,
@@ -101,12 +102,12 @@ def entity_claims(curie: CurieParam, store: Annotated[KGStore, Depends(get_store
              if (predicate_iri is None or c.predicate.iri == predicate_iri) and (direction is None or c.direction == direction)
              and (negated is None or c.negated == negated) and (certainty is None or c.certainty == certainty)]
     return clinical.ClaimPage(total=len(found), offset=offset, limit=limit,
-                              items=clinical.details(store, ns, found[offset:offset + limit]))
+                              items=clinical.details(store, ns, found[offset:offset + limit], kept))
 
 
 @router.get("/conditions/{curie}/etiology", response_model=clinical.Etiology, responses=ERRORS)
 def etiology(curie: CurieParam, store: Annotated[KGStore, Depends(get_store)],
-             settings: Annotated[Settings, Depends(app_settings)],
+             settings: Annotated[Settings, Depends(app_settings)], kept: Annotated[AnswerStore, Depends(kept_parts)],
              limit: Annotated[int, Query(ge=1, le=500, description="The most claims each section lists in full")]
              = clinical.ETIOLOGY_LIMIT) -> clinical.Etiology:
     """What the sources say about the cause of a condition, in one call.
@@ -117,17 +118,17 @@ def etiology(curie: CurieParam, store: Annotated[KGStore, Depends(get_store)],
     section that has more (``/etiology/{section}``).
     """
     ns = _ns(settings)
-    return clinical.etiology(store, ns, _resolve(store, ns, curie), limit)
+    return clinical.etiology(store, ns, _resolve(store, ns, curie), limit, kept)
 
 
 @router.get(clinical.SECTION_PATH.removeprefix("/api/v1"), response_model=clinical.ClaimPage, responses=ERRORS)
 def etiology_section(curie: CurieParam, section: clinical.EtiologySection, store: Annotated[KGStore, Depends(get_store)],
-                     settings: Annotated[Settings, Depends(app_settings)],
+                     settings: Annotated[Settings, Depends(app_settings)], kept: Annotated[AnswerStore, Depends(kept_parts)],
                      limit: Annotated[int, Query(ge=1, le=500)] = clinical.ETIOLOGY_LIMIT,
                      offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> clinical.ClaimPage:
     """One section of a condition's etiology summary, a page at a time, in the summary's order."""
     ns = _ns(settings)
-    return clinical.etiology_section(store, ns, _resolve(store, ns, curie), section, offset, limit)
+    return clinical.etiology_section(store, ns, _resolve(store, ns, curie), section, offset, limit, kept)
 
 
 @router.get("/disagreements", response_model=list[clinical.Disagreement], responses=ERRORS)

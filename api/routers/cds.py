@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
 
 from api import clinical
-from api.cache import kept
+from api.cache import AnswerStore, kept
 from api.responses import errors
 from kg.direction import CERTAINTIES, DIRECTIONS
 from kg.namespaces import CurieError, Namespaces
@@ -218,13 +218,16 @@ def _codings(request: HookRequest) -> list[tuple[str, str]]:
     return found
 
 
-def _coding_cards(store: KGStore, ns: Namespaces, system: str, code: str) -> tuple[str | None, bytes]:
-    """The entity of poems-kg a coding names (own code or exact match only), and its cards encoded; (None, b"") for none."""
+def _coding_cards(store: KGStore, ns: Namespaces, kept: AnswerStore, system: str, code: str) -> tuple[str | None, bytes]:
+    """The entity of poems-kg a coding names (own code or exact match only), and its cards encoded; (None, b"") for none.
+
+    ``kept``: where the details of each claim are kept between answers (``api.cache.claim_parts``).
+    """
     try:
         iri = clinical.resolve(store, ns, ns.from_coding(system, code))
     except (CurieError, clinical.UnknownEntityError):
         return None, b""
-    summary = clinical.etiology(store, ns, iri)
+    summary = clinical.etiology(store, ns, iri, kept=kept)
     sources = {c.source for section in (summary.mechanism, summary.inheritance, summary.etiology_status, summary.features,
                                         summary.disputed, summary.hypotheses, summary.insufficient_evidence)
                for c in section} | {s.source for d in summary.disagreements for s in (d.supporting, d.disputing)}
@@ -249,7 +252,7 @@ async def hook_cards(state: State, body: bytes) -> Response:
     for system, code in _codings(hook):
         # the cards of a code depend on the data alone: kept per data version, never with the patient's request
         iri, found = await kept(state.answers, ("cds", state.version, system, code),
-                                partial(run_in_threadpool, _coding_cards, store, ns, system, code),
+                                partial(run_in_threadpool, _coding_cards, store, ns, state.parts, system, code),
                                 lambda value: len(value[1]))
         if iri is not None and iri not in seen and found:
             seen.add(iri)

@@ -9,6 +9,7 @@ answers ``303 See Other`` to the document in the negotiated format (``id/x.ttl``
 import hashlib
 import json
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 from email.utils import format_datetime
 from itertools import pairwise
@@ -18,9 +19,10 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
-from pyoxigraph import NamedNode, Quad, RdfFormat, Triple, serialize
+from pyoxigraph import NamedNode, Quad, RdfFormat, Triple, parse, serialize
 
 from api import clinical
+from api.cache import AnswerStore, claim_parts
 from api.deps import app_settings, get_store
 from api.jsonld import compact, context
 from api.negotiation import FORMAT_ALIASES, NotAcceptableError, charset, negotiate
@@ -129,19 +131,21 @@ def _serialize(statements: list[Statement], media_type: str, formats: dict[str, 
     """Serialize in a stable order, so that an unchanged description keeps its ETag."""
     fmt = formats[media_type]
     assert fmt is not None
+    ordered = sorted(((str(s), s) for s in statements), key=lambda pair: pair[0])  # each text once
     prefixes = None
     if fmt in (RdfFormat.TURTLE, RdfFormat.TRIG):  # the project's prefixes that the statements use
-        text = " ".join(map(str, statements))
+        text = " ".join(t for t, _ in ordered)
         prefixes = {p: iri for p, iri in prefixes_for(ns).items() if f"<{iri}" in text}
-    body = serialize(sorted(statements, key=str), format=fmt, prefixes=prefixes) or b""
+    body = serialize([s for _, s in ordered], format=fmt, prefixes=prefixes) or b""
     return compact(body, ns) if fmt == RdfFormat.JSON_LD else body
 
 
-def _entity_page(store: KGStore, settings: Settings, iri: str, page: int) -> list[Triple]:
+def _entity_page(store: KGStore, settings: Settings, iri: str, page: int, kept: AnswerStore) -> list[Triple]:
     """One page of an entity's RDF description.
 
     On the first, what the ontology says of it; on each, ``page_size`` of the claims about it (in the order of their
-    IRIs), and Hydra links between the pages when there are several.
+    IRIs), each claim's description kept between answers in ``kept``, and Hydra links between the pages when there are
+    several.
     """
     ns = Namespaces(settings.base_iri)
     claims = sorted(r["claim"] for r in select_rows(run_query(store, ns, "entity-claim-list", ENTITY=iri)))
@@ -153,8 +157,19 @@ def _entity_page(store: KGStore, settings: Settings, iri: str, page: int) -> lis
         raise HTTPException(404, f"the entity <{iri}> has {last} page(s) of claims ({len(claims)} claims, "
                                  f"{settings.page_size} a page); there is no page {page}")
     shown = claims[(page - 1) * settings.page_size:page * settings.page_size]
-    described = run_construct(store, ns, "describe-claims", CLAIM=shown) if shown else []
-    return [*facts, *described, *_pages(ns.base + page_path(iri, ns)[1:], page, last)]
+    return [*facts, *_described(store, ns, shown, kept), *_pages(ns.base + page_path(iri, ns)[1:], page, last)]
+
+
+def _described(store: KGStore, ns: Namespaces, claims: list[str], kept: AnswerStore) -> set[Triple]:
+    """The RDF description of ``claims`` (``describe-claims.rq``), each claim's kept as N-Triples between answers."""
+    def describe(missing: list[str]) -> dict[str, bytes]:
+        by_claim: dict[str, list[Triple]] = defaultdict(list)
+        for row in run_query(store, ns, "describe-claims", CLAIM=missing):  # type: ignore[union-attr]
+            by_claim[row["claim"].value].append(Triple(row["s"], row["p"], row["o"]))
+        return {claim: serialize(triples, format=RdfFormat.N_TRIPLES) or b"" for claim, triples in by_claim.items()}
+
+    found = claim_parts(kept, "description", claims, describe) if claims else {}
+    return {quad.triple for part in found.values() for quad in parse(part, format=RdfFormat.N_TRIPLES)}
 
 
 def _entity(request: Request, store: KGStore, settings: Settings, iri: str, name: str, fixed: str | None,
@@ -169,10 +184,11 @@ def _entity(request: Request, store: KGStore, settings: Settings, iri: str, name
         return RedirectResponse(f"{request.url.path}.{MEDIA_EXTENSIONS[media_type]}{query}", status_code=303,
                                 headers={"Vary": "Accept"})
     if fixed != "text/html":
-        return _respond(request, _serialize(_entity_page(store, settings, iri, page), fixed, TRIPLE_TYPES, ns), fixed)
+        statements = _entity_page(store, settings, iri, page, request.app.state.parts)
+        return _respond(request, _serialize(statements, fixed, TRIPLE_TYPES, ns), fixed)
     if page != 1:
         raise HTTPException(404, f"the HTML page of <{iri}> lists all its claims on one page; there is no page {page}")
-    claims = clinical.claims(store, ns, [iri])
+    claims = clinical.claims(store, ns, [iri], request.app.state.parts)
     facts = select_rows(run_query(store, ns, "entity-facts", ENTITY=iri))
     if not claims and not facts:
         raise unknown
@@ -267,7 +283,7 @@ def claim(name: str, request: Request, store: Annotated[KGStore, Depends(get_sto
         statements = quads if QUAD_TYPES[media_type] in (RdfFormat.TRIG, RdfFormat.N_QUADS, RdfFormat.JSON_LD) else \
             [Quad(q.subject, q.predicate, q.object) for q in quads]
         return _respond(request, _serialize(statements, media_type, QUAD_TYPES, ns), media_type)
-    summary = clinical.details(store, ns, [iri])[0]
+    summary = clinical.details(store, ns, [iri], request.app.state.parts)[0]
     status = select_rows(run_query(store, ns, "claim-status", CLAIM=iri))
     graphs = [(part, _serialize([Triple(q.subject, q.predicate, q.object) for q in quads
                                  if q.graph_name == NamedNode(f"{iri}#{part}")], "text/turtle", TRIPLE_TYPES, ns).decode())
