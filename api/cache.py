@@ -204,7 +204,8 @@ def claim_parts(store: AnswerStore | None, kind: str, claims: list[str],
     if store is None:
         return compute(claims)
     found = {c: cast(Kept, kept).value for c in claims if (kept := store.get((kind, c))) is not None}
-    record(list(found))
+    if found:  # (none recorded would mean the whole store)
+        record(list(found))
     missing = [c for c in claims if c not in found]
     if missing:
         since = store.writes

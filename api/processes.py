@@ -126,11 +126,10 @@ class Follower:
             version, store = await asyncio.to_thread(self.board.checkout, self._next_folder())
             touched, written = self.board.changes(self.settled, version)
             state.store = store
-            await state.pool.refresh(store)
             forget_derived(state)
             self.written = written or dt.datetime.now(dt.UTC).replace(microsecond=0)
             state.version, state.loaded_at = version, self.written
-            await renew_answers(self.app, touched)
+            await asyncio.gather(state.pool.refresh(store), renew_answers(self.app, touched))  # one failing: switch again
             self.settled = version
             self.board.switched(self.number, version)
             for old in self.folder.glob("checkout-*"):  # all but this one and the one before, which requests may still read

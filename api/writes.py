@@ -5,6 +5,7 @@ import datetime as dt
 import logging
 
 from fastapi import FastAPI, Request
+from starlette.datastructures import State
 
 from api.dumps import forget_derived
 from kg.named_queries import run_query
@@ -20,23 +21,28 @@ async def after_write(request: Request, touched: set[str] | None = None) -> None
 
     The new data version is published to the other serving processes (``api.board``), when there are any.
 
-    The kept answers that read what the write ``touched`` (``None``: anything) are computed again last, once the rest is
-    ready, for up to ``answer_renew_ms`` while the old ones are still served; those left are dropped before the write is
-    acknowledged, so that no answer kept before the write is served after it, and computed again in the background.
+    The kept answers that read what the write ``touched`` (``None``: anything) are computed again, for up to
+    ``answer_renew_ms`` while the old ones are still served, as the query workers switch to the new snapshot (no kept
+    answer reads them: ``/sparql`` answers are not kept); those left are dropped before the write is acknowledged, so
+    that no answer kept before the write is served after it, and computed again in the background.
     """
     state = request.app.state
     state.loaded_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     forget_derived(state)
-    try:
-        await state.pool.refresh(state.store)
-    except (RuntimeError, OSError) as exc:  # the write is committed; queries answer from the older snapshot meanwhile
-        LOG.error("query workers not refreshed after a write: %s", exc)
     state.version += 1
     if state.board is not None:  # the other serving processes switch to the new version while this one renews answers
         await asyncio.to_thread(state.board.publish, state.store, state.version, touched, state.loaded_at)
-    await renew_answers(request.app, touched)
+    await asyncio.gather(_refresh_queries(state, state.store), renew_answers(request.app, touched))
     if state.board is not None:  # every serving process answers from the new version before the write is acknowledged
         await state.board.wait_for_followers(state.version, state.settings.answer_renew_ms / 1000 + FOLLOWER_WAIT_S)
+
+
+async def _refresh_queries(state: State, store: KGStore) -> None:
+    """Have the query workers answer from ``store`` as it is after a write here."""
+    try:
+        await state.pool.refresh(store)
+    except (RuntimeError, OSError) as exc:  # the write is committed; queries answer from the older snapshot meanwhile
+        LOG.error("query workers not refreshed after a write: %s", exc)
 
 
 async def renew_answers(app: FastAPI, touched: set[str] | None) -> None:
