@@ -194,12 +194,14 @@ async def kept(store: AnswerStore, key: Hashable, compute: Callable[[], Awaitabl
 
 
 def claim_parts(store: AnswerStore | None, kind: str, claims: list[str],
-          compute: Callable[[list[str]], dict[str, bytes]]) -> dict[str, bytes]:
-    """What each of ``claims`` contributes to an answer (``kind``: its details, its description), as bytes.
+                compute: Callable[[list[str]], dict[str, bytes]]) -> dict[str, bytes]:
+    """What each of ``claims`` contributes to an answer (``kind``: its head, details or description), as bytes.
 
-    Those kept in ``store`` come from there (recorded as read, as a query about them would be); ``compute`` looks up
-    the others, all at once, and they are kept until a write touches their claim. A claim's part reads the claim's
-    own graphs and the labels of the terms it names, which only admin writes change (they touch everything).
+    Also each term's labels (``claims`` are then terms). Those kept in ``store`` come from there (recorded as read, as
+    a query about them would be); ``compute`` looks up the others, all at once, and they are kept until a write touches
+    their claim (or term). A claim's part reads the claim's own graphs, whether a newer claim supersedes it (a
+    correction touches the claim it corrects) and the labels of the terms it names, which only admin writes change
+    (they touch everything).
     """
     if store is None:
         return compute(claims)

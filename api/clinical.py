@@ -223,18 +223,34 @@ class Head:
     about_etiology: bool  # the object is a state of knowledge of a cause
 
 
-def heads(store: KGStore, ns: Namespaces, iris: list[str], objects: list[str] | None = None) -> list[Head]:
+def heads(store: KGStore, ns: Namespaces, iris: list[str], objects: list[str] | None = None,
+          kept: AnswerStore | None = None) -> list[Head]:
     """The current claims about any of ``iris``, each once, by predicate, direction and labels.
 
     About: as subject or object; with ``objects``, as subject, or with an object of ``objects``. Claims that a newer
-    claim supersedes are left out: the correction stands in their place.
+    claim supersedes are left out: the correction stands in their place. ``kept``: where each claim's head and each
+    term's labels are kept between answers (``api.cache.claim_parts``), so that a write re-lists a hub from them.
     """
     objects = iris if objects is None else objects
-    rows = select_rows(run_query(store, ns, "claim-heads", SUBJECT=iris, OBJECT=objects)) if iris or objects else []
+    if not iris and not objects:
+        return []
+    if kept is None:
+        rows = select_rows(run_query(store, ns, "claim-heads", SUBJECT=iris, OBJECT=objects, CLAIM=[]))
+    else:
+        about = list(dict.fromkeys(r["claim"] for r in select_rows(run_query(
+            store, ns, "claims-about", SUBJECT=iris, OBJECT=objects))))
+
+        def look_up(missing: list[str]) -> dict[str, bytes]:
+            if 2 * len(missing) > len(about):  # from the entities: a VALUES block of thousands of claims is slower
+                return _grouped(select_rows(run_query(store, ns, "claim-heads", SUBJECT=iris, OBJECT=objects, CLAIM=[])), "claim")
+            return _grouped(select_rows(run_query(store, ns, "claim-heads", SUBJECT=[], OBJECT=[], CLAIM=missing)), "claim")
+
+        rows = [r for part in claim_parts(kept, "head", about, look_up).values() for r in pickle.loads(part)]
+    rows = [r for r in rows if not boolean(r["superseded"])]
     terms = sorted({r[k] for r in rows for k in ("subject", "predicate", "object")})
     labels: dict[str, str] = {}
     etiology_status: set[str] = set()
-    for r in select_rows(run_query(store, ns, "term-labels", TERM=terms)) if terms else []:
+    for r in _term_labels(store, ns, terms, kept):
         if "label" in r and r["label"] < labels.get(r["term"], "\U0010ffff"):
             labels[r["term"]] = r["label"]
         if boolean(r["etiologyStatus"]):
@@ -252,6 +268,26 @@ def heads(store: KGStore, ns: Namespaces, iris: list[str], objects: list[str] | 
             direction=by_iri(r["direction"], ns).keyword, negated=boolean(r["negated"]),  # type: ignore[arg-type]
             certainty=certainty_keyword(r.get("certainty")), about_etiology=r["object"] in etiology_status))  # type: ignore[arg-type]
     return list(out.values())
+
+
+def _term_labels(store: KGStore, ns: Namespaces, terms: list[str], kept: AnswerStore | None) -> list[dict[str, str]]:
+    """The rows of term-labels.rq for ``terms``, each term's kept in ``kept`` between answers.
+
+    Labels change by admin writes only, which drop every part.
+    """
+    if not terms:
+        return []
+    found = claim_parts(kept, "labels", terms, lambda missing: _grouped(
+        select_rows(run_query(store, ns, "term-labels", TERM=missing)), "term"))
+    return [r for part in found.values() for r in pickle.loads(part)]
+
+
+def _grouped(rows: list[dict[str, str]], by: str) -> dict[str, bytes]:
+    """Query rows grouped by the value of ``by``, each group pickled (a part kept by ``api.cache.claim_parts``)."""
+    groups: dict[str, list[dict[str, str]]] = {}
+    for r in rows:
+        groups.setdefault(r[by], []).append(r)
+    return {key: pickle.dumps(group) for key, group in groups.items()}
 
 
 def details(store: KGStore, ns: Namespaces, iris: list[str], kept: AnswerStore | None = None) -> list[ClaimOut]:
@@ -298,7 +334,7 @@ def claims(store: KGStore, ns: Namespaces, iris: list[str], kept: AnswerStore | 
     def label(term: EntityRef) -> tuple[bool, str]:  # as in heads
         return term.label is not None, term.label or ""
 
-    return sorted(details(store, ns, [h.iri for h in heads(store, ns, iris)], kept), key=lambda c: (
+    return sorted(details(store, ns, [h.iri for h in heads(store, ns, iris, kept=kept)], kept), key=lambda c: (
         label(c.predicate), direction_iri(DIRECTIONS[c.direction], ns), label(c.object), label(c.subject),
         (c.source_title is not None, c.source_title or ""), c.start))
 
@@ -321,7 +357,7 @@ def disagreements(store: KGStore, ns: Namespaces, focus: list[str] | None = None
                                         source_title=titles.get(o.disputing_source))) for o in found]
 
 
-def _about_etiology(store: KGStore, ns: Namespaces, iri: str) -> tuple[list[str], list[Head]]:
+def _about_etiology(store: KGStore, ns: Namespaces, iri: str, kept: AnswerStore | None) -> tuple[list[str], list[Head]]:
     """The entities a condition's etiology is about (it, its causes, what they lead to) and the claims about its etiology.
 
     Claims about what its causes lead to are about its etiology; other causes of those are not.
@@ -329,7 +365,7 @@ def _about_etiology(store: KGStore, ns: Namespaces, iri: str) -> tuple[list[str]
     rows = select_rows(run_query(store, ns, "etiology-focus", ENTITY=iri))
     focus = {r["focus"] for r in rows}
     upstream = {r["focus"] for r in rows if int(r["upstream"]) == 1}
-    return sorted(focus), heads(store, ns, sorted(focus), sorted(upstream))
+    return sorted(focus), heads(store, ns, sorted(focus), sorted(upstream), kept)
 
 
 def _sections(claims: list[Head], condition: str) -> dict[str, list[Head]]:
@@ -356,7 +392,7 @@ def etiology(store: KGStore, ns: Namespaces, iri: str, limit: int = ETIOLOGY_LIM
     ``kept``: as ``details``.
     """
     condition = entity(store, ns, iri)
-    focus, about = _about_etiology(store, ns, iri)
+    focus, about = _about_etiology(store, ns, iri, kept)
     heads_of = _sections(about, iri)
     shown = {c.iri: c for c in details(store, ns, [h.iri for hs in heads_of.values() for h in hs[:limit]], kept)}
     sections = {k: [shown[h.iri] for h in hs[:limit] if h.iri in shown] for k, hs in heads_of.items()}
@@ -374,7 +410,7 @@ def etiology(store: KGStore, ns: Namespaces, iri: str, limit: int = ETIOLOGY_LIM
 def etiology_section(store: KGStore, ns: Namespaces, iri: str, name: str, offset: int, limit: int,
                      kept: AnswerStore | None = None) -> ClaimPage:
     """One page of one section of a condition's etiology summary (``kept``: as ``details``)."""
-    claims = _sections(_about_etiology(store, ns, iri)[1], iri)[name]
+    claims = _sections(_about_etiology(store, ns, iri, kept)[1], iri)[name]
     return ClaimPage(total=len(claims), offset=offset, limit=limit,
                      items=details(store, ns, [h.iri for h in claims[offset:offset + limit]], kept))
 

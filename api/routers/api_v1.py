@@ -98,7 +98,7 @@ def entity_claims(curie: CurieParam, store: Annotated[KGStore, Depends(get_store
             raise HTTPException(422, f"certainty={certainty} means direction={FORMER_CERTAINTIES[certainty]}, "
                                      f"which conflicts with direction={direction}")
         direction, certainty = FORMER_CERTAINTIES[certainty], None  # type: ignore[assignment]
-    found = [c.iri for c in clinical.heads(store, ns, [iri])
+    found = [c.iri for c in clinical.heads(store, ns, [iri], kept=kept)
              if (predicate_iri is None or c.predicate.iri == predicate_iri) and (direction is None or c.direction == direction)
              and (negated is None or c.negated == negated) and (certainty is None or c.certainty == certainty)]
     return clinical.ClaimPage(total=len(found), offset=offset, limit=limit,

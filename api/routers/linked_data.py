@@ -148,7 +148,7 @@ def _entity_page(store: KGStore, settings: Settings, iri: str, page: int, kept: 
     several.
     """
     ns = Namespaces(settings.base_iri)
-    claims = sorted(r["claim"] for r in select_rows(run_query(store, ns, "entity-claim-list", ENTITY=iri)))
+    claims = sorted(r["claim"] for r in select_rows(run_query(store, ns, "claims-about", SUBJECT=iri, OBJECT=iri)))
     facts = run_construct(store, ns, "describe-entity", ENTITY=iri) if page == 1 else []
     if not claims and not facts:
         raise _not_found(f"the entity <{iri}>")
