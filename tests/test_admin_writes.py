@@ -188,3 +188,8 @@ def test_a_data_update_changes_what_the_store_holds_as_its_engine_compares_terms
     assert update(f'DELETE DATA {{ GRAPH <{NOTES}> {{ {node} {count} 1 }} }}') == {"added": 0, "removed": 1}
     left = select_rows(writable_store.query(f"SELECT ?p ?o WHERE {{ GRAPH <{NOTES}> {{ {node} ?p ?o }} }}"))
     assert left == [{"p": comment[1:-1], "o": "a"}]
+    rename = (f'DELETE DATA {{ GRAPH <{NOTES}> {{ {node} {comment} "a"@en }} }} ; '
+              f'INSERT DATA {{ GRAPH <{NOTES}> {{ {node} {comment} "c"@en }} }}')  # two quads named: each looked up
+    assert update(rename) == {"added": 1, "removed": 1}
+    left = writable_store.query(f"SELECT ?o WHERE {{ GRAPH <{NOTES}> {{ {node} ?p ?o }} }}")
+    assert [str(row["o"]) for row in left] == ['"c"@en']  # type: ignore[index, union-attr]
