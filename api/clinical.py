@@ -301,11 +301,17 @@ def details(store: KGStore, ns: Namespaces, iris: list[str], kept: AnswerStore |
 
 
 def _details(store: KGStore, ns: Namespaces, iris: list[str]) -> list[ClaimOut]:
-    """The claims ``iris`` in full, each once, as the store has them."""
+    """The claims ``iris`` in full, each once, as the store has them.
+
+    A claim has several rows when a term it names has several labels: the least row is taken (by its values), so that
+    every answer names it alike, whatever order the engine gives them.
+    """
     out: dict[str, ClaimOut] = {}
-    for r in select_rows(run_query(store, ns, "claim-details", CLAIM=iris)) if iris else []:
-        if r["claim"] in out:
-            continue
+    chosen: dict[str, dict[str, str]] = {}
+    for row in select_rows(run_query(store, ns, "claim-details", CLAIM=iris)) if iris else []:
+        if row["claim"] not in chosen or sorted(row.items()) < sorted(chosen[row["claim"]].items()):
+            chosen[row["claim"]] = row
+    for r in chosen.values():
         out[r["claim"]] = ClaimOut(
             iri=r["claim"], subject=ref(r["subject"], r.get("subjectLabel"), ns),
             predicate=ref(r["predicate"], r.get("predicateLabel"), ns), object=ref(r["object"], r.get("objectLabel"), ns),

@@ -383,3 +383,16 @@ def test_claim_lists_built_from_kept_claims_equal_lists_read_from_the_store(writ
         listed = {c["iri"].rsplit("/", 1)[1] for c in claims}
         assert correction in listed and new not in listed, "the correction stands in place of the claim it corrects"
         assert "POEMS syndrome, renamed" in {c["subject"]["label"] for c in claims}
+
+
+def test_a_term_with_two_labels_is_named_by_the_least_in_every_list(write_client: TestClient) -> None:
+    """Whatever order the engine gives a term's labels in, every claim names it by the same one (the least), in the
+    claims list as in the etiology summary: an answer computed again after a write must not rename it."""
+    second = f'INSERT DATA {{ GRAPH <{ONTOLOGY}> {{ <{POEMS}> <{RDFS_LABEL}> "POEMS syndrome (a second label)"@en }} }}'
+    assert write_client.post("/sparql", content=second,
+                             headers={**ADMIN, "Content-Type": "application/sparql-update"}).status_code == 200
+    claims = write_client.get("/api/v1/entities/MONDO:0017364/claims?limit=500").json()["items"]
+    etiology = write_client.get("/api/v1/conditions/MONDO:0017364/etiology").json()
+    named = [term["label"] for c in [*claims, *etiology["mechanism"], *etiology["inheritance"]]
+             for term in (c["subject"], c["object"]) if term["iri"] == POEMS]
+    assert len(named) > 10 and set(named) == {"POEMS syndrome"}
