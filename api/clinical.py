@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from api.cache import AnswerStore, claim_parts
+from api.cache import AnswerStore, Kept, claim_parts
 from kg.direction import DIRECTIONS, DISPUTES, HYPOTHESIS, INSUFFICIENT, SUPPORTS, by_iri, certainty_keyword, direction_iri, opposing
 from kg.named_queries import run_query
 from kg.namespaces import BIOLINK, SKOS, Namespaces
@@ -234,18 +234,18 @@ def heads(store: KGStore, ns: Namespaces, iris: list[str], objects: list[str] | 
     objects = iris if objects is None else objects
     if not iris and not objects:
         return []
-    if kept is None:
-        rows = select_rows(run_query(store, ns, "claim-heads", SUBJECT=iris, OBJECT=objects, CLAIM=[]))
-    else:
+    listed = ("listed", tuple(iris), tuple(objects))  # these entities' claims had their heads kept here once
+    if kept is None or kept.get(listed) is None:  # from the entities, in one query, the heads of every claim kept
+        by_claim = _grouped(select_rows(run_query(store, ns, "claim-heads", SUBJECT=iris, OBJECT=objects, CLAIM=[])), "claim")
+        found = claim_parts(kept, "head", list(by_claim), lambda _: by_claim)
+        if kept is not None:  # a hint of which query to run, not data: a claim write leaves it (an admin write drops it)
+            kept.put(listed, Kept(b"", frozenset()), 1)
+    else:  # the claims' heads kept, and those of the claims written since (or evicted) looked up alone
         about = list(dict.fromkeys(r["claim"] for r in select_rows(run_query(
             store, ns, "claims-about", SUBJECT=iris, OBJECT=objects))))
-
-        def look_up(missing: list[str]) -> dict[str, bytes]:
-            if 2 * len(missing) > len(about):  # from the entities: a VALUES block of thousands of claims is slower
-                return _grouped(select_rows(run_query(store, ns, "claim-heads", SUBJECT=iris, OBJECT=objects, CLAIM=[])), "claim")
-            return _grouped(select_rows(run_query(store, ns, "claim-heads", SUBJECT=[], OBJECT=[], CLAIM=missing)), "claim")
-
-        rows = [r for part in claim_parts(kept, "head", about, look_up).values() for r in pickle.loads(part)]
+        found = claim_parts(kept, "head", about, lambda missing: _grouped(select_rows(run_query(
+            store, ns, "claim-heads", SUBJECT=[], OBJECT=[], CLAIM=missing)), "claim"))
+    rows = [r for part in found.values() for r in pickle.loads(part)]
     rows = [r for r in rows if not boolean(r["superseded"])]
     terms = sorted({r[k] for r in rows for k in ("subject", "predicate", "object")})
     labels: dict[str, str] = {}
