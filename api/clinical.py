@@ -306,13 +306,11 @@ def _details(store: KGStore, ns: Namespaces, iris: list[str]) -> list[ClaimOut]:
     A claim has several rows when a term it names has several labels: the least row is taken (by its values), so that
     every answer names it alike, whatever order the engine gives them.
     """
-    out: dict[str, ClaimOut] = {}
     chosen: dict[str, dict[str, str]] = {}
     for row in select_rows(run_query(store, ns, "claim-details", CLAIM=iris)) if iris else []:
         if row["claim"] not in chosen or sorted(row.items()) < sorted(chosen[row["claim"]].items()):
             chosen[row["claim"]] = row
-    for r in chosen.values():
-        out[r["claim"]] = ClaimOut(
+    return [ClaimOut(
             iri=r["claim"], subject=ref(r["subject"], r.get("subjectLabel"), ns),
             predicate=ref(r["predicate"], r.get("predicateLabel"), ns), object=ref(r["object"], r.get("objectLabel"), ns),
             direction=by_iri(r["direction"], ns).keyword,  # type: ignore[arg-type]
@@ -328,8 +326,7 @@ def _details(store: KGStore, ns: Namespaces, iris: list[str]) -> list[ClaimOut]:
             sentence=sentence(by_iri(r["direction"], ns), r["predicate"], r.get("subjectLabel") or ns.compact(r["subject"]),
                               r.get("objectLabel") or ns.compact(r["object"]), ns, r.get("predicateLabel")),
             quote=r["quote"], source=r["source"], source_title=r.get("sourceTitle"),
-            start=int(r["start"]), end=int(r["end"]), about_etiology=boolean(r["etiologyStatus"]))
-    return list(out.values())
+            start=int(r["start"]), end=int(r["end"]), about_etiology=boolean(r["etiologyStatus"])) for r in chosen.values()]
 
 
 def claims(store: KGStore, ns: Namespaces, iris: list[str], kept: AnswerStore | None = None) -> list[ClaimOut]:
