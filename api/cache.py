@@ -18,8 +18,9 @@ add (compression, CORS headers) is part of the kept answer, and the request head
 The same store also keeps what a POST route computes from the data alone (``kept``), such as a CDS card of a code; its
 keys carry the data version (``app.state.version``), which every write moves on, and a write drops them all. A store of
 its own (``app.state.parts``, setting ``claim_parts_bytes``) keeps what each claim contributes to lists of claims
-(``claim_parts``: its details, its RDF description), which changes only when a write touches the claim: a write adds a
-claim to a hub's lists, and the lists are computed again from the parts kept, the new claim's looked up alone.
+(``claim_parts``: its head, details and RDF description; each term's labels), which changes only when a write touches
+the claim: a write adds a claim to a hub's lists, and the lists are computed again from the parts kept, the new claim's
+looked up alone.
 """
 
 import asyncio
@@ -87,11 +88,17 @@ class AnswerStore:
             self.entries.move_to_end(key)
         return kept[0]
 
-    def put(self, key: Hashable, value: Answer | Kept, size: int) -> None:
-        """Keep a value of ``size`` bytes, evicting the least recently used ones beyond the limits."""
+    def put(self, key: Hashable, value: Answer | Kept, size: int, since: int | None = None) -> None:
+        """Keep a value of ``size`` bytes, evicting the least recently used ones beyond the limits.
+
+        ``since``: keep it only if no write since the ``since``-th touched what it read (checked under the lock with
+        the put, so that a write from another thread cannot land between the two).
+        """
         if size > self.max_bytes // 4 or self.max_entries < 1:
             return
         with self.lock:
+            if since is not None and not self._current(since, value.reads):
+                return
             replaced = self.entries.pop(key, None)
             self.size += size - (replaced[1] if replaced else 0)
             self.entries[key] = (value, size)
@@ -107,11 +114,14 @@ class AnswerStore:
         with self.lock:
             self.writes += 1
             self.touched = [*self.touched[-255:], (self.writes, frozenset(touched) if touched is not None else None)]
-            stale, values = [], []
+            stale: list[tuple[Hashable, Answer]] = []
+            values: list[Hashable] = []
             for key, (value, _) in self.entries.items():
-                if isinstance(value, Answer) and _reads_any(value.reads, touched):
+                if not _reads_any(value.reads, touched):
+                    continue
+                if isinstance(value, Answer):
                     stale.append((key, value))
-                elif _reads_any(value.reads, touched):
+                else:
                     values.append(key)
             for key in values:
                 self.size -= self.entries.pop(key)[1]
@@ -131,11 +141,15 @@ class AnswerStore:
     def still_current(self, since: int, reads: frozenset[str] | None) -> bool:
         """Whether no write since the ``since``-th touched what an answer read (it may be kept)."""
         with self.lock:
-            if since == self.writes:
-                return True
-            if not self.touched or self.touched[0][0] > since + 1:  # writes too far back to tell
-                return False
-            return not any(_reads_any(reads, touched) for n, touched in self.touched if n > since)
+            return self._current(since, reads)
+
+    def _current(self, since: int, reads: frozenset[str] | None) -> bool:
+        """``still_current``, the lock held."""
+        if since == self.writes:
+            return True
+        if not self.touched or self.touched[0][0] > since + 1:  # writes too far back to tell
+            return False
+        return not any(_reads_any(reads, touched) for n, touched in self.touched if n > since)
 
     async def turn(self, key: Hashable) -> Turn:
         """What a request that misses ``key`` does, waiting first while another request computes it.
@@ -213,8 +227,7 @@ def claim_parts(store: AnswerStore | None, kind: str, claims: list[str],
         since = store.writes
         computed = compute(missing)
         for claim, part in computed.items():
-            if store.still_current(since, reads := frozenset([claim])):
-                store.put((kind, claim), Kept(part, reads), len(part))
+            store.put((kind, claim), Kept(part, frozenset([claim])), len(part), since)
         found.update(computed)
     return found
 
