@@ -226,6 +226,7 @@ def load(store: Path = typer.Option(..., help="On-disk Oxigraph folder to load i
         err.print(f"[bold red]error:[/] {store}: {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     err.print(f"loaded {len(quads)} quads into {store} (now {len(target)} quads)")
+    del target  # the store closes here, not with this frame, which the SPARQL parser's errors keep until a collection
 
 
 def _read_dump(path: Path) -> list[Quad]:
