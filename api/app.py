@@ -1,6 +1,8 @@
 """The FastAPI application: builds or opens the store at start-up and mounts the routers."""
 
+import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -28,6 +30,7 @@ from api.fast_path import GZIP_MIN_BYTES, FastPath, too_large
 from api.query_pool import QueryPool, RemoteRunner
 from api.routers import api_v1, cds, fhir, graph_store, linked_data, sparql, trapi, void
 from api.source_spans import SourceSpans
+from api.warm import warm
 from kg import __version__
 from kg.namespaces import Namespaces
 from kg.settings import Settings, get_settings
@@ -178,9 +181,13 @@ def create_app(settings: Settings | None = None, store: KGStore | None = None, b
         app.state.signer = configured_signer(settings.sign_key_file, settings.signer)  # signs what writes make
         app.state.pool = query_runner(app.state.store, settings)
         await app.state.pool.start()
+        stop = threading.Event()  # the largest lists, computed in the background (api.warm) until shut-down
+        app.state.warming = asyncio.create_task(asyncio.to_thread(warm, app.state, settings.warm_claims, stop))
         try:
             yield
         finally:
+            stop.set()
+            await app.state.warming
             await app.state.pool.close()
             forget_derived(app.state)
 

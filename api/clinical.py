@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from api.cache import AnswerStore, Kept, claim_parts
+from api.cache import AnswerStore, claim_parts
 from kg.direction import DIRECTIONS, DISPUTES, HYPOTHESIS, INSUFFICIENT, SUPPORTS, by_iri, certainty_keyword, direction_iri, opposing
 from kg.named_queries import run_query
 from kg.namespaces import BIOLINK, SKOS, Namespaces
@@ -229,20 +229,19 @@ def heads(store: KGStore, ns: Namespaces, iris: list[str], objects: list[str] | 
 
     About: as subject or object; with ``objects``, as subject, or with an object of ``objects``. Claims that a newer
     claim supersedes are left out: the correction stands in their place. ``kept``: where each claim's head and each
-    term's labels are kept between answers (``api.cache.claim_parts``), so that a write re-lists a hub from them.
+    term's labels are kept between answers (``api.cache.claim_parts``), so that a write re-lists a hub from them; a
+    list is built from the heads kept when most of its claims' are (by any list, or ``api.warm``).
     """
     objects = iris if objects is None else objects
     if not iris and not objects:
         return []
-    listed = ("listed", tuple(iris), tuple(objects))  # these entities' claims had their heads kept here once
-    if kept is None or kept.get(listed) is None:  # from the entities, in one query, the heads of every claim kept
+    about = [] if kept is None else list(dict.fromkeys(r["claim"] for r in select_rows(run_query(
+        store, ns, "claims-about", SUBJECT=iris, OBJECT=objects))))
+    if kept is None or 2 * sum(1 for c in about if kept.get(("head", c)) is not None) < len(about):
+        # mostly not kept: every head from the entities, in one query (looking thousands up by IRI costs more)
         by_claim = _grouped(select_rows(run_query(store, ns, "claim-heads", SUBJECT=iris, OBJECT=objects, CLAIM=[])), "claim")
         found = claim_parts(kept, "head", list(by_claim), lambda _: by_claim)
-        if kept is not None:  # a hint of which query to run, not data: a claim write leaves it (an admin write drops it)
-            kept.put(listed, Kept(b"", frozenset()), 1)
-    else:  # the claims' heads kept, and those of the claims written since (or evicted) looked up alone
-        about = list(dict.fromkeys(r["claim"] for r in select_rows(run_query(
-            store, ns, "claims-about", SUBJECT=iris, OBJECT=objects))))
+    else:  # the heads kept (whichever list kept them), and those of the claims written since looked up alone
         found = claim_parts(kept, "head", about, lambda missing: _grouped(select_rows(run_query(
             store, ns, "claim-heads", SUBJECT=[], OBJECT=[], CLAIM=missing)), "claim"))
     rows = [r for part in found.values() for r in pickle.loads(part)]

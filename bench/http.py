@@ -7,9 +7,11 @@ few hub entities with thousands of claims, many with a handful). Requests about 
 and tail alike, so that every answer is a real one; every ``/sparql`` request is a different query (a numbered
 comment), so no answer cache stands in for the engine, and the peers run the same queries. Every other request is
 compared with the bare server's DESCRIBE of the resources it is about (the same 20 entities, the claim, the source).
-Before the load, each path is requested once ("first ms", median and p95 over the entities): the first answer of a data
-version, which poems-kg computes; under the load, answers of an unchanged version are served again. Virtuoso (Debian
-package, installed when missing, read-only, ``MaxQueryExecutionTime``) is the peer with a query time limit.
+Each server is measured once it has started and gone idle (poems-kg computes its largest lists when it starts:
+``api.warm``). Before the load, each path is requested once ("first ms", median and p95 over the entities): the first
+answer of a data version, which poems-kg computes; under the load, answers of an unchanged version are served again.
+Virtuoso (Debian package, installed when missing, read-only, ``MaxQueryExecutionTime``) is the peer with a query time
+limit.
 """
 
 import contextlib
@@ -112,6 +114,10 @@ def _serving(argv: list[str], url: str, what: str, env: dict[str, str] | None = 
     process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until_up(url, process, what)
+        busy = _settled(process.pid)
+        if busy >= 1:
+            print(f"  {what}: busy for {busy:.0f} s after it answered (poems-kg: computing its largest lists, api.warm); "
+                  "measured once idle")
         yield
     finally:
         process.terminate()
@@ -242,6 +248,19 @@ def _cpu(pids: list[int]) -> float:
             times = psutil.Process(pid).cpu_times()
             total += times.user + times.system
     return total
+
+
+def _settled(pid: int, limit_s: float = 300) -> float:
+    """Wait until the process ``pid`` and its children use under a tenth of a core; the seconds waited."""
+    start = previous = time.monotonic()
+    used = _cpu(tree(pid)())
+    while previous - start < limit_s:
+        time.sleep(0.5)
+        now, total = time.monotonic(), _cpu(tree(pid)())
+        if total - used < 0.1 * (now - previous):
+            break
+        previous, used = now, total
+    return previous - start
 
 
 def _warm(base: str, request: Request, headers: dict[str, str]) -> None:

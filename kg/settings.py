@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # What each claim contributes to lists of claims (its details, its RDF description), kept between answers so that
     # a write re-lists a hub from them (api.cache.claim_parts): their total size in bytes; 0: none
     claim_parts_bytes: int = 64_000_000
+    # An entity or source with at least this many claims has its lists computed in the background when a serving
+    # process starts (api.warm), the largest first, until the kept parts fill half of claim_parts_bytes; 0: none.
+    warm_claims: Annotated[int, Field(ge=0)] = 500
     answer_renew_ms: Annotated[int, Field(ge=0)] = 250  # a write computes again the kept answers it changed for so long
     cors_origins: list[str] = ["*"]
     access_log: bool = False  # one log line per request; off, kept answers are served 2.5 times as fast (README)

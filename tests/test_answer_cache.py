@@ -396,3 +396,37 @@ def test_a_term_with_two_labels_is_named_by_the_least_in_every_list(write_client
     named = [term["label"] for c in [*claims, *etiology["mechanism"], *etiology["inheritance"]]
              for term in (c["subject"], c["object"]) if term["iri"] == POEMS]
     assert len(named) > 10 and set(named) == {"POEMS syndrome"}
+
+
+def test_the_largest_lists_are_computed_at_start_and_answer_as_if_computed_on_request(store: OxigraphStore) -> None:
+    """A serving process computes, in the background once it answers, the lists of the entities and sources with at
+    least ``warm_claims`` claims (``api.warm``): their claims' heads, the details its etiology shows, the order of a
+    source's quotes. Their first answers equal those of a server that computed nothing at start; smaller ones are left
+    for their readers."""
+    from kg.named_queries import run_query
+    from kg.namespaces import Namespaces
+    from kg.store import select_rows
+
+    ns = Namespaces(Settings().base_iri)
+    busiest = select_rows(run_query(store, ns, "busiest"))
+    assert [(r["about"].rsplit("/", 1)[1], r["source"]) for r in busiest[:3]] == [
+        ("MONDO_0017364", "false"), ("hpo-phenotype-annotations", "true"), ("poems-cause-summary", "true")]
+    assert int(busiest[2]["claims"]) >= 30 > int(busiest[3]["claims"]), "the seed's three largest lists, and no more"
+    settings = Settings(reason_on_start=False, warm_claims=30)
+    paths = [*CLAIM_LISTS, "/source/hpo-phenotype-annotations.ttl?page=1", "/source/poems-cause-summary.html"]
+    with TestClient(create_app(settings, store=store)) as client, \
+            TestClient(create_app(settings.model_copy(update={"warm_claims": 0}), store=store)) as plain:
+
+        async def warmed() -> None:
+            await client.app.state.warming
+
+        client.portal.call(warmed)
+        state = client.app.state
+        about = {r["claim"] for r in select_rows(run_query(store, ns, "claims-about", SUBJECT=POEMS, OBJECT=POEMS))}
+        heads = {key[1] for key in state.parts.entries if key[0] == "head"}
+        assert about <= heads, "every claim about POEMS syndrome has its head kept"
+        assert len({key[1] for key in state.parts.entries if key[0] == "details"}) >= 20, "its etiology's claims in full"
+        assert set(state.spans._order) == {r["about"] for r in busiest[1:3]}, "the order of the two largest sources' quotes"
+        for path in paths:
+            first = client.get(path)
+            assert first.headers["x-cache"] == "miss" and first.content == plain.get(path).content, path
