@@ -7,7 +7,7 @@ serving process, once it answers, computes the etiology of the entities with at 
 claims' heads, and the details of those shown first) and the quote order of such sources, the largest first, in a
 thread of its own, until the claims' parts kept fill half their allowance (``claim_parts_bytes``): the first readers of
 the largest lists find them nearly ready. A write meanwhile is safe: what it touches is not kept from before it
-(``AnswerStore.put``'s ``since``, ``SourceSpans.forget``).
+(``AnswerStore.put``'s ``since``, ``SourceSpans.changed``).
 """
 
 import logging

@@ -53,7 +53,7 @@ async def renew_answers(app: FastAPI, touched: set[str] | None) -> None:
     (``api.processes``).
     """
     state = app.state
-    state.spans.forget(touched)
+    await asyncio.to_thread(state.spans.changed, state.store, Namespaces(state.settings.base_iri), touched)
     state.parts.stale(touched)  # the claims' parts that read it: dropped at once
     stale = state.answers.stale(touched)
     await app.cached.renew(stale, state.settings.answer_renew_ms / 1000)  # type: ignore[attr-defined]

@@ -125,8 +125,9 @@ def test_a_source_quoted_by_many_claims_is_described_a_page_at_a_time(store: KGS
 
 
 def test_a_claim_written_into_a_source_takes_its_place_in_the_pages_of_the_source(writable_store: KGStore) -> None:
-    """The order of a source's quotes is kept between requests (api.source_spans) and forgotten by a write into it:
-    after the write, the pages hold every claim once, the new one included, in the order of the quoted spans."""
+    """The order of a source's quotes is kept between requests (api.source_spans), and a write into it puts the new
+    quote in its place (the source is not ordered again): after the write, the pages hold every claim once, the new
+    one included, in the order of the quoted spans."""
     source, hydra = BASE + "source/poems-cause-summary", "http://www.w3.org/ns/hydra/core#"
 
     def pages(client: TestClient) -> list[list[str]]:
@@ -149,12 +150,14 @@ def test_a_claim_written_into_a_source_takes_its_place_in_the_pages_of_the_sourc
     with TestClient(create_app(settings, store=writable_store)) as client:
         before = pages(client)
         assert before == in_span_order() and sum(map(len, before)) == 36
+        kept = client.app.state.spans._order[source]
         claim = {"source": "poems-cause-summary", "key": "pages-fixture", "subject": "MONDO:0017364",
                  "predicate": "biolink:has_attribute", "object": "MONDO:0021136", "quote": "rare", "note": "Fixture."}
         written = client.post("/api/v1/claims", json=claim, headers={"Authorization": "Bearer w-secret"})
         assert written.status_code == 201, written.text
         after = pages(client)
         assert after == in_span_order() and sum(map(len, after)) == 37
+        assert client.app.state.spans._order[source] is kept, "the order kept, with the new quote put in its place"
         assert written.json()["iri"] + "#quote" in {t for page in after for t in page}
 
 
