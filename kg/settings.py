@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     claim_parts_bytes: int = 64_000_000
     # An entity or source with at least this many claims has its lists computed in the background when a serving
     # process starts (api.warm), the largest first, until the kept parts fill half of claim_parts_bytes; 0: none.
-    warm_claims: Annotated[int, Field(ge=0)] = 500
+    warm_claims: Annotated[int, Field(ge=0)] = 250
     answer_renew_ms: Annotated[int, Field(ge=0)] = 250  # a write computes again the kept answers it changed for so long
     cors_origins: list[str] = ["*"]
     access_log: bool = False  # one log line per request; off, kept answers are served 2.5 times as fast (README)
