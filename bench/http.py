@@ -116,8 +116,8 @@ def _serving(argv: list[str], url: str, what: str, env: dict[str, str] | None = 
         wait_until_up(url, process, what)
         busy = _settled(process.pid)
         if busy >= 1:
-            print(f"  {what} was busy for {busy:.0f} s after it answered (poems-kg computes its largest lists then: "
-                  "api.warm); measured once idle")
+            print(f"  {what} was busy for {busy:.0f} s after it answered (its start-up work, such as poems-kg's largest "
+                  "lists, api.warm, and the store's own compaction); measured once idle")
         yield
     finally:
         process.terminate()
