@@ -27,7 +27,7 @@ LOG = logging.getLogger(__name__)
 def warm(state: State, claims: int, stop: threading.Event) -> int:
     """Compute the lists of the entities and sources with at least ``claims`` claims, until ``stop``; how many.
 
-    Each from the store ``state`` serves from then (a serving process that follows a writer switches stores).
+    Each list is read from the store the process serves at the time (one that follows a writer switches stores).
     """
     ns, parts, start, done = Namespaces(state.settings.base_iri), state.parts, time.perf_counter(), 0
     if not claims:
