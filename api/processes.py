@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +25,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 
 import httpx
 import uvicorn
@@ -196,6 +198,7 @@ def serve(settings: Settings, host: str, port: int, started: Callable[[], None])
         started()
         uvicorn.run(application, host=host, port=port, access_log=settings.access_log)
         return
+    signal.signal(signal.SIGTERM, _terminated)
     folder = Path(tempfile.mkdtemp(prefix="poems-kg-serve-"))
     try:
         if settings.store_path is None:  # the followers read checkpoints, which only a store on disk makes cheaply
@@ -218,6 +221,15 @@ def serve(settings: Settings, host: str, port: int, started: Callable[[], None])
             followers.stop()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _terminated(signum: int, _: FrameType | None) -> None:
+    """SIGTERM ends the writer by an exception: it then stops its followers and deletes its folder.
+
+    Uvicorn, once shut down, raises again the signal it caught, which would otherwise kill the writer there and leave
+    the folder behind (the store too, when none is set).
+    """
+    raise SystemExit(128 + signum)
 
 
 class _Followers:

@@ -53,6 +53,19 @@ def wait_until_up(process: subprocess.Popen[bytes], url: str, what: str, seconds
 
 
 @contextmanager
+def module_folder(factory: pytest.TempPathFactory, name: str) -> Iterator[Path]:
+    """A new folder, deleted when the module's fixture ends (a test's own ``tmp_path`` goes when the test passes).
+
+    A server's write-ahead logs reach a GB over a module's resets; kept to the end, every worker's would fill a small disk.
+    """
+    folder = factory.mktemp(name)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
 def oxigraph_server_process(folder: Path, union_default_graph: bool = True) -> Iterator[str]:
     """A real Oxigraph server (the `oxigraph` package) on a free loopback port over ``folder``; yields its URL.
 
@@ -114,14 +127,14 @@ def oxigraph_server(tmp_path_factory: pytest.TempPathFactory, seed: Build) -> It
 @pytest.fixture(scope="module")
 def scratch_oxigraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RemoteStore]:
     """An Oxigraph server of its own for the tests of one module that write to it."""
-    with oxigraph_server_process(tmp_path_factory.mktemp("scratch-oxigraph")) as url:
+    with module_folder(tmp_path_factory, "scratch-oxigraph") as folder, oxigraph_server_process(folder) as url:
         yield RemoteStore(url + "/query", url + "/update", graph_store_url=url + "/store")
 
 
 @pytest.fixture(scope="module")
 def scratch_virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RemoteStore]:
     """A Virtuoso server of its own for the tests of one module that write to it."""
-    with virtuoso_server_process(tmp_path_factory.mktemp("scratch-virtuoso")) as url:
+    with module_folder(tmp_path_factory, "scratch-virtuoso") as folder, virtuoso_server_process(folder) as url:
         yield RemoteStore(url, url, dialect="virtuoso", graph_store_url=url + "-graph-crud")
 
 

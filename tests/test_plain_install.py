@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import free_port, wait_until_up
+from tests.conftest import free_port, module_folder, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,7 +21,12 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The ``bin`` folder of a new venv holding the wheel and only its core dependencies."""
-    work = tmp_path_factory.mktemp("plain")
+    with module_folder(tmp_path_factory, "plain") as work:
+        yield install(work)
+
+
+def install(work: Path) -> Path:
+    """Build the wheel into ``work`` and install it into a new venv there; return the venv's ``bin``."""
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(work / "wheel"), str(ROOT)],
                            capture_output=True, text=True, timeout=900, check=False)
     assert built.returncode == 0, built.stderr[-3000:]
@@ -32,7 +37,7 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     installed = subprocess.run([str(work / "venv" / "bin" / "python"), "-m", "pip", "install", "--quiet", str(wheel)],
                                capture_output=True, text=True, timeout=900, check=False)
     assert installed.returncode == 0, installed.stderr[-3000:]
-    yield work / "venv" / "bin"
+    return work / "venv" / "bin"
 
 
 def run(bin_dir: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -157,3 +157,17 @@ def test_a_write_waits_for_every_follower_and_binds_a_late_one_to_switch_first(t
     assert time.monotonic() - started >= 0.2 and board.forced() == 4
     asyncio.run(board.wait_for_followers(3, timeout_s=0))
     assert board.forced() == 4, "never moved back"
+
+
+def test_a_stopped_service_leaves_no_process_and_no_file_behind(tmp_path_factory: pytest.TempPathFactory,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGTERM (what a service manager sends) ends every process and deletes their checkpoints and snapshots: with no
+    store set, the store itself lives there, and each restart would leave a copy of it behind."""
+    temporary = tmp_path_factory.mktemp("t")  # short: a Unix socket's path is at most 107 bytes
+    monkeypatch.setenv("TMPDIR", str(temporary))
+    with running_server(tmp_path_factory.mktemp("log"), serve_processes="2", query_workers="1", reason_on_start="false") as url:
+        processes = [psutil.Process(pid) for pid in listeners(port(url))]
+        assert len(processes) == 2
+        assert {p.name.split("-")[2] for p in temporary.iterdir()} == {"serve", "snapshot"}, list(temporary.iterdir())
+    assert not any(p.is_running() for p in processes)
+    assert list(temporary.iterdir()) == []
