@@ -40,6 +40,7 @@ from ontology.reason import ReasoningError, reason
 from pipeline.build import build
 from pipeline.bulk import recover
 from pipeline.readers.folder import load_all
+from shapes.validator import ValidatorProcess
 
 
 def open_store(settings: Settings) -> KGStore:
@@ -181,6 +182,7 @@ def create_app(settings: Settings | None = None, store: KGStore | None = None, b
         app.state.signer = configured_signer(settings.sign_key_file, settings.signer)  # signs what writes make
         app.state.pool = query_runner(app.state.store, settings)
         await app.state.pool.start()
+        app.state.validator = ValidatorProcess(settings.query_memory_bytes)  # the shapes of writes, run apart
         stop = threading.Event()  # the largest lists, computed in the background (api.warm) until shut-down
         app.state.warming = asyncio.create_task(asyncio.to_thread(warm, app.state, settings.warm_claims, stop))
         try:
@@ -189,6 +191,7 @@ def create_app(settings: Settings | None = None, store: KGStore | None = None, b
             stop.set()
             await app.state.warming
             await app.state.pool.close()
+            await asyncio.to_thread(app.state.validator.close)
             forget_derived(app.state)
 
     app = PoemsKG(AnswerStore(settings.answer_cache_entries, settings.answer_cache_bytes), title="poems-kg",

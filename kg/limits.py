@@ -97,8 +97,12 @@ def machine_memory() -> int:
 
 
 def query_processes(settings: "Settings") -> int:
-    """How many processes may run client-shaped SPARQL at once: each serving process's query workers, and one admin update."""
-    return (0 if settings.sparql_endpoint else settings.query_workers) * settings.serve_processes + 1
+    """How many processes are capped at the query limit.
+
+    Each serving process's query workers, one admin update, and the process that runs the shapes of writes
+    (``shapes.validator``).
+    """
+    return (0 if settings.sparql_endpoint else settings.query_workers) * settings.serve_processes + 2
 
 
 def service_total(settings: "Settings", machine: int) -> int:
@@ -113,7 +117,8 @@ def service_total(settings: "Settings", machine: int) -> int:
             f"{mib(settings.main_memory_bytes)} for each of {settings.serve_processes} serving processes "
             f"(POEMS_KG_MAIN_MEMORY_BYTES, POEMS_KG_SERVE_PROCESSES) and {mib(settings.query_memory_bytes)} "
             f"({MEMORY_SETTING}) for each of {query_processes(settings)} query processes (POEMS_KG_QUERY_WORKERS "
-            "workers of each serving process on the embedded store, and one admin update); lower one of them")
+            "workers of each serving process on the embedded store, one admin update, the writes' validator); lower one of "
+            "them")
     return total
 
 

@@ -40,11 +40,12 @@ class Settings(BaseSettings):
     # Processes answering HTTP on one socket (api/processes.py): one writes, the others answer reads from its checkpoints.
     serve_processes: Annotated[int, Field(ge=1, le=64)] = 1
     # The most memory a query may use, code included (kg/limits.py): each worker process (and the process of an admin
-    # update or of `poems-kg query`) is capped at it by the operating system; a query that needs more answers 503.
+    # update, of `poems-kg query`, of the writes' validator) is capped at it by the operating system; a query that needs
+    # more answers 503.
     query_memory_bytes: Annotated[int, Field(ge=256 << 20)] = 1 << 30
     # Each serving process's allowance: the store when in memory, kept answers, the fixed queries of pages and JSON. The
-    # service's total, serve_processes * (main_memory_bytes + query_workers * query_memory_bytes) + query_memory_bytes
-    # (an admin update), must fit the machine, or serve refuses.
+    # service's total, serve_processes * (main_memory_bytes + query_workers * query_memory_bytes) + 2 * query_memory_bytes
+    # (an admin update, the writes' validator), must fit the machine, or serve refuses.
     main_memory_bytes: Annotated[int, Field(ge=64 << 20)] = 1 << 30
     max_result_bytes: int = 50_000_000
     max_query_bytes: int = 100_000

@@ -27,7 +27,8 @@ from kg.store import KGStore, OxigraphStore, select_rows
 from kg.tokens import Agent
 from kg.trusty import Signer
 from pipeline.readers.text import parse_claim
-from shapes.validate import nanopublication_quads, validate_claims
+from shapes.validate import Report, Runner, nanopublication_quads, run_shapes, validate_claims
+from shapes.validator import ValidatorStoppedError
 
 LOG = logging.getLogger(__name__)
 WRITE_LOCK = threading.Lock()  # checks and commit of one write are not interleaved with another's
@@ -89,6 +90,14 @@ def _statement_trial(store: KGStore, ns: Namespaces, nanopubs: dict[str, list[Qu
     return trial
 
 
+def _validated(claims: dict[str, list[Quad]], store: KGStore, ns: Namespaces, runner: Runner) -> Report:
+    """``validate_claims``; a validator process that stopped refuses the write (503)."""
+    try:
+        return validate_claims(claims, store, ns, runner=runner)
+    except ValidatorStoppedError as exc:
+        raise WriteRejected(503, f"{exc}; nothing was written") from None
+
+
 def _report(found: list[Opposition]) -> list[dict[str, Any]]:
     return [{"supporting": o.supporting, "disputing": o.disputing, "source": o.supporting_source,
              "supporting_quote": o.supporting_quote, "disputing_quote": o.disputing_quote} for o in found]
@@ -108,12 +117,13 @@ def _record(claim_iri: str, agent: Agent, action: str, superseded: str | None, n
 
 
 def add_claim(store: KGStore, ns: Namespaces, sources: dict[str, Source | TableSource], fields: dict[str, Any], agent: Agent,
-              supersedes: str | None = None, signer: Signer | None = None, origin: tuple[Path, LineOf] | None = None) -> str:
+              supersedes: str | None = None, signer: Signer | None = None, origin: tuple[Path, LineOf] | None = None,
+              runner: Runner = run_shapes) -> str:
     """Check and commit one claim; returns its IRI. The API's claim writes and ``poems-kg add-claim`` both call this.
 
     ``supersedes``: the IRI of the claim it corrects; ``signer``: who signs the new nanopublication, if anyone;
     ``origin``: the file the fields were read from and the line of each field, named in a refusal (default: the
-    request body, its fields unnumbered).
+    request body, its fields unnumbered); ``runner``: where the shapes run (default: here).
     """
     fields = dict(fields)
     source_id = str(fields.pop("source"))
@@ -133,7 +143,7 @@ def add_claim(store: KGStore, ns: Namespaces, sources: dict[str, Source | TableS
         if select_rows(run_query(store, ns, "claim-status", CLAIM=iri)):
             raise WriteRejected(409, f"the same claim already exists as {iri}")
         quads += curation_quads(claim, iri, ns, None)
-        report = validate_claims({iri: quads}, store, ns)
+        report = _validated({iri: quads}, store, ns, runner)
         if not report.conforms:
             raise WriteRejected(422, "the claim violates the shapes; nothing was written",
                                 [{"shape": v.shape, "message": v.message, "value": v.value} for v in report.violations])
@@ -198,7 +208,7 @@ def _present(store: KGStore, quads: frozenset[Quad]) -> set[Quad]:
 
 
 def change(store: KGStore, ns: Namespaces, agent: Agent, action: str, mutate: Mutation,
-           scope: Scope | None = None) -> tuple[int, int]:
+           scope: Scope | None = None, runner: Runner = run_shapes) -> tuple[int, int]:
     """Apply an arbitrary change (SPARQL Update, Graph Store Protocol) through the same gate as a claim write.
 
     ``mutate`` runs on a trial copy; the difference is checked (every nanopublication it touches must still conform
@@ -206,7 +216,7 @@ def change(store: KGStore, ns: Namespaces, agent: Agent, action: str, mutate: Mu
     update, with its record. ``scope``: what the change reads and writes, when the caller knows it (``Scope``): then
     only that is copied and only the touched nanopublications are checked beside the store, so the write does not
     grow with the store (an update of data only: not with its graphs either); without it, the whole store is copied.
-    Returns ``(quads added, quads removed)``.
+    ``runner``: where the shapes run (default: here). Returns ``(quads added, quads removed)``.
     """
     with WRITE_LOCK:
         before = _quads(store, scope)
@@ -234,14 +244,14 @@ def change(store: KGStore, ns: Namespaces, agent: Agent, action: str, mutate: Mu
         touched = {iri for q in added | removed if (iri := claim_of(q))}
         if scope is None:
             claims = {iri: quads for iri, quads in nanopublication_quads(list(after), ns).items() if iri in touched}
-            report = validate_claims(claims, trial, ns)
+            report = _validated(claims, trial, ns, runner)
             new = set(contradictions(trial, ns)) - set(contradictions(store, ns))
         else:  # the touched nanopublications as they were and as they will be, each beside the store
             was = {iri: stored_claim_quads(store, ns, iri) for iri in sorted(touched)}
             will = {iri: sorted((set(quads) - removed) | {q for q in added if claim_of(q) == iri}, key=quad_order)
                     for iri, quads in was.items()}
             will = {iri: quads for iri, quads in will.items() if quads}
-            report = validate_claims(will, store, ns)
+            report = _validated(will, store, ns, runner)
             new = set(contradictions(_statement_trial(store, ns, will), ns)) - set(
                 contradictions(_statement_trial(store, ns, was), ns))
         if not report.conforms:

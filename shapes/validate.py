@@ -249,7 +249,8 @@ PropertyConstraintComponent._evaluate_property_shape = _one_run_per_property_sha
     PropertyConstraintComponent._evaluate_property_shape)
 
 
-def _run(quads: list[Quad], ns: Namespaces, locations: dict[str, dict[str, str]]) -> Report:
+def run_shapes(quads: list[Quad], ns: Namespaces, locations: dict[str, dict[str, str]]) -> Report:
+    """One pyshacl run over ``quads``; each violation located by ``locations`` (``claim_locations``)."""
     data = Store()
     data.extend(quads)
     # pyshacl evaluates on the Oxigraph store itself: SPARQL constraints run in Oxigraph, not in rdflib.
@@ -297,7 +298,7 @@ def validate_dataset(quads: list[Quad], ns: Namespaces) -> Report:
     Its cost grows faster than the graph (pyshacl runs each SPARQL constraint per focus node over the whole store),
     so the build gate uses ``validate_claims``; this path is the reference the per-claim path is checked against.
     """
-    return _run(quads, ns, claim_locations(quads, ns))
+    return run_shapes(quads, ns, claim_locations(quads, ns))
 
 
 def nanopublication_quads(quads: Iterable[Quad], ns: Namespaces) -> dict[str, list[Quad]]:
@@ -324,17 +325,22 @@ def claim_context(store: KGStore, claim: list[Quad], ns: Namespaces) -> list[Qua
     return [Quad(t.subject, t.predicate, t.object, graph) for t in store.query(query)]  # type: ignore[union-attr]
 
 
-def validate_claims(claims: dict[str, list[Quad]], store: KGStore, ns: Namespaces, batch: int = BATCH) -> Report:
+# Runs pyshacl over quads (``run_shapes``, here or in a process of its own: ``shapes.validator``).
+Runner = Callable[[list[Quad], Namespaces, dict[str, dict[str, str]]], Report]
+
+
+def validate_claims(claims: dict[str, list[Quad]], store: KGStore, ns: Namespaces, batch: int = BATCH,
+                    runner: Runner = run_shapes) -> Report:
     """Validate the nanopublications ``batch`` at a time, with their context from ``store`` (which need not hold them).
 
-    A batch is checked in one pyshacl run: no shape relates two claims, so each claim gets the verdict it gets alone,
-    and one run's fixed cost is shared by the batch.
+    A batch is checked in one pyshacl run (by ``runner``): no shape relates two claims, so each claim gets the verdict
+    it gets alone, and one run's fixed cost is shared by the batch.
     """
     groups = list(claims.values())
     reports = []
     for start in range(0, len(groups), batch):
         quads = [q for group in groups[start:start + batch] for q in group]
-        reports.append(_run([*quads, *claim_context(store, quads, ns)], ns, claim_locations(quads, ns)))
+        reports.append(runner([*quads, *claim_context(store, quads, ns)], ns, claim_locations(quads, ns)))
     # A source's own problem shows up with every claim that cites it: report it once.
     violations = list(dict.fromkeys(v for r in reports for v in r.violations))
     return Report(violations, _merge([r.graph for r in reports]))

@@ -32,7 +32,7 @@ from tests.test_cds import POEMS, SERVICE, hook_request
 
 MIB = 1 << 20
 WORKERS, WORKER_BYTES, MAIN_BYTES = 3, 256 * MIB, 512 * MIB
-TOTAL = MAIN_BYTES + (WORKERS + 1) * WORKER_BYTES  # the workers and one admin update
+TOTAL = MAIN_BYTES + (WORKERS + 2) * WORKER_BYTES  # the workers, one admin update, the writes' validator
 SORTED_CROSS_PRODUCT = "SELECT ?a ?c ?f WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY ?c ?f LIMIT 1"
 HEAVY_UPDATE = ("INSERT { GRAPH <urn:x:g> { <urn:x:s> <urn:x:p> ?c } } WHERE { SELECT ?c WHERE { GRAPH ?g { ?a ?b ?c } "
                 "GRAPH ?h { ?d ?e ?f } } ORDER BY ?c ?f LIMIT 1 }")

@@ -24,7 +24,7 @@ from tests.test_memory_limits import serve
 
 MIB = 1 << 20
 WORKERS, WORKER_BYTES, MAIN_BYTES = 1, 256 * MIB, 512 * MIB
-TOTAL = 2 * MAIN_BYTES + (2 * WORKERS + 1) * WORKER_BYTES  # two serving processes, their workers, one admin update
+TOTAL = 2 * MAIN_BYTES + (2 * WORKERS + 2) * WORKER_BYTES  # two serving processes, their workers, an update, the validator
 WRITER = {"Authorization": f"Bearer {TEST_TOKENS['writer'][1]}"}
 ADMIN = {"Authorization": f"Bearer {TEST_TOKENS['root'][1]}"}
 CLAIMS = "/api/v1/entities/HP:0002715/claims"
@@ -136,7 +136,7 @@ def test_serve_counts_every_process_in_the_memory_total_and_refuses_none(tmp_pat
     refused = serve({"POEMS_KG_SERVE_PROCESSES": "64"}, tmp_path)
     message = " ".join(refused.stderr.split())
     assert refused.returncode == 1 and "more than this machine has" in message and "POEMS_KG_SERVE_PROCESSES" in message
-    assert "for each of 64 serving processes" in message and "129 query processes" in message, message
+    assert "for each of 64 serving processes" in message and "130 query processes" in message, message
     script = Path(sys.executable).parent / "poems-kg"
     none = subprocess.run([str(script), "serve", "--processes", "0"], capture_output=True, text=True, timeout=60)
     assert none.returncode == 2 and "--processes" in none.stderr and "greater than or equal to 1" in none.stderr

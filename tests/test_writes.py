@@ -4,14 +4,16 @@ import gzip
 import json
 from typing import Any
 
+import psutil
 import pytest
 from fastapi.testclient import TestClient
 from rdflib import Graph, URIRef
 
 from api.app import create_app
 from kg.settings import Settings
-from kg.store import KGStore, select_rows
-from tests.conftest import contents
+from kg.store import KGStore, OxigraphStore, select_rows
+from pipeline.build import Build
+from tests.conftest import TOKEN_ENTRIES, contents
 
 WRITER = {"Authorization": "Bearer w-secret"}
 POEMS = "MONDO:0017364"
@@ -161,3 +163,29 @@ def test_a_streamed_body_over_the_limit_is_cut_off_with_413(write_client: TestCl
     response = write_client.post("/api/v1/claims", content=chunks, headers={**WRITER, "Content-Type": "application/json"})
     assert response.status_code == 413 and "larger than the limit" in response.text
     assert contents(writable_store) == before
+
+
+def test_the_shapes_of_a_write_run_apart_and_a_stopped_run_writes_nothing(seed: Build) -> None:
+    """The validator process (``shapes.validator``), started by the first write, capped at the query memory limit:
+    killed, the write it checks is refused (503) and changes nothing; the next write starts it again; its reports
+    cross back whole."""
+    store = OxigraphStore()
+    store.load(seed.quads)
+    limit = 512 << 20
+    with TestClient(create_app(Settings(tokens=TOKEN_ENTRIES, reason_on_start=False, warm_claims=0,
+                                        query_memory_bytes=limit), store=store)) as client:
+        before = set(psutil.Process().children())
+        assert client.post("/api/v1/claims", json=claim(), headers=WRITER).status_code == 201
+        [validator] = [p for p in set(psutil.Process().children()) - before if "spawn_main" in " ".join(p.cmdline())]
+        assert 0 < validator.rlimit(psutil.RLIMIT_DATA)[0] < limit
+        validator.kill()
+        validator.wait(10)
+        kept = contents(store)
+        second = claim(key="written-after-a-stop", note="Written after the validator stopped.")
+        refused = client.post("/api/v1/claims", json=second, headers=WRITER)
+        assert refused.status_code == 503, refused.text
+        assert "validation of the write stopped" in refused.json()["detail"] and "nothing was written" in refused.json()["detail"]
+        assert contents(store) == kept
+        assert client.post("/api/v1/claims", json=second, headers=WRITER).status_code == 201
+        violating = client.post("/api/v1/claims", json=claim(key="wrong-evidence", evidence="GO:0001525"), headers=WRITER)
+        assert violating.status_code == 422 and any("ECO term" in v["message"] for v in violating.json()["report"])

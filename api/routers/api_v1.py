@@ -196,7 +196,7 @@ async def _write(request: Request, body: ClaimIn, agent: Agent, store: KGStore, 
     fields = body.model_dump(exclude_none=True)
     try:
         iri = await run_in_threadpool(gate.add_claim, store, ns, request.app.state.sources, fields, agent, supersedes,
-                                      request.app.state.signer)
+                                      request.app.state.signer, runner=request.app.state.validator)
     except gate.WriteRejected as exc:
         return JSONResponse({"detail": exc.message, "report": exc.report}, status_code=exc.status)
     touched = await run_in_threadpool(writes.touched_by_claims, store, ns, [iri, *([supersedes] if supersedes else [])])

@@ -64,7 +64,8 @@ async def _change(request: Request, store: KGStore, settings: Settings, agent: A
                   mutate: gate.Mutation, graph: NamedNode) -> JSONResponse | None:
     """Run a change of one graph through the write gate (only that graph is copied to try it)."""
     try:
-        await run_in_threadpool(gate.change, store, Namespaces(settings.base_iri), agent, action, mutate, [graph])
+        await run_in_threadpool(gate.change, store, Namespaces(settings.base_iri), agent, action, mutate, [graph],
+                                request.app.state.validator)
     except gate.WriteRejected as exc:
         return JSONResponse({"detail": exc.message, "report": exc.report}, status_code=exc.status)
     await writes.after_write(request)

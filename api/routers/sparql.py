@@ -110,7 +110,7 @@ async def _update(request: Request, update: str, settings: Settings) -> Response
         raise _error(413, refusal)
     try:
         added, removed = await run_in_threadpool(gate.change, store, Namespaces(settings.base_iri), agent,
-                                                 "sparql-update", mutate, scope)
+                                                 "sparql-update", mutate, scope, request.app.state.validator)
     except gate.WriteRejected as exc:
         return JSONResponse({"detail": exc.message, "report": exc.report}, status_code=exc.status)
     await writes.after_write(request)
