@@ -12,6 +12,7 @@ from rdflib import RDFS, Dataset, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 
 from api.app import create_app
+from kg.compile import prefixes_for
 from kg.namespaces import Namespaces
 from kg.settings import Settings
 from kg.store import KGStore, select_rows
@@ -99,6 +100,18 @@ def test_source_description(client: TestClient) -> None:
     source = URIRef(BASE + "source/poems-cause-summary")
     assert (source, URIRef("http://purl.org/dc/terms/publisher"), None) in data
     assert len(set(data.subjects(URIRef("http://www.w3.org/ns/oa#hasSource"), source))) == 36
+
+
+@pytest.mark.parametrize("path", ["/source/poems-cause-summary.ttl", "/entity/MONDO:0017364.ttl"])
+def test_a_document_declares_the_prefixes_its_iris_use_and_no_other(client: TestClient, path: str) -> None:
+    """Found from the IRIs the document names (terms, datatypes), not from its literals, which may be a long text."""
+    text = client.get(path).text
+    declared = dict(re.findall(r"^@prefix (\w*): <([^>]+)> \.$", text, flags=re.MULTILINE))
+    graph = Graph().parse(data=text, format="turtle")
+    named = {str(t) for triple in graph for t in triple if isinstance(t, URIRef)} | {
+        str(t.datatype) for triple in graph for t in triple if isinstance(t, Literal) and t.datatype}
+    table = prefixes_for(Namespaces(BASE))
+    assert declared == {p: iri for p, iri in table.items() if any(n.startswith(iri) for n in named)}
 
 
 def test_a_source_quoted_by_many_claims_is_described_a_page_at_a_time(store: KGStore) -> None:

@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import format_datetime
 from itertools import pairwise
@@ -19,7 +20,7 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
-from pyoxigraph import NamedNode, Quad, RdfFormat, Triple, parse, serialize
+from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, Triple, parse, serialize
 
 from api import clinical
 from api.cache import AnswerStore, claim_parts
@@ -133,11 +134,25 @@ def _serialize(statements: list[Statement], media_type: str, formats: dict[str, 
     assert fmt is not None
     ordered = sorted(((str(s), s) for s in statements), key=lambda pair: pair[0])  # each text once
     prefixes = None
-    if fmt in (RdfFormat.TURTLE, RdfFormat.TRIG):  # the project's prefixes that the statements use
-        text = " ".join(t for t, _ in ordered)
+    if fmt in (RdfFormat.TURTLE, RdfFormat.TRIG):  # the project's prefixes that the statements' IRIs use
+        text = " ".join(f"<{iri}" for iri in _iris(statements))  # not the literals: a source's text may be MBs
         prefixes = {p: iri for p, iri in prefixes_for(ns).items() if f"<{iri}" in text}
     body = serialize([s for _, s in ordered], format=fmt, prefixes=prefixes) or b""
     return compact(body, ns) if fmt == RdfFormat.JSON_LD else body
+
+
+def _iris(statements: Iterable[Quad | Triple]) -> set[str]:
+    """Every IRI the statements name: as terms, as literals' datatypes, as graphs, inside quoted triples."""
+    found: set[str] = set()
+    for statement in statements:
+        for term in statement:
+            if isinstance(term, NamedNode):
+                found.add(term.value)
+            elif isinstance(term, Literal):
+                found.add(term.datatype.value)
+            elif isinstance(term, Triple):
+                found |= _iris([term])
+    return found
 
 
 def _entity_page(store: KGStore, settings: Settings, iri: str, page: int, kept: AnswerStore) -> list[Triple]:
