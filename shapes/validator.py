@@ -4,30 +4,25 @@ pyshacl is pure Python: run in the serving process, each write's validation held
 reads, and every read in flight waited (``python -m bench writes``, one serving process, read p99 under 5 claim writes
 a second: at 1,000 claims 70-210 ms in the serving process, 54-65 ms apart; at 100,000, 115 and 60 ms).
 The validator process starts at the first write, under the memory limit of a query process (``kg.limits``), and
-again after it stops; a write whose validation it could not finish is refused, and nothing is written.
+again at the next write after it ended; a write whose validation it did not finish is refused, and nothing is written.
 """
 
-import multiprocessing
+import socket
+import subprocess
+import sys
 import threading
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection
 
 from pyoxigraph import Quad
 from rdflib import Graph
 
 from kg.limits import MEMORY_SETTING, limit_own_memory, mib
 from kg.namespaces import Namespaces
-from shapes.validate import Report, Violation, run_shapes
+from shapes.validate import Report, run_shapes
 
 
 class ValidatorStoppedError(Exception):
     """The validator process ended before it gave its verdict (over its memory limit, or killed)."""
-
-
-def _run(quads: list[Quad], ns: Namespaces, locations: dict[str, dict[str, str]]) -> tuple[list[Violation], str]:
-    """``run_shapes`` in the validator process: its violations and its report graph as N-Triples."""
-    report = run_shapes(quads, ns, locations)
-    return report.violations, report.graph.serialize(format="nt")
 
 
 class ValidatorProcess:
@@ -35,31 +30,66 @@ class ValidatorProcess:
 
     def __init__(self, memory_bytes: int) -> None:
         self._memory_bytes = memory_bytes
-        self._lock = threading.Lock()
-        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()  # one run at a time
+        self._process: subprocess.Popen[bytes] | None = None
+        self._conn: Connection | None = None
 
     def __call__(self, quads: list[Quad], ns: Namespaces, locations: dict[str, dict[str, str]]) -> Report:
         """``run_shapes(quads, ns, locations)`` in the validator process, started first if it does not run."""
         with self._lock:
-            if self._pool is None:  # a fresh interpreter: nothing of the serving process's state is copied into it
-                self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=limit_own_memory, initargs=(self._memory_bytes,))
-            pool = self._pool
-        try:
-            violations, graph = pool.submit(_run, quads, ns, locations).result()
-        except (BrokenProcessPool, MemoryError):
-            with self._lock:
-                if self._pool is pool:
-                    self._pool = None
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise ValidatorStoppedError(f"the validation of the write stopped before its verdict: it needed more than the "
-                                   f"memory limit of {mib(self._memory_bytes)} ({MEMORY_SETTING}), or its process "
-                                   "was stopped") from None
-        return Report(violations, Graph().parse(data=graph, format="nt"))
+            if self._process is None or self._process.poll() is not None:
+                self._start()
+            assert self._conn is not None
+            try:
+                self._conn.send((quads, ns, locations))
+                reply = self._conn.recv()
+            except (EOFError, OSError):
+                reply = ("stopped",)
+            if reply[0] != "ok":
+                self._stop()
+                raise ValidatorStoppedError(f"the validation of the write stopped before its verdict: it needed more "
+                                            f"than the memory limit of {mib(self._memory_bytes)} ({MEMORY_SETTING}), "
+                                            "or its process was stopped")
+        return Report(reply[1], Graph().parse(data=reply[2], format="nt"))
 
     def close(self) -> None:
         """Stop the process, if it runs."""
         with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            self._stop()
+
+    def _start(self) -> None:
+        # A fresh interpreter (not fork: the serving process runs threads; not multiprocessing's spawn: it re-runs
+        # __main__), as the query workers are started.
+        self._stop()
+        parent, child = socket.socketpair()
+        self._process = subprocess.Popen([sys.executable, "-m", "shapes.validator", str(child.fileno()),
+                                          str(self._memory_bytes)], pass_fds=[child.fileno()])
+        child.close()
+        self._conn = Connection(parent.detach())
+
+    def _stop(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+        self._process, self._conn = None, None
+
+
+def _serve(conn: Connection, memory_bytes: int) -> None:
+    """The validator process: run the shapes over each ``(quads, ns, locations)`` received, until the pipe closes."""
+    limit_own_memory(memory_bytes)
+    while True:
+        try:
+            quads, ns, locations = conn.recv()
+        except EOFError:
+            return
+        try:
+            report = run_shapes(quads, ns, locations)
+            conn.send(("ok", report.violations, report.graph.serialize(format="nt")))
+        except MemoryError:  # Python's own allocation failed (native code aborts the process instead)
+            conn.send(("memory",))
+
+
+if __name__ == "__main__":
+    _serve(Connection(int(sys.argv[1])), int(sys.argv[2]))

@@ -10,10 +10,15 @@ from fastapi.testclient import TestClient
 from rdflib import Graph, URIRef
 
 from api.app import create_app
-from kg.settings import Settings
+from kg.namespaces import Namespaces
+from kg.settings import DEFAULT_BASE_IRI, Settings
 from kg.store import KGStore, OxigraphStore, select_rows
+from kg.tokens import Agent
+from pipeline import gate
 from pipeline.build import Build
-from tests.conftest import TOKEN_ENTRIES, contents
+from pipeline.readers.folder import load_all
+from shapes.validator import ValidatorProcess
+from tests.conftest import KG_DIR, TOKEN_ENTRIES, contents
 
 WRITER = {"Authorization": "Bearer w-secret"}
 POEMS = "MONDO:0017364"
@@ -165,27 +170,45 @@ def test_a_streamed_body_over_the_limit_is_cut_off_with_413(write_client: TestCl
     assert contents(writable_store) == before
 
 
-def test_the_shapes_of_a_write_run_apart_and_a_stopped_run_writes_nothing(seed: Build) -> None:
-    """The validator process (``shapes.validator``), started by the first write, capped at the query memory limit:
-    killed, the write it checks is refused (503) and changes nothing; the next write starts it again; its reports
-    cross back whole."""
+def validators() -> set[psutil.Process]:
+    return {p for p in psutil.Process().children() if "shapes.validator" in p.cmdline()}
+
+
+def test_the_shapes_of_a_write_run_apart_and_start_again_when_their_process_ended(seed: Build) -> None:
+    """The validator process (``shapes.validator``), started by the first write, capped at the query memory limit;
+    killed, the next write starts another; its reports cross back whole."""
     store = OxigraphStore()
     store.load(seed.quads)
     limit = 512 << 20
     with TestClient(create_app(Settings(tokens=TOKEN_ENTRIES, reason_on_start=False, warm_claims=0,
                                         query_memory_bytes=limit), store=store)) as client:
-        before = set(psutil.Process().children())
+        assert not validators()
         assert client.post("/api/v1/claims", json=claim(), headers=WRITER).status_code == 201
-        [validator] = [p for p in set(psutil.Process().children()) - before if "spawn_main" in " ".join(p.cmdline())]
+        [validator] = validators()
         assert 0 < validator.rlimit(psutil.RLIMIT_DATA)[0] < limit
         validator.kill()
         validator.wait(10)
-        kept = contents(store)
         second = claim(key="written-after-a-stop", note="Written after the validator stopped.")
-        refused = client.post("/api/v1/claims", json=second, headers=WRITER)
-        assert refused.status_code == 503, refused.text
-        assert "validation of the write stopped" in refused.json()["detail"] and "nothing was written" in refused.json()["detail"]
-        assert contents(store) == kept
         assert client.post("/api/v1/claims", json=second, headers=WRITER).status_code == 201
+        assert len(validators() - {validator}) == 1
         violating = client.post("/api/v1/claims", json=claim(key="wrong-evidence", evidence="GO:0001525"), headers=WRITER)
         assert violating.status_code == 422 and any("ECO term" in v["message"] for v in violating.json()["report"])
+    assert not validators(), "stopped with the server"
+
+
+def test_a_write_whose_validation_stops_is_refused_and_writes_nothing(seed: Build) -> None:
+    """A validator process that ends before its verdict (here: a memory limit it cannot even start under)."""
+    store = OxigraphStore()
+    store.load(seed.quads)
+    before = contents(store)
+    validator = ValidatorProcess(64 << 20)
+    try:
+        with pytest.raises(gate.WriteRejected) as refused:
+            gate.add_claim(store, Namespaces(DEFAULT_BASE_IRI), load_all(KG_DIR, Namespaces(DEFAULT_BASE_IRI))[0],
+                           claim(), Agent("writer", "write"), runner=validator)
+    finally:
+        validator.close()
+    assert refused.value.status == 503
+    assert "validation of the write stopped" in refused.value.message and "nothing was written" in refused.value.message
+    assert "memory limit of 64 MiB" in refused.value.message
+    assert contents(store) == before
