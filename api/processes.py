@@ -21,7 +21,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -38,7 +37,7 @@ from api.fast_path import too_large
 from api.writes import renew_answers
 from kg.limits import MemoryBudgetError, check_main_process, resident_bytes
 from kg.settings import Settings
-from kg.store import OxigraphStore
+from kg.store import OxigraphStore, scratch_folder
 
 LOG = logging.getLogger(__name__)
 SAFE = ("GET", "HEAD", "OPTIONS")
@@ -199,7 +198,7 @@ def serve(settings: Settings, host: str, port: int, started: Callable[[], None])
         uvicorn.run(application, host=host, port=port, access_log=settings.access_log)
         return
     signal.signal(signal.SIGTERM, _terminated)
-    folder = Path(tempfile.mkdtemp(prefix="poems-kg-serve-"))
+    folder = scratch_folder("poems-kg-serve-", settings.store_path)
     try:
         if settings.store_path is None:  # the followers read checkpoints, which only a store on disk makes cheaply
             settings = settings.model_copy(update={"store_path": folder / "store"})

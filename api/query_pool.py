@@ -15,7 +15,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing_extensions import Buffer
 from api.negotiation import GRAPH_TYPES, RESULT_TYPES, NotAcceptableError, negotiate
 from kg.limits import ABORTED, limit_own_memory, memory_exceeded, mib, result_too_large, time_exceeded
 from kg.sparql_text import syntax_error
-from kg.store import KGStore, OxigraphStore, RemoteStore, StoreError
+from kg.store import KGStore, OxigraphStore, RemoteStore, StoreError, scratch_folder
 
 LOG = logging.getLogger(__name__)
 
@@ -151,7 +150,7 @@ class QueryPool:
 
     def __init__(self, store: OxigraphStore, size: int, timeout_s: float, max_result_bytes: int, memory_bytes: int) -> None:
         self.size, self.timeout_s, self.max_result_bytes, self.memory_bytes = size, timeout_s, max_result_bytes, memory_bytes
-        self._dir = Path(tempfile.mkdtemp(prefix="poems-kg-snapshot-"))
+        self._dir = scratch_folder("poems-kg-snapshot-", store.path)
         self._generation = 0
         self._snapshot = self._dir / "snapshot-0"
         store.snapshot(self._snapshot)

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -183,6 +184,18 @@ def linked_copy(folder: Path, target: Path) -> None:
             os.link(file, target / file.name)
         except OSError:  # another file system, or one without hard links
             shutil.copy2(file, target / file.name)
+
+
+def scratch_folder(prefix: str, store_path: Path | None) -> Path:
+    """A new folder for copies of the store at ``store_path``: beside it, else in the temporary folder.
+
+    Beside it, a copy is hard links to the store's files; a checkpoint onto another file system (such as a ``/tmp`` in
+    memory) copies the whole store. In the temporary folder: a store in memory, or no folder can be made beside it.
+    """
+    if store_path is not None:
+        with contextlib.suppress(OSError):
+            return Path(tempfile.mkdtemp(prefix=prefix, dir=store_path.resolve().parent))
+    return Path(tempfile.mkdtemp(prefix=prefix))
 
 
 class StoreError(OSError):

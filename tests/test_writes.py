@@ -2,6 +2,7 @@
 
 import gzip
 import json
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -212,3 +213,20 @@ def test_a_write_whose_validation_stops_is_refused_and_writes_nothing(seed: Buil
     assert "validation of the write stopped" in refused.value.message and "nothing was written" in refused.value.message
     assert "memory limit of 64 MiB" in refused.value.message
     assert contents(store) == before
+
+
+def test_the_query_workers_snapshots_lie_beside_the_store_as_hard_links(seed: Build, tmp_path: Path) -> None:
+    """Not in the temporary folder, which may be another file system (a ``/tmp`` in memory): there each write's
+    snapshot would copy the whole store. Deleted with the server."""
+    (tmp_path / "data").mkdir()
+    store = OxigraphStore(tmp_path / "data" / "store")
+    store.load(seed.quads)
+    store.flush()
+    with TestClient(create_app(Settings(tokens=TOKEN_ENTRIES, reason_on_start=False, warm_claims=0), store=store)) as client:
+        assert client.post("/api/v1/claims", json=claim(), headers=WRITER).status_code == 201
+        [folder] = (tmp_path / "data").glob("poems-kg-snapshot-*")
+        newest = max(folder.glob("snapshot-*"), key=lambda f: int(f.name.rsplit("-", 1)[1]))
+        assert newest.name != "snapshot-0", "a write makes a new snapshot"
+        inodes = {f.stat().st_ino for f in (tmp_path / "data" / "store").glob("*.sst")}
+        assert inodes & {f.stat().st_ino for f in newest.glob("*.sst")}, "the store's files, linked"
+    assert not list((tmp_path / "data").glob("poems-kg-snapshot-*"))
