@@ -168,7 +168,7 @@ def test_a_stopped_service_leaves_no_process_and_no_file_behind(tmp_path_factory
     with running_server(tmp_path_factory.mktemp("log"), serve_processes="2", query_workers="1", reason_on_start="false") as url:
         processes = [psutil.Process(pid) for pid in listeners(port(url))]
         assert len(processes) == 2
-        [folder] = temporary.iterdir()  # the store, the checkpoints, the query workers' snapshots beside the store
-        assert folder.name.startswith("poems-kg-serve-") and list(folder.glob("poems-kg-snapshot-*"))
+        [folder] = temporary.iterdir()  # the stores, the checkpoints, the query workers' snapshots beside each store
+        assert folder.name.startswith("poems-kg-serve-") and list(folder.rglob("poems-kg-snapshot-*"))
     assert not any(p.is_running() for p in processes)
     assert list(temporary.iterdir()) == []
