@@ -12,7 +12,6 @@ import io
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from pyoxigraph import QueryResultsFormat, QueryTriples, RdfFormat, serialize
 from typing_extensions import Buffer
 
 from api.negotiation import GRAPH_TYPES, RESULT_TYPES, NotAcceptableError, negotiate
+from kg.isolated import worker_process
 from kg.limits import ABORTED, limit_own_memory, memory_exceeded, mib, result_too_large, time_exceeded
 from kg.sparql_text import syntax_error
 from kg.store import KGStore, OxigraphStore, RemoteStore, StoreError, scratch_folder
@@ -165,13 +165,8 @@ class QueryPool:
             self._idle.put_nowait(worker)
 
     def _spawn(self) -> _Worker:
-        # A fresh interpreter (not fork: the parent runs threads; not multiprocessing's spawn: it re-runs __main__).
         snapshot, generation = self._snapshot, self._generation  # together: a write may move both on meanwhile
-        parent, child = socket.socketpair()
-        process = subprocess.Popen([sys.executable, "-m", "api.query_pool", str(child.fileno()), str(snapshot),
-                                    str(self.max_result_bytes), str(self.memory_bytes)], pass_fds=[child.fileno()])
-        child.close()
-        conn = Connection(parent.detach())
+        process, conn = worker_process("api.query_pool", str(snapshot), str(self.max_result_bytes), str(self.memory_bytes))
         try:
             ready = conn.recv()
         except EOFError:

@@ -7,8 +7,10 @@ The process is stopped at the time limit; a query that needs more memory than th
 
 import logging
 import pickle
+import socket
 import subprocess
 import sys
+from multiprocessing.connection import Connection
 from typing import Any
 
 from pyoxigraph import QueryResultsFormat, QueryTriples, RdfFormat, Store, parse, serialize
@@ -24,6 +26,17 @@ class TaskError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status, self.message = status, message
+
+
+def worker_process(module: str, *args: str) -> tuple[subprocess.Popen[bytes], Connection]:
+    """``python -m module <fd> args...`` with one end of a socket pair as ``fd``; the process and the other end.
+
+    A fresh interpreter: not fork (the server runs threads), not multiprocessing's spawn (it re-runs ``__main__``).
+    """
+    parent, child = socket.socketpair()
+    process = subprocess.Popen([sys.executable, "-m", module, str(child.fileno()), *args], pass_fds=[child.fileno()])
+    child.close()
+    return process, Connection(parent.detach())
 
 
 def _update(before: bytes, update: str, max_changed: int) -> tuple[bytes, bytes]:

@@ -7,7 +7,6 @@ The validator process starts at the first write, under the memory limit of a que
 again at the next write after it ended; a write whose validation it did not finish is refused, and nothing is written.
 """
 
-import socket
 import subprocess
 import sys
 import threading
@@ -16,6 +15,7 @@ from multiprocessing.connection import Connection
 from pyoxigraph import Quad
 from rdflib import Graph
 
+from kg.isolated import worker_process
 from kg.limits import MEMORY_SETTING, limit_own_memory, mib
 from kg.namespaces import Namespaces
 from shapes.validate import Report, run_shapes
@@ -58,14 +58,8 @@ class ValidatorProcess:
             self._stop()
 
     def _start(self) -> None:
-        # A fresh interpreter (not fork: the serving process runs threads; not multiprocessing's spawn: it re-runs
-        # __main__), as the query workers are started.
         self._stop()
-        parent, child = socket.socketpair()
-        self._process = subprocess.Popen([sys.executable, "-m", "shapes.validator", str(child.fileno()),
-                                          str(self._memory_bytes)], pass_fds=[child.fileno()])
-        child.close()
-        self._conn = Connection(parent.detach())
+        self._process, self._conn = worker_process("shapes.validator", str(self._memory_bytes))
 
     def _stop(self) -> None:
         if self._conn is not None:
