@@ -67,9 +67,13 @@ class Board:
         """Record that ``follower`` (1, 2, ...) answers from ``version`` now."""
         struct.pack_into("<Q", self._counters, 8 * (1 + follower), version)
 
+    def socket_path(self, follower: int) -> Path:
+        """Where ``follower`` is told of new versions (a Unix socket)."""
+        return self.folder / f"follower-{follower}.sock"
+
     def listen(self, follower: int) -> socket.socket:
         """The socket on which ``follower`` is told of new versions (a datagram each)."""
-        path = self.folder / f"follower-{follower}.sock"
+        path = self.socket_path(follower)
         path.unlink(missing_ok=True)
         listening = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         listening.bind(str(path))
@@ -85,7 +89,7 @@ class Board:
             notify.setblocking(False)
             for follower in range(1, self.followers + 1):
                 with contextlib.suppress(OSError):  # not listening yet (starting again): it reads the version at start
-                    notify.sendto(b"v", str(self.folder / f"follower-{follower}.sock"))
+                    notify.sendto(b"v", str(self.socket_path(follower)))
         deadline = asyncio.get_running_loop().time() + timeout_s
         while any(self._get(1 + f) < version for f in range(1, self.followers + 1)):
             if asyncio.get_running_loop().time() > deadline:

@@ -6,8 +6,6 @@ number of quads.
 
 import gzip
 import hashlib
-import shutil
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +16,7 @@ from starlette.datastructures import State
 
 from kg.named_queries import run_query
 from kg.namespaces import Namespaces
-from kg.store import KGStore, OxigraphStore, select_rows
+from kg.store import KGStore, OxigraphStore, remove_scratch, scratch_folder, select_rows
 from pipeline import kgx
 
 DUMP_FORMATS = {"dataset.trig.gz": (RdfFormat.TRIG, "application/trig"),
@@ -66,7 +64,7 @@ def dumps(request: Request, store: KGStore) -> Dumps:
         if current is None:
             ns = Namespaces(request.app.state.settings.base_iri)
             quads = store.quads(without=ns.imports)
-            folder = Path(tempfile.mkdtemp(prefix="poems-kg-dumps-"))
+            folder = scratch_folder("poems-kg-dumps-", None)
             files = {}
             for name, (fmt, media_type) in DUMP_FORMATS.items():
                 body = gzip.compress(serialize(quads, format=fmt) or b"", mtime=0)
@@ -100,4 +98,4 @@ def forget_derived(state: State) -> None:
         old: Dumps | None = getattr(state, "dumps", None)
         state.dumps = state.size = None
     if old is not None:
-        shutil.rmtree(old.folder, ignore_errors=True)
+        remove_scratch(old.folder)

@@ -37,12 +37,13 @@ from api.fast_path import too_large
 from api.writes import renew_answers
 from kg.limits import MemoryBudgetError, check_main_process, resident_bytes
 from kg.settings import Settings
-from kg.store import OxigraphStore, scratch_folder
+from kg.store import OxigraphStore, remove_scratch, scratch_folder
 
 LOG = logging.getLogger(__name__)
 SAFE = ("GET", "HEAD", "OPTIONS")
 HOP_BY_HOP = (b"connection", b"keep-alive", b"transfer-encoding", b"upgrade", b"te", b"trailer", b"proxy-authorization")
-WRITER_SOCKET = "writer.sock"
+WRITER_SOCKET = "writer.sock"  # shorter than the followers' sockets (``Board.socket_path``)
+SOCKET_PATH_BYTES = 107  # the longest path of a Unix socket (Linux: 108 bytes with the closing NUL)
 # How long a thread computing an answer (the gate, a page) holds the interpreter before the event loop may take it back
 # to send kept answers: Python's default is 5 ms. With 1 ms, one process read 8,249 instead of 4,296 a second at 100,000
 # claims while claims were written (p99 420 instead of 803 ms; bench writes, runs minutes apart on a noisy machine);
@@ -202,9 +203,14 @@ def serve(settings: Settings, host: str, port: int, started: Callable[[], None])
     try:
         if settings.store_path is None:  # the followers read checkpoints, which only a store on disk makes cheaply
             settings = settings.model_copy(update={"store_path": folder / "store"})
+        board = Board(folder, followers=settings.serve_processes - 1)
+        if (length := len(os.fsencode(board.socket_path(board.followers)))) > SOCKET_PATH_BYTES:
+            raise FollowerError(f"the serving processes talk over Unix sockets in {folder}, too long a path for them "
+                                f"({length} bytes, at most {SOCKET_PATH_BYTES}): give the store a folder whose path is "
+                                f"{length - SOCKET_PATH_BYTES} bytes shorter (with no store set, the temporary folder, "
+                                "TMPDIR)")
         store = open_store(settings)
         assert isinstance(store, OxigraphStore), "several serving processes share the embedded store"
-        board = Board(folder, followers=settings.serve_processes - 1)
         board.publish(store, 0, None, dt.datetime.now(dt.UTC).replace(microsecond=0))
         check_main_process(settings, resident_bytes())
         listening = _listening(host, port)
@@ -219,7 +225,7 @@ def serve(settings: Settings, host: str, port: int, started: Callable[[], None])
         finally:
             followers.stop()
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        remove_scratch(folder)
 
 
 def _terminated(signum: int, _: FrameType | None) -> None:

@@ -25,7 +25,7 @@ from api.negotiation import GRAPH_TYPES, RESULT_TYPES, NotAcceptableError, negot
 from kg.isolated import worker_process
 from kg.limits import ABORTED, limit_own_memory, memory_exceeded, mib, result_too_large, time_exceeded
 from kg.sparql_text import syntax_error
-from kg.store import KGStore, OxigraphStore, RemoteStore, StoreError, scratch_folder
+from kg.store import KGStore, OxigraphStore, RemoteStore, StoreError, remove_scratch, scratch_folder
 
 LOG = logging.getLogger(__name__)
 
@@ -270,7 +270,7 @@ class QueryPool:
         for worker in self._workers:
             worker.kill()
         self._workers.clear()
-        shutil.rmtree(self._dir, ignore_errors=True)
+        remove_scratch(self._dir)
 
 
 class RemoteRunner:

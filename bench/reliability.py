@@ -9,7 +9,8 @@ writes lost when the server is killed (must be 0).
 - Memory and time: three sorted (or counted) cross products at once and a heavy admin update (``bench.memory``): the
   answers, and the peak memory of the server's process tree against its configured total.
 - Writes lost: a real server on an on-disk store, SIGKILLed in the middle of a stream of claim writes, restarted;
-  every acknowledged claim must be there, whole (its four graphs), and recorded.
+  every acknowledged claim must be there, whole (its four graphs), and recorded; the folders the killed server left
+  beside the store (its query workers' snapshots) must be gone once it is started again.
 """
 
 import subprocess
@@ -43,6 +44,8 @@ class Killed:
     lost: int  # of those, missing after the restart (must be 0)
     partial: int  # nanopublications with some of their four graphs missing (must be 0)
     unacknowledged: int  # claims present that were never acknowledged: at most the write in flight at the kill
+    stranded: int  # folders the killed server left beside the store (its query workers' snapshots)
+    left_behind: int  # of those, still there once the server is started again (must be 0)
 
 
 def _rows(client: httpx.Client, query: str, var: str) -> set[str]:
@@ -85,6 +88,7 @@ def kill_during_writes(folder: Path, after: int, text: str) -> Killed:
         server.kill()
         server.wait()
         writer.join(60)
+    stranded = set(folder.glob("poems-kg-*"))
     server = _start(folder, port)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
@@ -99,7 +103,7 @@ def kill_during_writes(folder: Path, after: int, text: str) -> Killed:
         server.wait(30)
     whole = {iri for iri, has in parts.items() if has == PARTS} & recorded
     return Killed(len(acknowledged), len(set(acknowledged) - whole), sum(1 for has in parts.values() if has != PARTS),
-                  len(recorded - set(acknowledged)))
+                  len(recorded - set(acknowledged)), len(stranded), sum(1 for f in stranded if f.exists()))
 
 
 def fault_tests() -> dict[str, str]:
@@ -118,8 +122,8 @@ def fault_tests() -> dict[str, str]:
 
 
 def reliability(seconds: float, count: int, kills: int) -> None:
-    """Print the report; exits non-zero if load gave a 5xx, a fault was not survived, fuzzing found anything or an
-    acknowledged write was lost."""
+    """Print the report; exits non-zero if load gave a 5xx, a fault was not survived, fuzzing found anything, an
+    acknowledged write was lost or a killed server's folders outlived its restart."""
     text = (get_settings().kg_dir / "sources" / "poems-cause-summary" / "text.txt").read_text(encoding="utf-8")
     print("== load ==")
     held = traffic(seconds, 16, 2)
@@ -141,6 +145,7 @@ def reliability(seconds: float, count: int, kills: int) -> None:
             rounds.append(kill_during_writes(Path(folder) / f"round-{k}", 5 + 3 * k, text))
             print(f"  round {k + 1}: {rounds[-1]}")
     lost = sum(r.lost + r.partial for r in rounds)
+    left = sum(r.left_behind for r in rounds)
     print("\n== report ==")
     print(f"load held: {', '.join(f'{name} {rate:.0f} req/s' for name, rate in held.per_second.items())}; "
           f"{held.writes} writes; {held.server_errors} 5xx; server memory {held.rss_growth_mb:+.0f} MB")
@@ -149,6 +154,7 @@ def reliability(seconds: float, count: int, kills: int) -> None:
           f"not run: {sum(1 for o in faults.values() if o.startswith('skipped'))}")
     print(f"bad inputs tried: {sum(fuzzed.tried.values())} "
           f"({', '.join(f'{kind} {n}' for kind, n in fuzzed.tried.items())}); findings: {len(fuzzed.findings)}")
-    print(f"acknowledged writes: {sum(r.acknowledged for r in rounds)} over {kills} kills; lost or partial: {lost}")
-    if held.server_errors or survived != len(faults) or fuzzed.findings or lost:
+    print(f"acknowledged writes: {sum(r.acknowledged for r in rounds)} over {kills} kills; lost or partial: {lost}; "
+          f"folders of a killed server left after the restart: {left} of {sum(r.stranded for r in rounds)}")
+    if held.server_errors or survived != len(faults) or fuzzed.findings or lost or left:
         raise SystemExit("reliability: something was not survived")

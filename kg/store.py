@@ -2,6 +2,7 @@
 
 import contextlib
 import copy
+import fcntl
 import json
 import os
 import re
@@ -191,11 +192,49 @@ def scratch_folder(prefix: str, store_path: Path | None) -> Path:
 
     Beside it, a copy is hard links to the store's files; a checkpoint onto another file system (such as a ``/tmp`` in
     memory) copies the whole store. In the temporary folder: a store in memory, or no folder can be made beside it.
+    The folder is locked (``flock``) for as long as this process lives: the folders of the same prefix there whose lock
+    is free were left by a process killed before it could delete them (SIGKILL, a power cut), and are deleted first
+    (a copy left behind keeps the store's older files on disk). ``remove_scratch`` deletes it.
     """
     if store_path is not None:
         with contextlib.suppress(OSError):
-            return Path(tempfile.mkdtemp(prefix=prefix, dir=store_path.resolve().parent))
-    return Path(tempfile.mkdtemp(prefix=prefix))
+            return _locked_folder(prefix, store_path.resolve().parent)
+    return _locked_folder(prefix, Path(tempfile.gettempdir()))
+
+
+_LOCKS: dict[Path, int] = {}  # this process's scratch folders -> the descriptor holding each one's lock
+
+
+def _locked_folder(prefix: str, parent: Path) -> Path:
+    """A new folder ``parent/prefix...`` locked by this process, the unlocked ones of that prefix deleted first."""
+    for left in parent.glob(f"{prefix}*"):
+        with contextlib.suppress(OSError):
+            _delete_unlocked(left)
+    making = Path(tempfile.mkdtemp(prefix=f".{prefix}", dir=parent))  # renamed once locked: never seen unlocked
+    lock = os.open(making, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    folder = making.with_name(making.name.removeprefix("."))
+    making.rename(folder)
+    _LOCKS[folder] = lock
+    return folder
+
+
+def _delete_unlocked(folder: Path) -> None:
+    """Delete ``folder`` unless a live process holds its lock (then ``BlockingIOError``)."""
+    lock = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        shutil.rmtree(folder, ignore_errors=True)
+    finally:
+        os.close(lock)
+
+
+def remove_scratch(folder: Path) -> None:
+    """Delete a folder made by ``scratch_folder``, and release its lock."""
+    shutil.rmtree(folder, ignore_errors=True)
+    lock = _LOCKS.pop(folder, None)
+    if lock is not None:
+        os.close(lock)
 
 
 class StoreError(OSError):

@@ -33,6 +33,7 @@ def test_sigkill_mid_stream_loses_no_acknowledged_write(tmp_path: Path) -> None:
     assert kept.lost == 0, "an acknowledged write was lost"
     assert kept.partial == 0, "a write was left partial"
     assert kept.unacknowledged <= 1, "at most the write in flight, whole, when the server died"
+    assert kept.stranded >= 1 and kept.left_behind == 0, "the killed server's snapshots, deleted by the next server"
 
 
 def run_killed(argv: list[str], when: Callable[[], bool], grace_s: float, log: Path,

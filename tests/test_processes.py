@@ -5,6 +5,7 @@ A real ``poems-kg serve --processes 2`` is needed: the processes, their sockets 
 """
 
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -172,3 +173,16 @@ def test_a_stopped_service_leaves_no_process_and_no_file_behind(tmp_path_factory
         assert folder.name.startswith("poems-kg-serve-") and list(folder.rglob("poems-kg-snapshot-*"))
     assert not any(p.is_running() for p in processes)
     assert list(temporary.iterdir()) == []
+
+
+def test_a_folder_too_long_for_the_processes_sockets_is_refused_with_a_clear_error(tmp_path: Path) -> None:
+    """A Unix socket's path is at most 107 bytes: a service of several processes whose folder is deeper says so and
+    which setting to change, not a traceback, and leaves nothing behind."""
+    deep = tmp_path / ("t" * 100)
+    deep.mkdir()
+    ended = subprocess.run([str(Path(sys.executable).parent / "poems-kg"), "serve", "--processes", "2", "--port", "0"],
+                           env=os.environ | {"TMPDIR": str(deep), "POEMS_KG_REASON_ON_START": "false"},
+                           capture_output=True, text=True, timeout=120)
+    assert ended.returncode == 1
+    assert "too long a path" in ended.stderr and "TMPDIR" in ended.stderr and "Traceback" not in ended.stderr
+    assert list(deep.iterdir()) == []

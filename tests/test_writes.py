@@ -2,6 +2,8 @@
 
 import gzip
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ from rdflib import Graph, URIRef
 from api.app import create_app
 from kg.namespaces import Namespaces
 from kg.settings import DEFAULT_BASE_IRI, Settings
-from kg.store import KGStore, OxigraphStore, select_rows
+from kg.store import KGStore, OxigraphStore, remove_scratch, scratch_folder, select_rows
 from kg.tokens import Agent
 from pipeline import gate
 from pipeline.build import Build
@@ -230,3 +232,32 @@ def test_the_query_workers_snapshots_lie_beside_the_store_as_hard_links(seed: Bu
         inodes = {f.stat().st_ino for f in (tmp_path / "data" / "store").glob("*.sst")}
         assert inodes & {f.stat().st_ino for f in newest.glob("*.sst")}, "the store's files, linked"
     assert not list((tmp_path / "data").glob("poems-kg-snapshot-*"))
+
+
+def test_a_killed_servers_snapshots_are_deleted_by_the_next_one_a_live_ones_never(tmp_path: Path) -> None:
+    """A server killed with SIGKILL cannot delete its query workers' snapshots, which keep the store's older files on
+    disk: the next server beside the store deletes them. A folder whose process lives is never touched (its lock is
+    held). Real processes, because the lock is the process's own."""
+    made = ("import sys, time; from pathlib import Path; from kg.store import scratch_folder; "
+            "print(scratch_folder('poems-kg-snapshot-', Path(sys.argv[1])), flush=True); time.sleep(600)")
+
+    def holder() -> tuple[subprocess.Popen[str], Path]:
+        process = subprocess.Popen([sys.executable, "-c", made, str(tmp_path / "store")], stdout=subprocess.PIPE, text=True)
+        assert process.stdout is not None
+        return process, Path(process.stdout.readline().strip())
+
+    killed, left = holder()
+    alive, live = holder()
+    try:
+        killed.kill()
+        killed.wait()
+        (left / "snapshot-3").mkdir()
+        assert left.is_dir() and live.is_dir()
+        mine = scratch_folder("poems-kg-snapshot-", tmp_path / "store")
+        assert not left.exists(), "the killed process's folder is deleted"
+        assert live.is_dir(), "a live process's folder is kept"
+        remove_scratch(mine)
+        assert not mine.exists()
+    finally:
+        alive.kill()
+        alive.wait()
