@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint bench clean browser test-virtuoso imports static
+.PHONY: install run test lint bench clean browser allocator test-virtuoso imports static
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,16 +48,22 @@ VALIDATORS := .venv-kgx/.installed .venv-trapi/.installed
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
+# jemalloc, the allocator of the processes that evaluate SPARQL (Debian package libjemalloc2; found as kg/isolated.py
+# finds it): installed with apt-get when missing, as root (as on the CI machine); otherwise the C library's is used.
+allocator:
+	@$(PYTHON) -c "import ctypes.util, sys; sys.exit(not ctypes.util.find_library('jemalloc'))" || [ "$$(id -u)" != 0 ] || \
+	 (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjemalloc2)
+
 install: $(BIN)/.installed
 
-run: install
+run: install allocator
 	$(BIN)/poems-kg serve
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint $(ENGINE)/node_modules/.installed $(CLIENTS)/node_modules/.installed $(VALIDATORS) browser
+test: lint $(ENGINE)/node_modules/.installed $(CLIENTS)/node_modules/.installed $(VALIDATORS) browser allocator
 	$(BIN)/python -m pytest
 
 # Optional: every API test also on Virtuoso open source (Debian package; needs root to install, as on the CI machine).

@@ -32,6 +32,7 @@ from api.routers import api_v1, cds, fhir, graph_store, linked_data, sparql, tra
 from api.source_spans import SourceSpans
 from api.warm import warm
 from kg import __version__
+from kg.isolated import allocator_env
 from kg.namespaces import Namespaces
 from kg.settings import Settings, get_settings
 from kg.store import KGStore, OxigraphStore, RemoteStore, StoreError
@@ -77,7 +78,7 @@ def query_runner(store: KGStore, settings: Settings) -> QueryPool | RemoteRunner
     """Killable worker processes for the embedded store; a bounded wait for a server that has its own time limit."""
     if isinstance(store, OxigraphStore):
         return QueryPool(store, settings.query_workers, settings.query_timeout_s, settings.max_result_bytes,
-                         settings.query_memory_bytes)
+                         settings.query_memory_bytes, allocator_env(settings.query_allocator))
     assert isinstance(store, RemoteStore), "a store is embedded or remote"
     return RemoteRunner(store, settings.query_timeout_s, settings.max_result_bytes)
 

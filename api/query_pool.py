@@ -148,8 +148,11 @@ class _Worker:
 class QueryPool:
     """A fixed number of query worker processes over a read-only snapshot of the store."""
 
-    def __init__(self, store: OxigraphStore, size: int, timeout_s: float, max_result_bytes: int, memory_bytes: int) -> None:
+    def __init__(self, store: OxigraphStore, size: int, timeout_s: float, max_result_bytes: int, memory_bytes: int,
+                 env: dict[str, str] | None = None) -> None:
+        """``env``: variables each worker gets beside the server's (its allocator, ``kg.isolated.allocator_env``)."""
         self.size, self.timeout_s, self.max_result_bytes, self.memory_bytes = size, timeout_s, max_result_bytes, memory_bytes
+        self.env = env
         self._dir = scratch_folder("poems-kg-snapshot-", store.path)
         self._generation = 0
         self._snapshot = self._dir / "snapshot-0"
@@ -166,7 +169,8 @@ class QueryPool:
 
     def _spawn(self) -> _Worker:
         snapshot, generation = self._snapshot, self._generation  # together: a write may move both on meanwhile
-        process, conn = worker_process("api.query_pool", str(snapshot), str(self.max_result_bytes), str(self.memory_bytes))
+        process, conn = worker_process("api.query_pool", str(snapshot), str(self.max_result_bytes), str(self.memory_bytes),
+                                       env=self.env)
         try:
             ready = conn.recv()
         except EOFError:

@@ -39,6 +39,7 @@ from pyoxigraph import Quad, Store
 from bench.sparql import _port as free_port
 from bench.virtuoso import virtuoso, wait_until_up
 from bench.workload import shape, synthetic_quads
+from kg.isolated import allocator_env
 from kg.namespaces import Namespaces
 from kg.settings import DEFAULT_BASE_IRI, get_settings
 from pipeline.build import build
@@ -275,6 +276,8 @@ def http(sizes: list[str], seconds: float, connections: int, virtuoso_peer: bool
     requests/s with each number of serving ``processes`` against one."""
     print(f"wrk -t2 -c{connections} -d{seconds:g}s, loopback; ratio = poems-kg / bare Oxigraph server "
           "(/sparql to its /query, the others to its DESCRIBE of the resources they are about); Virtuoso beside it")
+    preloaded = allocator_env(get_settings().query_allocator).get("LD_PRELOAD")
+    print(f"poems-kg's query processes allocate with {preloaded or 'the C library'} (setting POEMS_KG_QUERY_ALLOCATOR)")
     for size in sizes:
         workload = _workload(size)
         requests = workload.requests()

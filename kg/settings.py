@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # service's total, serve_processes * (main_memory_bytes + query_workers * query_memory_bytes) + 2 * query_memory_bytes
     # (an admin update, the writes' validator), must fit the machine, or serve refuses.
     main_memory_bytes: Annotated[int, Field(ge=64 << 20)] = 1 << 30
+    # The memory allocator of the processes that evaluate SPARQL (query workers, admin updates, `poems-kg query`):
+    # "jemalloc" where the machine has it (Debian package libjemalloc2; else the C library's, kg/isolated.py), "system".
+    query_allocator: Literal["jemalloc", "system"] = "jemalloc"
     max_result_bytes: int = 50_000_000
     max_query_bytes: int = 100_000
     max_query_depth: int = 200  # brackets ({, (, [) nested deeper in a query or update are refused with 400

@@ -447,7 +447,7 @@ def query(sparql: str = typer.Argument(..., help="A SPARQL query, or @file.rq to
             built.load(_build(kg_dir).quads)
             built.snapshot(folder)
         try:
-            graph, body = isolated.run("query", (str(folder), text), settings.query_memory_bytes, settings.query_timeout_s)
+            graph, body = isolated.run("query", (str(folder), text), settings)
         except isolated.TaskError as exc:
             err.print(f"[bold red]error:[/] {'invalid SPARQL: ' if exc.status == 400 else ''}{exc.message}", highlight=False)
             raise typer.Exit(2) from None

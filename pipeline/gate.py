@@ -177,7 +177,7 @@ def sparql_update(update: str, settings: Settings) -> Mutation:
     """The change a SPARQL Update makes, evaluated in a fresh process under the memory and time limits (``kg.isolated``)."""
     def mutate(trial: OxigraphStore) -> None:
         added, removed = isolated.run("update", (trial.dump(RdfFormat.N_QUADS), update, settings.max_request_quads),
-                                     settings.query_memory_bytes, settings.query_timeout_s)
+                                     settings)
         trial.discard(parse(removed, format=RdfFormat.N_QUADS))
         trial.load(parse(added, format=RdfFormat.N_QUADS))
 

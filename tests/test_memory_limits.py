@@ -5,6 +5,7 @@ A real server is needed: the limit is enforced on the worker processes of ``poem
 is the resident memory of its whole process tree, sampled every 100 ms while the queries run.
 """
 
+import asyncio
 import http.server
 import os
 import subprocess
@@ -20,13 +21,15 @@ import httpx
 import psutil
 import pytest
 from fastapi.testclient import TestClient
+from pyoxigraph import Literal, NamedNode, Quad
 
 from api.app import create_app
+from api.query_pool import QueryPool, QueryRequest
 from bench.http import listening, tree
 from bench.memory import sampled
 from kg import isolated
 from kg.settings import Settings
-from kg.store import KGStore, RemoteStore, StoreError
+from kg.store import KGStore, OxigraphStore, RemoteStore, StoreError
 from tests.conftest import TEST_TOKENS, TOKEN_ENTRIES, running_server
 from tests.test_cds import POEMS, SERVICE, hook_request
 
@@ -210,6 +213,34 @@ def test_an_update_process_given_more_than_its_limit_answers_with_the_limit() ->
     """Even the input of an admin update's process counts: reading it past the limit is the memory limit's 503, not a
     traceback."""
     with pytest.raises(isolated.TaskError) as stopped:
-        isolated.run("update", (b"#" * (300 * MIB), "CLEAR ALL", 10), WORKER_BYTES, 60)
+        isolated.run("update", (b"#" * (300 * MIB), "CLEAR ALL", 10), Settings(query_memory_bytes=WORKER_BYTES, query_timeout_s=60))
     assert stopped.value.status == 503 and "memory limit of 256 MiB" in stopped.value.message
     assert "Traceback" not in stopped.value.message
+
+
+def _maps_jemalloc(pid: int) -> bool:
+    return "libjemalloc" in Path(f"/proc/{pid}/maps").read_text()
+
+
+def test_query_workers_allocate_with_jemalloc_where_the_machine_has_it(server: str) -> None:
+    """Faster evaluation (README: the lookups at 100,000 claims), under the same cap: the server's workers, capped at
+    the smallest setting, map jemalloc (``make test`` installs it) and answer; with ``query_allocator=system`` they
+    allocate with the C library's."""
+    served = tree(listening(int(server.rsplit(":", 1)[1])))()
+    workers = [pid for pid in served if "api.query_pool" in psutil.Process(pid).cmdline()]
+    assert len(workers) == WORKERS and all(_maps_jemalloc(pid) for pid in workers)
+    assert count(server) > 1000
+    store = OxigraphStore()
+    store.load([Quad(NamedNode("urn:x:s"), NamedNode("urn:x:p"), Literal("o"), NamedNode("urn:x:g"))])
+
+    async def system_workers() -> list[bool]:
+        pool = QueryPool(store, 1, 10, 1_000_000, WORKER_BYTES, isolated.allocator_env("system"))
+        await pool.start()
+        try:
+            _, body = await pool.run(QueryRequest(COUNT, accept="application/sparql-results+json"))
+            assert b'"1"' in body
+            return [_maps_jemalloc(pid) for pid in pool.pids()]
+        finally:
+            await pool.close()
+
+    assert asyncio.run(system_workers()) == [False]
