@@ -203,15 +203,16 @@ def scratch_folder(prefix: str, store_path: Path | None) -> Path:
 
 
 _LOCKS: dict[Path, int] = {}  # this process's scratch folders -> the descriptor holding each one's lock
+OWNER = "owner.lock"  # in a scratch folder: locked by the process that made it, for as long as it lives
 
 
 def _locked_folder(prefix: str, parent: Path) -> Path:
     """A new folder ``parent/prefix...`` locked by this process, the unlocked ones of that prefix deleted first."""
-    for left in parent.glob(f"{prefix}*"):
+    for left in parent.glob(f"{prefix}*/{OWNER}"):  # folders without one (older versions') are left alone
         with contextlib.suppress(OSError):
-            _delete_unlocked(left)
+            _delete_unlocked(left.parent)
     making = Path(tempfile.mkdtemp(prefix=f".{prefix}", dir=parent))  # renamed once locked: never seen unlocked
-    lock = os.open(making, os.O_RDONLY | os.O_DIRECTORY)
+    lock = os.open(making / OWNER, os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(lock, fcntl.LOCK_EX)
     folder = making.with_name(making.name.removeprefix("."))
     making.rename(folder)
@@ -221,7 +222,7 @@ def _locked_folder(prefix: str, parent: Path) -> Path:
 
 def _delete_unlocked(folder: Path) -> None:
     """Delete ``folder`` unless a live process holds its lock (then ``BlockingIOError``)."""
-    lock = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    lock = os.open(folder / OWNER, os.O_RDWR)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         shutil.rmtree(folder, ignore_errors=True)

@@ -237,7 +237,8 @@ def test_the_query_workers_snapshots_lie_beside_the_store_as_hard_links(seed: Bu
 def test_a_killed_servers_snapshots_are_deleted_by_the_next_one_a_live_ones_never(tmp_path: Path) -> None:
     """A server killed with SIGKILL cannot delete its query workers' snapshots, which keep the store's older files on
     disk: the next server beside the store deletes them. A folder whose process lives is never touched (its lock is
-    held). Real processes, because the lock is the process's own."""
+    held), nor one with no lock to tell (made by an older version, which may still run). Real processes, because the
+    lock is the process's own."""
     made = ("import sys, time; from pathlib import Path; from kg.store import scratch_folder; "
             "print(scratch_folder('poems-kg-snapshot-', Path(sys.argv[1])), flush=True); time.sleep(600)")
 
@@ -252,10 +253,13 @@ def test_a_killed_servers_snapshots_are_deleted_by_the_next_one_a_live_ones_neve
         killed.kill()
         killed.wait()
         (left / "snapshot-3").mkdir()
+        unmarked = tmp_path / "poems-kg-snapshot-older"
+        unmarked.mkdir()
         assert left.is_dir() and live.is_dir()
         mine = scratch_folder("poems-kg-snapshot-", tmp_path / "store")
         assert not left.exists(), "the killed process's folder is deleted"
         assert live.is_dir(), "a live process's folder is kept"
+        assert unmarked.is_dir(), "a folder with no lock to tell is kept"
         remove_scratch(mine)
         assert not mine.exists()
     finally:
