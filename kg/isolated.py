@@ -36,10 +36,10 @@ class TaskError(Exception):
 def allocator_env(choice: str) -> dict[str, str]:
     """The environment that gives a process evaluating SPARQL the allocator ``choice`` (setting ``query_allocator``).
 
-    "jemalloc", preloaded where the machine has it: Oxigraph allocates for every solution it joins, and with the C
-    library's allocator the 100,000-claim lookups of ``bench http`` took 22-25 % longer in one process, and slowed down
-    as a query worker aged (README). One arena: a query is evaluated on one thread, and each arena more reserves memory
-    that the process's cap counts. Empty: the C library's.
+    "jemalloc", preloaded where the machine has it: Oxigraph allocates for every solution it joins, and on jemalloc
+    the 100,000-claim lookups of ``bench http`` took about a quarter less time than on the C library's allocator
+    (README). One arena: a query is evaluated on one thread, and each arena more reserves memory that the process's cap
+    counts. Empty: the C library's.
     """
     library = find_library("jemalloc") if choice == "jemalloc" else None
     if library is None:
