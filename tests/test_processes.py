@@ -56,6 +56,7 @@ def on_fresh_connections(url: str, path: str, **params: str) -> list[httpx.Respo
 
 
 def count(response: httpx.Response) -> int:
+    assert response.status_code == 200, response.text
     return int(response.json()["results"]["bindings"][0]["n"]["value"])
 
 
