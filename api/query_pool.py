@@ -229,22 +229,32 @@ class QueryPool:
         return [w.process.pid for w in self._workers]
 
     async def run(self, request: QueryRequest) -> tuple[str, bytes]:
-        """Answer a query within the time limit (waiting for a free worker counts towards it)."""
+        """Answer a query within the time limit (waiting for a free worker counts towards it).
+
+        A worker that cannot open the newest snapshot (its process ended: opening a store needs memory that a large
+        query before may have left in use, under the worker's cap) is replaced, and the query waits for the next one.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout_s
-        try:
-            worker = await asyncio.wait_for(self._idle.get(), timeout=self.timeout_s)
-        except TimeoutError:
-            raise QueryError(503, f"all query workers are busy; no worker was free within the time limit of "
-                                  f"{self.timeout_s:g} s (setting POEMS_KG_QUERY_TIMEOUT_S)") from None
-        if worker.generation != self._generation:  # a write since it last answered: it reopens the newest snapshot first
+        replaced = False
+        while True:
             try:
+                worker = await asyncio.wait_for(self._idle.get(), timeout=max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                raise QueryError(503, "the query workers could not open the newest data; try again" if replaced else
+                                 f"all query workers are busy; no worker was free within the time limit of "
+                                 f"{self.timeout_s:g} s (setting POEMS_KG_QUERY_TIMEOUT_S)") from None
+            if worker.generation == self._generation:
+                break
+            try:  # a write since it last answered: it reopens the newest snapshot first
                 await asyncio.to_thread(self._reopen, worker, self._snapshot, self._generation)
             except (RuntimeError, EOFError, OSError) as exc:
                 LOG.error("%s; replacing it", exc)
                 self._replace(worker)
-                raise QueryError(503, "the query worker could not open the newest data; try again") from None
+                replaced = True
+                continue
             self._prune()
+            break
         try:
             worker.conn.send(request)
             ready = await _readable(worker.conn, max(0.0, deadline - loop.time()))

@@ -38,13 +38,15 @@ def allocator_env(choice: str) -> dict[str, str]:
 
     "jemalloc", preloaded where the machine has it: Oxigraph allocates for every solution it joins, and on jemalloc
     the 100,000-claim lookups of ``bench http`` took about a quarter less time than on the C library's allocator
-    (README). One arena: a query is evaluated on one thread, and each arena more reserves memory that the process's cap
-    counts. Empty: the C library's.
+    (README). The process's cap counts the memory it has mapped, so freed memory is unmapped at once: after a large
+    query, a worker must still be able to open the next snapshot (RocksDB's threads need their stacks mapped). One
+    arena: a query is evaluated on one thread, and each arena more maps memory of its own. Empty: the C library's.
     """
     library = find_library("jemalloc") if choice == "jemalloc" else None
     if library is None:
         return {}
-    return {"LD_PRELOAD": ":".join(filter(None, [library, os.environ.get("LD_PRELOAD")])), "MALLOC_CONF": "narenas:1"}
+    return {"LD_PRELOAD": ":".join(filter(None, [library, os.environ.get("LD_PRELOAD")])),
+            "MALLOC_CONF": "narenas:1,retain:false,dirty_decay_ms:0,muzzy_decay_ms:0"}
 
 
 def worker_process(module: str, *args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], Connection]:
